@@ -1,0 +1,82 @@
+// The versioned ciphertext blob: strict encode and decode; the header bytes are authenticated as AAD.
+//
+// Format 1, all integers big-endian:
+//   0      u8   format version (1)
+//   1..16       key id (UUID, 16 raw bytes)
+//   17..32      key version id (UUID, 16 raw bytes)
+//   33     u8   algorithm (1 = AES-256-GCM)
+//   34..45      IV (12 bytes)
+//   46..        GCM ciphertext followed by its 16-byte tag
+// AAD = header (bytes 0..45) || canonical encryption context.
+import { invalidCiphertext } from './errors.js';
+import { canonicalizeContext, type EncryptionContext } from './encryption-context.js';
+
+export const FORMAT_VERSION = 1;
+export const ALG_AES_256_GCM = 1;
+export const IV_BYTES = 12;
+export const TAG_BYTES = 16;
+export const HEADER_BYTES = 1 + 16 + 16 + 1 + IV_BYTES;
+/** Largest blob Decrypt accepts (AWS's CiphertextBlob limit). */
+export const MAX_CIPHERTEXT_BYTES = 6144;
+
+export interface CiphertextHeader {
+  keyId: string;
+  versionId: string;
+  iv: Uint8Array;
+}
+
+export interface ParsedCiphertext extends CiphertextHeader {
+  header: Uint8Array;
+  body: Uint8Array;
+}
+
+export function uuidToBytes(uuid: string): Uint8Array {
+  const hex = uuid.replace(/-/g, '');
+  if (!/^[0-9a-f]{32}$/.test(hex)) throw new TypeError('not a UUID');
+  return Uint8Array.from(hex.match(/../g) as string[], (h) => parseInt(h, 16));
+}
+
+export function bytesToUuid(b: Uint8Array): string {
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export function encodeHeader(h: CiphertextHeader): Uint8Array {
+  if (h.iv.length !== IV_BYTES) throw new TypeError('IV must be 12 bytes');
+  const out = new Uint8Array(HEADER_BYTES);
+  out[0] = FORMAT_VERSION;
+  out.set(uuidToBytes(h.keyId), 1);
+  out.set(uuidToBytes(h.versionId), 17);
+  out[33] = ALG_AES_256_GCM;
+  out.set(h.iv, 34);
+  return out;
+}
+
+export function additionalData(header: Uint8Array, context: EncryptionContext | undefined): Uint8Array {
+  const ctx = canonicalizeContext(context);
+  const out = new Uint8Array(header.length + ctx.length);
+  out.set(header, 0);
+  out.set(ctx, header.length);
+  return out;
+}
+
+export function encodeCiphertext(header: Uint8Array, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(header.length + body.length);
+  out.set(header, 0);
+  out.set(body, header.length);
+  return out;
+}
+
+/** Any malformed blob gives the one InvalidCiphertextException. */
+export function decodeCiphertext(blob: Uint8Array): ParsedCiphertext {
+  if (blob.length < HEADER_BYTES + TAG_BYTES + 1 || blob.length > MAX_CIPHERTEXT_BYTES) throw invalidCiphertext();
+  if (blob[0] !== FORMAT_VERSION || blob[33] !== ALG_AES_256_GCM) throw invalidCiphertext();
+  const header = blob.slice(0, HEADER_BYTES);
+  return {
+    header,
+    keyId: bytesToUuid(blob.subarray(1, 17)),
+    versionId: bytesToUuid(blob.subarray(17, 33)),
+    iv: blob.slice(34, HEADER_BYTES),
+    body: blob.slice(HEADER_BYTES),
+  };
+}

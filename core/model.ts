@@ -1,0 +1,67 @@
+// Domain records: keys, key versions, aliases, tags, principals. Repositories return these, never rows.
+import type { KeySpec, KeyUsage, Origin } from './key-spec.js';
+import type { KeyState } from './key-state.js';
+
+export interface Key {
+  id: string;
+  accountId: string;
+  description: string;
+  keySpec: KeySpec;
+  keyUsage: KeyUsage;
+  origin: Origin;
+  state: KeyState;
+  createdAt: Date;
+  /** When a key pending deletion is destroyed. */
+  deletionDate: Date | null;
+  pendingWindowDays: number | null;
+  /** The version new ciphertexts use. */
+  currentVersionId: string;
+}
+
+/** One generation of a key's material; its id is the CKA_ID of the root key object in the token. */
+export interface KeyVersion {
+  id: string;
+  keyId: string;
+  version: number;
+  createdAt: Date;
+}
+
+export interface Alias {
+  accountId: string;
+  name: string;
+  keyId: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Tag {
+  TagKey: string;
+  TagValue: string;
+}
+
+export type AccessKeyStatus = 'Active' | 'Inactive';
+
+/** An access key of a principal; the secret is sealed by a token key, so a database dump reveals none. */
+export interface AccessKey {
+  accessKeyId: string;
+  principalArn: string;
+  accountId: string;
+  userName: string;
+  sealedSecret: Uint8Array;
+  status: AccessKeyStatus;
+  createdAt: Date;
+}
+
+/** Who is calling, as established by SigV4. */
+export interface Caller {
+  arn: string;
+  accountId: string;
+  userName: string;
+  accessKeyId: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque marker for the next page, or null on the last page. */
+  next: string | null;
+}

@@ -1,0 +1,116 @@
+// What the domain needs from outside: the HSM, the repositories, a unit of work, a clock.
+// hsm/ and db/ implement these; core never imports them.
+import type { AuditEvent } from './audit.js';
+import type { AccessKey, AccessKeyStatus, Alias, Key, KeyVersion, Page, Tag } from './model.js';
+
+/**
+ * The token. Root keys are addressed by key version id; where a version's material lives
+ * (a token object per version today, material wrapped under domain keys later) is the adapter's business.
+ * Every method throws KmsError: InvalidCiphertextException for an authentication failure on decrypt,
+ * DependencyTimeoutException for device or session trouble, KMSInternalException otherwise.
+ */
+export interface Hsm {
+  /** Creates the AES-256 root key of a key version: sensitive, non-extractable, CKA_ID = versionId. */
+  createRootKey(versionId: string): Promise<void>;
+  /** Destroys a version's root key. Succeeds when it is already gone. */
+  destroyRootKey(versionId: string): Promise<void>;
+  /** True when the version's root key exists in the token. */
+  hasRootKey(versionId: string): Promise<boolean>;
+  /**
+   * AES-256-GCM inside the token under the version's root key with a fresh 12-byte IV from the token's RNG
+   * and a 16-byte tag. `aadFor` receives the IV and returns the additional data (the header holds the IV).
+   * Returns the IV and ciphertext||tag.
+   */
+  encrypt(
+    versionId: string,
+    plaintext: Uint8Array,
+    aadFor: (iv: Uint8Array) => Uint8Array,
+  ): Promise<{ iv: Uint8Array; ciphertext: Uint8Array }>;
+  /** Inverse of encrypt; ciphertext is ciphertext||tag. A wrong tag, key or AAD gives InvalidCiphertextException. */
+  decrypt(versionId: string, iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  /** Random bytes from the token's RNG. */
+  generateRandom(length: number): Promise<Uint8Array>;
+  /** Seals a small secret (an access key's secret) under the token's credential key; aad binds it to its owner. */
+  seal(secret: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  unseal(sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  /** True while a session is logged in and the token answers. */
+  healthy(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface KeyRepository {
+  insert(key: Key, firstVersion: KeyVersion): Promise<void>;
+  /** A key of the account, or null. */
+  get(accountId: string, keyId: string): Promise<Key | null>;
+  /** Keys of the account ordered by id, after `marker` (an id) when given. */
+  list(accountId: string, limit: number, marker: string | null): Promise<Page<Key>>;
+  update(keyId: string, patch: Partial<Pick<Key, 'description' | 'state' | 'deletionDate' | 'pendingWindowDays' | 'currentVersionId'>>): Promise<void>;
+  getVersion(keyId: string, versionId: string): Promise<KeyVersion | null>;
+  listVersions(keyId: string): Promise<KeyVersion[]>;
+  /**
+   * Inside a unit of work: locks and returns one key whose deletion date has passed, skipping keys
+   * another instance has locked (FOR UPDATE SKIP LOCKED), or null.
+   */
+  claimDueForDeletion(now: Date): Promise<Key | null>;
+  /** Removes the key with its versions, aliases and tags. */
+  delete(keyId: string): Promise<void>;
+}
+
+export interface AliasRepository {
+  /** Throws KmsError AlreadyExistsException when the name is taken in the account. */
+  insert(alias: Alias): Promise<void>;
+  get(accountId: string, name: string): Promise<Alias | null>;
+  /** Points an existing alias at another key; returns false when the alias does not exist. */
+  retarget(accountId: string, name: string, keyId: string, now: Date): Promise<boolean>;
+  /** Returns false when the alias does not exist. */
+  delete(accountId: string, name: string): Promise<boolean>;
+  /** Aliases of the account ordered by name, optionally of one key, after `marker` (a name). */
+  list(accountId: string, keyId: string | null, limit: number, marker: string | null): Promise<Page<Alias>>;
+}
+
+export interface TagRepository {
+  /** Adds or overwrites tags of a key. */
+  put(keyId: string, tags: Tag[]): Promise<void>;
+  remove(keyId: string, tagKeys: string[]): Promise<void>;
+  /** Tags ordered by key, after `marker` (a tag key). */
+  list(keyId: string, limit: number, marker: string | null): Promise<Page<Tag>>;
+  count(keyId: string): Promise<number>;
+}
+
+export interface AccessKeyRepository {
+  get(accessKeyId: string): Promise<AccessKey | null>;
+  /** Inserts, or replaces the sealed secret and status of an existing access key id. */
+  upsert(key: AccessKey): Promise<void>;
+  /** Any access key of the principal. */
+  listForPrincipal(principalArn: string): Promise<AccessKey[]>;
+  setStatus(accessKeyId: string, status: AccessKeyStatus): Promise<void>;
+}
+
+export interface AuditRepository {
+  append(event: AuditEvent): Promise<void>;
+  /** Newest first; for tests and the later audit viewer. */
+  recent(limit: number): Promise<AuditEvent[]>;
+}
+
+export interface Repositories {
+  keys: KeyRepository;
+  aliases: AliasRepository;
+  tags: TagRepository;
+  accessKeys: AccessKeyRepository;
+  audit: AuditRepository;
+}
+
+/** A database transaction: everything `fn` does commits together or not at all. */
+export interface UnitOfWork {
+  transaction<T>(fn: (repos: Repositories) => Promise<T>): Promise<T>;
+  /** Repositories outside any transaction, for reads. */
+  readonly repos: Repositories;
+  healthy(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
