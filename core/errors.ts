@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   DisabledException: { fault: 'client', retryable: false },
   DryRunOperationException: { fault: 'client', retryable: false },
   IncorrectKeyException: { fault: 'client', retryable: false },
+  IncompleteSignatureException: { fault: 'client', retryable: false },
   InvalidAliasNameException: { fault: 'client', retryable: false },
   InvalidArnException: { fault: 'client', retryable: false },
   InvalidCiphertextException: { fault: 'client', retryable: false },

@@ -1,0 +1,69 @@
+// Runs a use case in one unit of work with its audit event: the event commits with the state change, before
+// the answer goes out. A refused or failed request gets a failure event; if no event can be stored, the
+// request fails with KMSInternalException (fail closed).
+import { newDraft, truncateUserAgent, type AuditDraft, type AuditEvent } from '../audit.js';
+import { internalError, isKmsError, type KmsError } from '../errors.js';
+import type { Caller } from '../model.js';
+import type { Repositories } from '../ports.js';
+import type { RequestContext, ServiceDeps } from './context.js';
+
+export interface AuditSubject {
+  requestId: string;
+  operation: string;
+  caller: Caller | null;
+  sourceIp: string | null;
+  userAgent: string | null;
+  audit?: { recorded: boolean };
+}
+
+export function toKmsError(e: unknown): KmsError {
+  return isKmsError(e) ? e : internalError(e);
+}
+
+function eventOf(deps: ServiceDeps, s: AuditSubject, draft: AuditDraft, error: KmsError | null): AuditEvent {
+  return {
+    id: deps.newId(),
+    time: deps.clock.now(),
+    requestId: s.requestId,
+    operation: s.operation,
+    keyArn: draft.keyArn,
+    callerArn: s.caller?.arn ?? null,
+    accessKeyId: s.caller?.accessKeyId ?? null,
+    sourceIp: s.sourceIp,
+    userAgent: truncateUserAgent(s.userAgent),
+    outcome: error ? 'Failure' : 'Success',
+    errorCode: error?.code ?? null,
+    encryptionContextKeys: draft.encryptionContextKeys,
+  };
+}
+
+/** Records a request refused before any use case ran (authentication, validation, unknown operation). */
+export async function recordRefusal(deps: ServiceDeps, s: AuditSubject, error: KmsError, draft = newDraft()): Promise<void> {
+  try {
+    await deps.uow.repos.audit.append(eventOf(deps, s, draft, error));
+    if (s.audit) s.audit.recorded = true;
+  } catch (e) {
+    throw internalError(e);
+  }
+}
+
+export async function audited<T>(
+  deps: ServiceDeps,
+  ctx: RequestContext,
+  fn: (repos: Repositories, draft: AuditDraft) => Promise<T>,
+): Promise<T> {
+  const draft = newDraft();
+  try {
+    const committed = await deps.uow.transaction(async (repos) => {
+      const result = await fn(repos, draft);
+      await repos.audit.append(eventOf(deps, ctx, draft, null));
+      return result;
+    });
+    ctx.audit.recorded = true;
+    return committed;
+  } catch (e) {
+    const error = toKmsError(e);
+    await recordRefusal(deps, ctx, error, draft);
+    throw error;
+  }
+}

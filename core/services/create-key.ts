@@ -1,0 +1,78 @@
+// CreateKey: a symmetric key whose first version's root key is made inside the token.
+import { KmsError, needs } from '../errors.js';
+import { isSupportedKeySpec } from '../key-spec.js';
+import { keyArn } from '../identifiers.js';
+import type { Key, KeyVersion, Tag } from '../model.js';
+import { audited } from './audited.js';
+import { scopeOf, type RequestContext, type ServiceDeps } from './context.js';
+import { validateNewTags } from './tags.js';
+
+export interface CreateKeyInput {
+  Description?: string;
+  KeySpec?: string;
+  CustomerMasterKeySpec?: string;
+  KeyUsage?: string;
+  Origin?: string;
+  Tags?: Tag[];
+  MultiRegion?: boolean;
+  CustomKeyStoreId?: string;
+  XksKeyId?: string;
+  Policy?: string;
+}
+
+function checkSpec(input: CreateKeyInput): void {
+  needs(
+    !(input.KeySpec && input.CustomerMasterKeySpec),
+    'ValidationException',
+    'You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.',
+  );
+  const spec = input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT';
+  const usage = input.KeyUsage ?? 'ENCRYPT_DECRYPT';
+  needs(isSupportedKeySpec(spec), 'UnsupportedOperationException', `KeySpec ${spec} is not supported by this server yet.`);
+  needs(usage === 'ENCRYPT_DECRYPT', 'ValidationException', `KeyUsage ${usage} is not compatible with KeySpec ${spec}`);
+  const origin = input.Origin ?? 'AWS_KMS';
+  needs(origin === 'AWS_KMS', 'UnsupportedOperationException', `Origin ${origin} is not supported by this server yet.`);
+  needs(!input.CustomKeyStoreId && !input.XksKeyId, 'UnsupportedOperationException', 'Custom key stores are not supported.');
+  needs(!input.MultiRegion, 'UnsupportedOperationException', 'Multi-Region keys are not supported.');
+  if (input.Policy !== undefined) {
+    try {
+      JSON.parse(input.Policy);
+    } catch {
+      throw new KmsError('MalformedPolicyDocumentException', 'The policy is not valid JSON.');
+    }
+  }
+}
+
+export async function createKey(deps: ServiceDeps, ctx: RequestContext, input: CreateKeyInput): Promise<Key> {
+  const scope = scopeOf(deps, ctx);
+  return audited(deps, ctx, async (repos, draft) => {
+    checkSpec(input);
+    const tags = validateNewTags(input.Tags ?? [], 0);
+    const now = deps.clock.now();
+    const key: Key = {
+      id: deps.newId(),
+      accountId: scope.accountId,
+      description: input.Description ?? '',
+      keySpec: 'SYMMETRIC_DEFAULT',
+      keyUsage: 'ENCRYPT_DECRYPT',
+      origin: 'AWS_KMS',
+      state: 'Enabled',
+      createdAt: now,
+      deletionDate: null,
+      pendingWindowDays: null,
+      currentVersionId: deps.newId(),
+    };
+    const version: KeyVersion = { id: key.currentVersionId, keyId: key.id, version: 1, createdAt: now };
+    draft.keyArn = keyArn(scope, key.id);
+    await deps.hsm.createRootKey(version.id);
+    try {
+      await repos.keys.insert(key, version);
+      if (tags.length > 0) await repos.tags.put(key.id, tags);
+    } catch (e) {
+      // The transaction will roll back: do not leave an orphan object in the token.
+      await deps.hsm.destroyRootKey(version.id).catch(() => undefined);
+      throw e;
+    }
+    return key;
+  });
+}

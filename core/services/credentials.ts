@@ -1,0 +1,64 @@
+// Access keys: the bootstrap administrator, and the secret lookup SigV4 verification needs.
+import { KmsError } from '../errors.js';
+import type { AccessKey, Caller } from '../model.js';
+import type { Hsm, UnitOfWork } from '../ports.js';
+
+export const ACCESS_KEY_ID = /^[A-Z0-9]{20}$/;
+export const SECRET_ACCESS_KEY = /^[A-Za-z0-9/+]{40}$/;
+
+const enc = new TextEncoder();
+/** The sealed secret is bound to its access key id, so swapping sealed blobs between rows does not work. */
+const sealAad = (accessKeyId: string) => enc.encode(`coffer:access-key:${accessKeyId}`);
+
+export function userArn(accountId: string, userName: string): string {
+  return `arn:aws:iam::${accountId}:user/${userName}`;
+}
+
+export interface BootstrapAdmin {
+  accountId: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** Creates the administrator's access key, or replaces its secret when the configuration gives a new one. */
+export async function ensureAdmin(uow: UnitOfWork, hsm: Hsm, admin: BootstrapAdmin, now: Date): Promise<void> {
+  if (!ACCESS_KEY_ID.test(admin.accessKeyId)) {
+    throw new KmsError('ValidationException', 'The administrator access key id must be 20 upper-case letters or digits.');
+  }
+  if (!SECRET_ACCESS_KEY.test(admin.secretAccessKey)) {
+    throw new KmsError('ValidationException', 'The administrator secret access key must be 40 base64 characters.');
+  }
+  const sealedSecret = await hsm.seal(enc.encode(admin.secretAccessKey), sealAad(admin.accessKeyId));
+  const existing = await uow.repos.accessKeys.get(admin.accessKeyId);
+  await uow.repos.accessKeys.upsert({
+    accessKeyId: admin.accessKeyId,
+    principalArn: userArn(admin.accountId, 'admin'),
+    accountId: admin.accountId,
+    userName: 'admin',
+    sealedSecret,
+    status: 'Active',
+    createdAt: existing?.createdAt ?? now,
+  });
+}
+
+/** True when some access key exists for the administrator of the account. */
+export async function adminExists(uow: UnitOfWork, accountId: string): Promise<boolean> {
+  return (await uow.repos.accessKeys.listForPrincipal(userArn(accountId, 'admin'))).length > 0;
+}
+
+export interface ResolvedCredential {
+  secretAccessKey: string;
+  caller: Caller;
+}
+
+/** The secret and identity of an active access key, or null: SigV4 then answers UnrecognizedClientException. */
+export async function lookupCredential(uow: UnitOfWork, hsm: Hsm, accessKeyId: string): Promise<ResolvedCredential | null> {
+  if (!ACCESS_KEY_ID.test(accessKeyId)) return null;
+  const key: AccessKey | null = await uow.repos.accessKeys.get(accessKeyId);
+  if (!key || key.status !== 'Active') return null;
+  const secret = await hsm.unseal(key.sealedSecret, sealAad(accessKeyId));
+  return {
+    secretAccessKey: new TextDecoder().decode(secret),
+    caller: { arn: key.principalArn, accountId: key.accountId, userName: key.userName, accessKeyId },
+  };
+}

@@ -1,0 +1,93 @@
+// The envelope both Encrypt and Decrypt use: seal bytes under a key's current version, open a blob.
+import { additionalData, decodeCiphertext, encodeCiphertext, encodeHeader } from '../ciphertext.js';
+import { contextKeys, type EncryptionContext } from '../encryption-context.js';
+import { invalidCiphertext, KmsError, needs } from '../errors.js';
+import { keyArn, type Scope } from '../identifiers.js';
+import { assertStateAllows } from '../key-state.js';
+import type { AuditDraft } from '../audit.js';
+import type { Key } from '../model.js';
+import type { Hsm, Repositories } from '../ports.js';
+import { resolveKey } from './resolve.js';
+
+/** A symmetric key accepts only SYMMETRIC_DEFAULT. */
+export function checkAlgorithm(key: Key, arn: string, algorithm: string | undefined): void {
+  const alg = algorithm ?? 'SYMMETRIC_DEFAULT';
+  needs(
+    alg === 'SYMMETRIC_DEFAULT',
+    'InvalidKeyUsageException',
+    `The encryption algorithm ${alg} is not compatible with the key spec ${key.keySpec} of ${arn}.`,
+  );
+  needs(key.keyUsage === 'ENCRYPT_DECRYPT', 'InvalidKeyUsageException', `${arn} key usage is ${key.keyUsage} which is not valid for this operation.`);
+}
+
+/** Resolves a key for encryption: found, enabled, of the right usage. Records its ARN and the context keys. */
+export async function keyForEncryption(
+  repos: Repositories,
+  scope: Scope,
+  keyIdInput: string,
+  algorithm: string | undefined,
+  context: EncryptionContext | undefined,
+  draft: AuditDraft,
+): Promise<Key> {
+  const key = await resolveKey(repos, scope, keyIdInput);
+  const arn = keyArn(scope, key.id);
+  draft.keyArn = arn;
+  draft.encryptionContextKeys = contextKeys(context);
+  assertStateAllows(key.state, arn, 'crypto');
+  checkAlgorithm(key, arn, algorithm);
+  return key;
+}
+
+export async function sealUnderKey(hsm: Hsm, key: Key, plaintext: Uint8Array, context: EncryptionContext | undefined): Promise<Uint8Array> {
+  let header: Uint8Array = new Uint8Array(0);
+  const { ciphertext } = await hsm.encrypt(key.currentVersionId, plaintext, (iv) => {
+    header = encodeHeader({ keyId: key.id, versionId: key.currentVersionId, iv });
+    return additionalData(header, context);
+  });
+  return encodeCiphertext(header, ciphertext);
+}
+
+export interface OpenOptions {
+  /** The KeyId member, when the caller named the key. */
+  keyIdInput?: string | undefined;
+  algorithm?: string | undefined;
+  context?: EncryptionContext | undefined;
+  /** Check everything but the token operation. */
+  dryRun?: boolean | undefined;
+}
+
+/**
+ * Opens a blob: the blob names its key and version. A changed byte, a wrong context, an unknown key or version:
+ * all the one InvalidCiphertextException. Naming another key than the blob's is IncorrectKeyException, as in AWS.
+ */
+export async function openBlob(
+  repos: Repositories,
+  hsm: Hsm,
+  scope: Scope,
+  blob: Uint8Array,
+  opts: OpenOptions,
+  draft: AuditDraft,
+): Promise<{ key: Key; plaintext: Uint8Array }> {
+  draft.encryptionContextKeys = contextKeys(opts.context);
+  const parsed = decodeCiphertext(blob);
+  if (opts.keyIdInput !== undefined) {
+    const named = await resolveKey(repos, scope, opts.keyIdInput);
+    draft.keyArn = keyArn(scope, named.id);
+    needs(named.id === parsed.keyId, 'IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.');
+  }
+  const key = await repos.keys.get(scope.accountId, parsed.keyId);
+  if (!key) throw invalidCiphertext();
+  const arn = keyArn(scope, key.id);
+  draft.keyArn = arn;
+  assertStateAllows(key.state, arn, 'crypto');
+  checkAlgorithm(key, arn, opts.algorithm);
+  const version = await repos.keys.getVersion(key.id, parsed.versionId);
+  if (!version) throw invalidCiphertext();
+  if (opts.dryRun) throw dryRunSucceeded();
+  const plaintext = await hsm.decrypt(version.id, parsed.iv, parsed.body, additionalData(parsed.header, opts.context));
+  return { key, plaintext };
+}
+
+export function dryRunSucceeded(): KmsError {
+  return new KmsError('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.');
+}

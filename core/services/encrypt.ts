@@ -1,0 +1,133 @@
+// Encrypt, Decrypt, ReEncrypt, GenerateDataKey(WithoutPlaintext), GenerateRandom.
+import type { EncryptionContext } from '../encryption-context.js';
+import { needs } from '../errors.js';
+import { keyArn } from '../identifiers.js';
+import { DATA_KEY_SPECS, type DataKeySpec } from '../key-spec.js';
+import { audited } from './audited.js';
+import { scopeOf, type RequestContext, type ServiceDeps } from './context.js';
+import { dryRunSucceeded, keyForEncryption, openBlob, sealUnderKey } from './crypto.js';
+
+export interface EncryptInput {
+  KeyId: string;
+  Plaintext: Uint8Array;
+  EncryptionContext?: EncryptionContext | undefined;
+  EncryptionAlgorithm?: string | undefined;
+  DryRun?: boolean | undefined;
+}
+
+export interface EncryptResult {
+  keyArn: string;
+  ciphertext: Uint8Array;
+}
+
+export function encrypt(deps: ServiceDeps, ctx: RequestContext, input: EncryptInput): Promise<EncryptResult> {
+  const scope = scopeOf(deps, ctx);
+  return audited(deps, ctx, async (repos, draft) => {
+    const key = await keyForEncryption(repos, scope, input.KeyId, input.EncryptionAlgorithm, input.EncryptionContext, draft);
+    if (input.DryRun) throw dryRunSucceeded();
+    const ciphertext = await sealUnderKey(deps.hsm, key, input.Plaintext, input.EncryptionContext);
+    return { keyArn: keyArn(scope, key.id), ciphertext };
+  });
+}
+
+export interface DecryptInput {
+  CiphertextBlob: Uint8Array;
+  KeyId?: string | undefined;
+  EncryptionContext?: EncryptionContext | undefined;
+  EncryptionAlgorithm?: string | undefined;
+  DryRun?: boolean | undefined;
+}
+
+export function decrypt(deps: ServiceDeps, ctx: RequestContext, input: DecryptInput): Promise<{ keyArn: string; plaintext: Uint8Array }> {
+  const scope = scopeOf(deps, ctx);
+  return audited(deps, ctx, async (repos, draft) => {
+    const opts = { keyIdInput: input.KeyId, algorithm: input.EncryptionAlgorithm, context: input.EncryptionContext, dryRun: input.DryRun };
+    const { key, plaintext } = await openBlob(repos, deps.hsm, scope, input.CiphertextBlob, opts, draft);
+    return { keyArn: keyArn(scope, key.id), plaintext };
+  });
+}
+
+export interface ReEncryptInput {
+  CiphertextBlob: Uint8Array;
+  SourceKeyId?: string | undefined;
+  SourceEncryptionContext?: EncryptionContext | undefined;
+  SourceEncryptionAlgorithm?: string | undefined;
+  DestinationKeyId: string;
+  DestinationEncryptionContext?: EncryptionContext | undefined;
+  DestinationEncryptionAlgorithm?: string | undefined;
+  DryRun?: boolean | undefined;
+}
+
+export function reEncrypt(
+  deps: ServiceDeps,
+  ctx: RequestContext,
+  input: ReEncryptInput,
+): Promise<{ sourceKeyArn: string; keyArn: string; ciphertext: Uint8Array }> {
+  const scope = scopeOf(deps, ctx);
+  return audited(deps, ctx, async (repos, draft) => {
+    const source = await openBlob(
+      repos,
+      deps.hsm,
+      scope,
+      input.CiphertextBlob,
+      { keyIdInput: input.SourceKeyId, algorithm: input.SourceEncryptionAlgorithm, context: input.SourceEncryptionContext },
+      draft,
+    );
+    try {
+      const dest = await keyForEncryption(
+        repos,
+        scope,
+        input.DestinationKeyId,
+        input.DestinationEncryptionAlgorithm,
+        input.DestinationEncryptionContext,
+        draft,
+      );
+      if (input.DryRun) throw dryRunSucceeded();
+      const ciphertext = await sealUnderKey(deps.hsm, dest, source.plaintext, input.DestinationEncryptionContext);
+      return { sourceKeyArn: keyArn(scope, source.key.id), keyArn: keyArn(scope, dest.id), ciphertext };
+    } finally {
+      source.plaintext.fill(0);
+    }
+  });
+}
+
+export interface GenerateDataKeyInput {
+  KeyId: string;
+  KeySpec?: string | undefined;
+  NumberOfBytes?: number | undefined;
+  EncryptionContext?: EncryptionContext | undefined;
+  DryRun?: boolean | undefined;
+}
+
+function dataKeyLength(input: GenerateDataKeyInput): number {
+  needs(
+    (input.KeySpec === undefined) !== (input.NumberOfBytes === undefined),
+    'ValidationException',
+    'Please specify either number of bytes or key spec.',
+  );
+  return input.NumberOfBytes ?? DATA_KEY_SPECS[input.KeySpec as DataKeySpec];
+}
+
+/** The data key comes from the token's RNG and is encrypted by the root key inside the token. */
+export function generateDataKey(
+  deps: ServiceDeps,
+  ctx: RequestContext,
+  input: GenerateDataKeyInput,
+): Promise<{ keyArn: string; ciphertext: Uint8Array; plaintext: Uint8Array }> {
+  const scope = scopeOf(deps, ctx);
+  return audited(deps, ctx, async (repos, draft) => {
+    const length = dataKeyLength(input);
+    const key = await keyForEncryption(repos, scope, input.KeyId, undefined, input.EncryptionContext, draft);
+    if (input.DryRun) throw dryRunSucceeded();
+    const plaintext = await deps.hsm.generateRandom(length);
+    const ciphertext = await sealUnderKey(deps.hsm, key, plaintext, input.EncryptionContext);
+    return { keyArn: keyArn(scope, key.id), ciphertext, plaintext };
+  });
+}
+
+export function generateRandom(deps: ServiceDeps, ctx: RequestContext, numberOfBytes: number | undefined): Promise<Uint8Array> {
+  return audited(deps, ctx, async () => {
+    needs(numberOfBytes !== undefined, 'ValidationException', 'NumberOfBytes is required.');
+    return deps.hsm.generateRandom(numberOfBytes);
+  });
+}

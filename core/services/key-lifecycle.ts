@@ -1,0 +1,85 @@
+// DescribeKey, ListKeys, UpdateKeyDescription, EnableKey, DisableKey, ScheduleKeyDeletion, CancelKeyDeletion.
+import { KmsError, needs, validationError } from '../errors.js';
+import { assertStateAllows } from '../key-state.js';
+import { isKeyUuid, keyArn } from '../identifiers.js';
+import type { Key, Page } from '../model.js';
+import { audited } from './audited.js';
+import { scopeOf, type RequestContext, type ServiceDeps } from './context.js';
+import { resolveKey, resolveKeyById } from './resolve.js';
+
+export const DEFAULT_PENDING_WINDOW_DAYS = 30;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export async function describeKey(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<Key> {
+  const scope = scopeOf(deps, ctx);
+  return audited(deps, ctx, async (repos, draft) => {
+    const key = await resolveKey(repos, scope, keyId);
+    draft.keyArn = keyArn(scope, key.id);
+    return key;
+  });
+}
+
+export async function listKeys(deps: ServiceDeps, ctx: RequestContext, limit: number, marker: string | null): Promise<Page<Key>> {
+  const scope = scopeOf(deps, ctx);
+  return audited(deps, ctx, async (repos) => {
+    if (marker !== null && !isKeyUuid(marker)) throw new KmsError('InvalidMarkerException', 'The marker is not valid.');
+    return repos.keys.list(scope.accountId, limit, marker);
+  });
+}
+
+/** Shared shape of the management operations: find the key by id or ARN, check state, change it. */
+async function manage(
+  deps: ServiceDeps,
+  ctx: RequestContext,
+  keyId: string,
+  change: (key: Key, arn: string) => Partial<Key> | null,
+  allowPendingDeletion = false,
+): Promise<Key> {
+  const scope = scopeOf(deps, ctx);
+  return audited(deps, ctx, async (repos, draft) => {
+    const key = await resolveKeyById(repos, scope, keyId);
+    const arn = keyArn(scope, key.id);
+    draft.keyArn = arn;
+    assertStateAllows(key.state, arn, 'manage', allowPendingDeletion);
+    const patch = change(key, arn);
+    if (patch === null) return key;
+    await repos.keys.update(key.id, patch);
+    return { ...key, ...patch };
+  });
+}
+
+export function updateKeyDescription(deps: ServiceDeps, ctx: RequestContext, keyId: string, description: string): Promise<Key> {
+  return manage(deps, ctx, keyId, () => ({ description }));
+}
+
+export function enableKey(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<Key> {
+  return manage(deps, ctx, keyId, (key) => (key.state === 'Enabled' ? null : { state: 'Enabled' }));
+}
+
+export function disableKey(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<Key> {
+  return manage(deps, ctx, keyId, (key) => (key.state === 'Disabled' ? null : { state: 'Disabled' }));
+}
+
+export function scheduleKeyDeletion(deps: ServiceDeps, ctx: RequestContext, keyId: string, days: number | undefined): Promise<Key> {
+  const window = days ?? DEFAULT_PENDING_WINDOW_DAYS;
+  if (window < 7) throw validationError('pendingWindowInDays', String(window), 'Member must have value greater than or equal to 7');
+  if (window > 30) throw validationError('pendingWindowInDays', String(window), 'Member must have value less than or equal to 30');
+  return manage(deps, ctx, keyId, () => ({
+    state: 'PendingDeletion',
+    deletionDate: new Date(deps.clock.now().getTime() + window * DAY_MS),
+    pendingWindowDays: window,
+  }));
+}
+
+export function cancelKeyDeletion(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<Key> {
+  return manage(
+    deps,
+    ctx,
+    keyId,
+    (key, arn) => {
+      needs(key.state === 'PendingDeletion', 'KMSInvalidStateException', `${arn} is not pending deletion.`);
+      return { state: 'Disabled', deletionDate: null, pendingWindowDays: null };
+    },
+    true,
+  );
+}

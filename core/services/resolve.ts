@@ -1,0 +1,38 @@
+// Finds the key a KeyId names (key id, key ARN, alias name or alias ARN) in the caller's account.
+import { KmsError } from '../errors.js';
+import { aliasArn, keyArn, parseKeyIdOnly, parseKeyReference, type Scope } from '../identifiers.js';
+import type { Key } from '../model.js';
+import type { Repositories } from '../ports.js';
+
+export function keyNotFound(scope: Scope, keyId: string): KmsError {
+  return new KmsError('NotFoundException', `Key '${keyArn(scope, keyId)}' does not exist`);
+}
+
+/** Any of the four forms. An ARN of another account is not found (cross-account use comes with key policies). */
+export async function resolveKey(repos: Repositories, scope: Scope, input: string): Promise<Key> {
+  const ref = parseKeyReference(input, scope);
+  if (ref.accountId !== null && ref.accountId !== scope.accountId) {
+    throw new KmsError('NotFoundException', `Invalid arn ${input}`);
+  }
+  if (ref.kind === 'alias') {
+    const alias = await repos.aliases.get(scope.accountId, ref.aliasName);
+    if (!alias) throw new KmsError('NotFoundException', `Alias ${aliasArn(scope, ref.aliasName)} is not found.`);
+    const key = await repos.keys.get(scope.accountId, alias.keyId);
+    if (!key) throw keyNotFound(scope, alias.keyId);
+    return key;
+  }
+  const key = await repos.keys.get(scope.accountId, ref.keyId);
+  if (!key) throw keyNotFound(scope, ref.keyId);
+  return key;
+}
+
+/** Key id or key ARN only, for operations AWS does not let an alias name. */
+export async function resolveKeyById(repos: Repositories, scope: Scope, input: string): Promise<Key> {
+  const ref = parseKeyIdOnly(input, scope);
+  if (ref.accountId !== null && ref.accountId !== scope.accountId) {
+    throw new KmsError('NotFoundException', `Invalid arn ${input}`);
+  }
+  const key = await repos.keys.get(scope.accountId, ref.keyId);
+  if (!key) throw keyNotFound(scope, ref.keyId);
+  return key;
+}

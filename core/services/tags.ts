@@ -1,0 +1,60 @@
+// TagResource, UntagResource, ListResourceTags, and the tag rules CreateKey shares.
+import { KmsError, needs } from '../errors.js';
+import { assertStateAllows } from '../key-state.js';
+import { keyArn } from '../identifiers.js';
+import type { Page, Tag } from '../model.js';
+import { audited } from './audited.js';
+import { scopeOf, type RequestContext, type ServiceDeps } from './context.js';
+import { resolveKeyById } from './resolve.js';
+
+export const MAX_TAGS_PER_KEY = 50;
+
+/** Rejects reserved and duplicate tag keys, and more tags than a key may hold. */
+export function validateNewTags(tags: Tag[], existing: number): Tag[] {
+  const seen = new Set<string>();
+  for (const t of tags) {
+    if (t.TagKey.toLowerCase().startsWith('aws:')) throw new KmsError('TagException', 'Tags beginning with aws: are reserved.');
+    if (seen.has(t.TagKey)) throw new KmsError('TagException', `Duplicate tag key ${t.TagKey}.`);
+    seen.add(t.TagKey);
+  }
+  needs(existing + tags.length <= MAX_TAGS_PER_KEY, 'TagException', `A key may have at most ${MAX_TAGS_PER_KEY} tags.`);
+  return tags;
+}
+
+export async function tagResource(deps: ServiceDeps, ctx: RequestContext, keyId: string, tags: Tag[]): Promise<void> {
+  const scope = scopeOf(deps, ctx);
+  await audited(deps, ctx, async (repos, draft) => {
+    const key = await resolveKeyById(repos, scope, keyId);
+    draft.keyArn = keyArn(scope, key.id);
+    assertStateAllows(key.state, draft.keyArn, 'manage');
+    validateNewTags(tags, 0);
+    await repos.tags.put(key.id, tags);
+    needs((await repos.tags.count(key.id)) <= MAX_TAGS_PER_KEY, 'TagException', `A key may have at most ${MAX_TAGS_PER_KEY} tags.`);
+  });
+}
+
+export async function untagResource(deps: ServiceDeps, ctx: RequestContext, keyId: string, tagKeys: string[]): Promise<void> {
+  const scope = scopeOf(deps, ctx);
+  await audited(deps, ctx, async (repos, draft) => {
+    const key = await resolveKeyById(repos, scope, keyId);
+    draft.keyArn = keyArn(scope, key.id);
+    assertStateAllows(key.state, draft.keyArn, 'manage');
+    if (tagKeys.some((k) => k.toLowerCase().startsWith('aws:'))) throw new KmsError('TagException', 'Tags beginning with aws: are reserved.');
+    await repos.tags.remove(key.id, tagKeys);
+  });
+}
+
+export async function listResourceTags(
+  deps: ServiceDeps,
+  ctx: RequestContext,
+  keyId: string,
+  limit: number,
+  marker: string | null,
+): Promise<Page<Tag>> {
+  const scope = scopeOf(deps, ctx);
+  return audited(deps, ctx, async (repos, draft) => {
+    const key = await resolveKeyById(repos, scope, keyId);
+    draft.keyArn = keyArn(scope, key.id);
+    return repos.tags.list(key.id, limit, marker);
+  });
+}

@@ -1,0 +1,267 @@
+// The Hsm port over PKCS#11: root keys are token objects (CKA_ID = version id), AES-256-GCM runs inside the token.
+import { IV_BYTES, TAG_BYTES, uuidToBytes } from '../core/ciphertext.js';
+import { KmsError, internalError, invalidCiphertext } from '../core/errors.js';
+import type { Hsm } from '../core/ports.js';
+import { afterCryptFailure, isHandleInvalid, toKmsError } from './errors.js';
+import { aesGcm, aesKeyGen } from './mechanisms.js';
+import { acquireModule, findSlot, releaseModule, type Handle, type PKCS11 } from './module.js';
+import { probe, type Capabilities } from './probe.js';
+import { SessionPool } from './session-pool.js';
+import { credentialKeyTemplate, findCredentialKeyTemplate, findRootKeyTemplate, rootKeyTemplate } from './templates.js';
+
+export interface HsmConfig {
+  modulePath: string;
+  tokenLabel: string;
+  pin: string;
+  /** Sessions in the pool; default 2 × CPU count, at least 2. */
+  poolSize?: number;
+}
+
+const HEALTH_TIMEOUT_MS = 2_000;
+const FINGERPRINT_IV = Buffer.alloc(IV_BYTES);
+const FINGERPRINT_AAD = Buffer.from('coffer:key-fingerprint');
+const FINGERPRINT_INPUT = Buffer.alloc(16);
+
+export class Pkcs11Hsm implements Hsm {
+  private readonly handles = new Map<string, Handle>();
+  /** Credential keys, the chosen one first (see chooseCredentialKey). */
+  private credentialKeys: Handle[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly lib: PKCS11,
+    private readonly modulePath: string,
+    readonly pool: SessionPool,
+    readonly capabilities: Capabilities,
+  ) {}
+
+  async createRootKey(versionId: string): Promise<void> {
+    const template = templateFor(versionId);
+    await this.run('other', async (s) => {
+      // Idempotent, so a retried create does not leave two keys with one CKA_ID.
+      const found = this.find(s, findRootKeyTemplate(versionId));
+      const handle = found[0] ?? (await this.lib.C_GenerateKeyAsync(s, aesKeyGen(), template));
+      this.handles.set(versionId, handle);
+    });
+  }
+
+  async destroyRootKey(versionId: string): Promise<void> {
+    templateFor(versionId);
+    await this.run('other', async (s) => {
+      this.handles.delete(versionId);
+      for (const h of this.find(s, findRootKeyTemplate(versionId))) {
+        try {
+          this.lib.C_DestroyObject(s, h);
+        } catch (e) {
+          if (!isHandleInvalid(e)) throw e; // another process destroyed it first
+        }
+      }
+    });
+  }
+
+  async hasRootKey(versionId: string): Promise<boolean> {
+    templateFor(versionId);
+    // Always asks the token: another process may have destroyed the key since we cached its handle.
+    return this.run('other', async (s) => {
+      const found = this.find(s, findRootKeyTemplate(versionId));
+      if (found[0]) this.handles.set(versionId, found[0]);
+      else this.handles.delete(versionId);
+      return found.length > 0;
+    });
+  }
+
+  async encrypt(
+    versionId: string,
+    plaintext: Uint8Array,
+    aadFor: (iv: Uint8Array) => Uint8Array,
+  ): Promise<{ iv: Uint8Array; ciphertext: Uint8Array }> {
+    templateFor(versionId);
+    return this.run('other', async (s) => {
+      const iv = new Uint8Array(this.lib.C_GenerateRandom(s, Buffer.alloc(IV_BYTES)));
+      const aad = aadFor(iv);
+      const ciphertext = await this.withRootKey(s, versionId, (key) => this.gcmEncrypt(s, key, iv, aad, plaintext));
+      return { iv, ciphertext };
+    });
+  }
+
+  async decrypt(versionId: string, iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+    templateFor(versionId);
+    // Encrypt refuses empty plaintexts, so a ciphertext holds at least one byte before its tag.
+    if (iv.length !== IV_BYTES || ciphertext.length <= TAG_BYTES) throw invalidCiphertext();
+    return this.run('decrypt', (s) =>
+      this.withRootKey(s, versionId, (key) => this.gcmDecrypt(s, key, iv, aad, ciphertext)),
+    );
+  }
+
+  async generateRandom(length: number): Promise<Uint8Array> {
+    if (!Number.isInteger(length) || length < 1 || length > 65_536) throw internalError(new RangeError('length'));
+    return this.run('other', async (s) => new Uint8Array(this.lib.C_GenerateRandom(s, Buffer.alloc(length))));
+  }
+
+  /** Sealed = iv(12) || ciphertext || tag(16), under the credential key. */
+  async seal(secret: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+    return this.run('other', async (s) => {
+      const iv = this.lib.C_GenerateRandom(s, Buffer.alloc(IV_BYTES));
+      const key = this.credentialKeys[0] as Handle;
+      const body = await this.gcmEncrypt(s, key, iv, aad, secret);
+      return new Uint8Array(Buffer.concat([iv, body]));
+    });
+  }
+
+  /** Tries the chosen credential key, then any duplicate a racing process created (see chooseCredentialKey). */
+  async unseal(sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+    if (sealed.length <= IV_BYTES + TAG_BYTES) throw invalidCiphertext();
+    const iv = sealed.subarray(0, IV_BYTES);
+    const body = sealed.subarray(IV_BYTES);
+    return this.run('decrypt', async (s) => {
+      let last: unknown = invalidCiphertext();
+      for (const key of this.credentialKeys) {
+        try {
+          return await this.gcmDecrypt(s, key, iv, aad, body);
+        } catch (e) {
+          last = e;
+          if (toKmsError(e, 'decrypt').code !== 'InvalidCiphertextException') break;
+        }
+      }
+      throw last;
+    });
+  }
+
+  async healthy(): Promise<boolean> {
+    if (this.closed) return false;
+    const check = this.pool.withSession(async (s) => {
+      const state = this.lib.C_GetSessionInfo(s).state;
+      return state === CKS_RO_USER_FUNCTIONS || state === CKS_RW_USER_FUNCTIONS;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), HEALTH_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([check.catch(() => false), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.close();
+    releaseModule(this.modulePath);
+  }
+
+  /** Loads the credential key, creating it when the token has none. Called once by openHsm. */
+  async loadCredentialKey(): Promise<void> {
+    await this.run('other', async (s) => {
+      let found = this.find(s, findCredentialKeyTemplate());
+      if (found.length === 0) {
+        await this.lib.C_GenerateKeyAsync(s, aesKeyGen(), credentialKeyTemplate());
+        found = this.find(s, findCredentialKeyTemplate());
+      }
+      this.credentialKeys = await this.chooseCredentialKey(s, found);
+    });
+  }
+
+  /**
+   * Two processes starting on a fresh token may both create a credential key. Every process orders the
+   * candidates by a fingerprint (a GCM tag over a fixed input, the same in every process, unlike handles)
+   * and seals under the first; unseal tries them all, so nothing sealed by a loser of the race is lost.
+   */
+  private async chooseCredentialKey(s: Handle, found: Handle[]): Promise<Handle[]> {
+    if (found.length <= 1) return found;
+    const prints = await Promise.all(
+      found.map(async (h) => ({ h, fp: (await this.gcmEncrypt(s, h, FINGERPRINT_IV, FINGERPRINT_AAD, FINGERPRINT_INPUT)).toString('hex') })),
+    );
+    return prints.sort((a, b) => (a.fp < b.fp ? -1 : a.fp > b.fp ? 1 : 0)).map((p) => p.h);
+  }
+
+  private async gcmEncrypt(s: Handle, key: Handle, iv: Uint8Array, aad: Uint8Array, data: Uint8Array): Promise<Buffer> {
+    // SoftHSM answers an empty input with CKR_ARGUMENTS_BAD and leaves the operation active.
+    if (data.length === 0) throw internalError(new RangeError('AES-GCM input must not be empty'));
+    this.lib.C_EncryptInit(s, aesGcm(iv, aad), key);
+    // Always big enough: a CKR_BUFFER_TOO_SMALL would leave the operation active.
+    return this.lib.C_EncryptAsync(s, Buffer.from(data), Buffer.alloc(data.length + TAG_BYTES)).catch((e: unknown) => {
+      throw afterCryptFailure(e);
+    });
+  }
+
+  private async gcmDecrypt(s: Handle, key: Handle, iv: Uint8Array, aad: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
+    if (data.length <= TAG_BYTES) throw invalidCiphertext();
+    this.lib.C_DecryptInit(s, aesGcm(iv, aad), key);
+    try {
+      return new Uint8Array(await this.lib.C_DecryptAsync(s, Buffer.from(data), Buffer.alloc(data.length)));
+    } catch (e) {
+      throw afterCryptFailure(e);
+    }
+  }
+
+  /** Runs op with the version's cached key handle; re-finds once when the handle went stale. */
+  private async withRootKey<T>(s: Handle, versionId: string, op: (key: Handle) => Promise<T>): Promise<T> {
+    const cached = this.handles.get(versionId);
+    if (cached) {
+      try {
+        return await op(cached);
+      } catch (e) {
+        if (!isHandleInvalid(e)) throw e;
+        this.handles.delete(versionId);
+      }
+    }
+    const found = this.find(s, findRootKeyTemplate(versionId))[0];
+    if (!found) throw new KmsError('KMSInternalException', 'The key material of this key version is not in the HSM.');
+    this.handles.set(versionId, found);
+    return op(found);
+  }
+
+  private find(s: Handle, template: ReturnType<typeof findRootKeyTemplate>): Handle[] {
+    this.lib.C_FindObjectsInit(s, template);
+    try {
+      return this.lib.C_FindObjects(s, 16);
+    } finally {
+      this.lib.C_FindObjectsFinal(s);
+    }
+  }
+
+  private async run<T>(op: 'decrypt' | 'other', fn: (s: Handle) => Promise<T>): Promise<T> {
+    if (this.closed) throw new KmsError('DependencyTimeoutException', 'The HSM is closed.');
+    try {
+      return await this.pool.withSession(fn);
+    } catch (e) {
+      throw toKmsError(e, op);
+    }
+  }
+}
+
+// PKCS#11 session states (pkcs11js does not export them).
+const CKS_RO_USER_FUNCTIONS = 1;
+const CKS_RW_USER_FUNCTIONS = 3;
+
+/** Throws KMSInternalException unless versionId is a UUID (CKA_ID holds its 16 bytes). */
+function templateFor(versionId: string): ReturnType<typeof rootKeyTemplate> {
+  try {
+    uuidToBytes(versionId);
+    return rootKeyTemplate(versionId);
+  } catch (e) {
+    throw internalError(e);
+  }
+}
+
+/** Loads the library, finds the token, probes it, logs in a pool of sessions and loads the credential key. */
+export async function openHsm(config: HsmConfig): Promise<Pkcs11Hsm> {
+  const lib = acquireModule(config.modulePath);
+  let pool: SessionPool | undefined;
+  try {
+    const slot = findSlot(lib, config.tokenLabel);
+    const capabilities = probe(lib, slot);
+    pool = new SessionPool(lib, slot, config.pin, config.poolSize);
+    const hsm = new Pkcs11Hsm(lib, config.modulePath, pool, capabilities);
+    await hsm.loadCredentialKey();
+    return hsm;
+  } catch (e) {
+    await pool?.close();
+    releaseModule(config.modulePath);
+    throw toKmsError(e);
+  }
+}
+
+
