@@ -1,0 +1,59 @@
+// Opens the database: Postgres through postgres.js when a URL is given, else PGlite (on disk or in memory).
+import { PGlite } from '@electric-sql/pglite';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite, type PgliteDatabase } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import * as schema from './schema.js';
+
+export type Schema = typeof schema;
+/** What repositories run on: the database itself or a transaction (both drivers share this type). */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+
+export interface DatabaseOptions {
+  /** postgres://… ; when absent PGlite is used. */
+  url?: string;
+  /** PGlite data directory; in memory when undefined. Ignored when url is set. */
+  pgliteDir?: string;
+}
+
+interface DatabaseBase {
+  db: Db;
+  close(): Promise<void>;
+}
+
+export interface PostgresDatabase extends DatabaseBase {
+  kind: 'postgres';
+  /** The driver-specific handles, for the migrator and the advisory lock. */
+  native: PostgresJsDatabase<Schema>;
+  client: postgres.Sql;
+}
+
+export interface PgliteHandle extends DatabaseBase {
+  kind: 'pglite';
+  native: PgliteDatabase<Schema>;
+  client: PGlite;
+}
+
+export type Database = PostgresDatabase | PgliteHandle;
+
+export async function openDatabase(options: DatabaseOptions = {}): Promise<Database> {
+  if (options.url) return openPostgres(options.url);
+  return openPglite(options.pgliteDir);
+}
+
+function openPostgres(url: string): PostgresDatabase {
+  const client = postgres(url, { max: 10, connect_timeout: 10, idle_timeout: 30, onnotice: () => {} });
+  const native = drizzlePostgres({ client, schema });
+  return { kind: 'postgres', db: native, native, client, close: () => client.end({ timeout: 5 }) };
+}
+
+async function openPglite(dataDir: string | undefined): Promise<PgliteHandle> {
+  const client = dataDir === undefined ? new PGlite() : new PGlite(dataDir);
+  await client.waitReady;
+  const native = drizzlePglite({ client, schema });
+  const close = async () => {
+    if (!client.closed) await client.close();
+  };
+  return { kind: 'pglite', db: native, native, client, close };
+}
