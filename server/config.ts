@@ -1,0 +1,127 @@
+// Configuration from the environment, validated at boot with one message per bad value; secrets wrapped.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { Secret } from './secret.js';
+
+export const DEFAULT_SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
+export const DEV_TOKEN_LABEL = 'coffer-dev';
+
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const schema = z.object({
+  COFFER_HOST: z.string().min(1).default('127.0.0.1'),
+  COFFER_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  COFFER_DATA_DIR: z.string().min(1).default('.coffer'),
+  DATABASE_URL: optional.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL'),
+  COFFER_PKCS11_MODULE: optional,
+  COFFER_PKCS11_TOKEN_LABEL: optional,
+  COFFER_PKCS11_PIN: optional,
+  COFFER_PKCS11_PIN_FILE: optional,
+  COFFER_HSM_SESSIONS: z.coerce.number().int().min(1).max(256).optional(),
+  COFFER_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1').default('us-east-1'),
+  COFFER_ACCOUNT_ID: z.string().regex(/^\d{12}$/, 'must be 12 digits').default('111122223333'),
+  COFFER_ADMIN_ACCESS_KEY_ID: optional.refine((v) => v === undefined || /^[A-Z0-9]{20}$/.test(v), 'must be 20 upper-case letters or digits'),
+  COFFER_ADMIN_SECRET_ACCESS_KEY: optional.refine((v) => v === undefined || /^[A-Za-z0-9/+]{40}$/.test(v), 'must be 40 base64 characters'),
+  COFFER_DELETION_JOB_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(86400).default(60),
+  COFFER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export interface HsmConfig {
+  /** Development token managed by Coffer in the data directory. */
+  dev: boolean;
+  modulePath: string;
+  tokenLabel: string;
+  /** Absent for the development token: its PIN is read from the data directory. */
+  pin: Secret | null;
+  sessions: number | undefined;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: Secret | null;
+  hsm: HsmConfig;
+  region: string;
+  accountId: string;
+  admin: { accessKeyId: string; secretAccessKey: Secret } | null;
+  deletionJobIntervalMs: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function readPin(env: z.output<typeof schema>, problems: string[]): Secret | null {
+  if (env.COFFER_PKCS11_PIN !== undefined && env.COFFER_PKCS11_PIN_FILE !== undefined) {
+    problems.push('COFFER_PKCS11_PIN and COFFER_PKCS11_PIN_FILE: set one, not both');
+    return null;
+  }
+  if (env.COFFER_PKCS11_PIN !== undefined) return new Secret(env.COFFER_PKCS11_PIN);
+  if (env.COFFER_PKCS11_PIN_FILE === undefined) return null;
+  try {
+    return new Secret(readFileSync(env.COFFER_PKCS11_PIN_FILE, 'utf8').trim());
+  } catch (e) {
+    problems.push(`COFFER_PKCS11_PIN_FILE: cannot read ${env.COFFER_PKCS11_PIN_FILE} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    return null;
+  }
+}
+
+function hsmConfig(env: z.output<typeof schema>, problems: string[]): HsmConfig {
+  const pin = readPin(env, problems);
+  if (env.COFFER_PKCS11_MODULE === undefined) {
+    if (pin) problems.push('COFFER_PKCS11_PIN(_FILE): set only together with COFFER_PKCS11_MODULE');
+    return { dev: true, modulePath: DEFAULT_SOFTHSM_MODULE, tokenLabel: env.COFFER_PKCS11_TOKEN_LABEL ?? DEV_TOKEN_LABEL, pin: null, sessions: env.COFFER_HSM_SESSIONS };
+  }
+  if (env.COFFER_PKCS11_TOKEN_LABEL === undefined) problems.push('COFFER_PKCS11_TOKEN_LABEL: required with COFFER_PKCS11_MODULE');
+  if (pin === null && !problems.some((p) => p.startsWith('COFFER_PKCS11_PIN'))) {
+    problems.push('COFFER_PKCS11_PIN or COFFER_PKCS11_PIN_FILE: required with COFFER_PKCS11_MODULE');
+  }
+  return { dev: false, modulePath: env.COFFER_PKCS11_MODULE, tokenLabel: env.COFFER_PKCS11_TOKEN_LABEL ?? '', pin, sessions: env.COFFER_HSM_SESSIONS };
+}
+
+/** The values that parse on their own, so cross-field rules can still be checked when another field is bad. */
+function fieldByField(source: NodeJS.ProcessEnv): z.output<typeof schema> {
+  const out: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(schema.shape)) {
+    const r = (field as z.ZodType).safeParse(source[name]);
+    if (r.success) out[name] = r.data;
+  }
+  return out as z.output<typeof schema>;
+}
+
+/** Parses the environment; throws ConfigError listing every bad value (never a secret's value). */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(source);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  // Cross-field rules are checked on the raw values too, so every problem is reported at once.
+  const env = parsed.success ? parsed.data : fieldByField(source);
+  const hsm = hsmConfig(env, problems);
+  if ((env.COFFER_ADMIN_ACCESS_KEY_ID === undefined) !== (env.COFFER_ADMIN_SECRET_ACCESS_KEY === undefined)) {
+    problems.push('COFFER_ADMIN_ACCESS_KEY_ID and COFFER_ADMIN_SECRET_ACCESS_KEY: set both or neither');
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  return {
+    host: env.COFFER_HOST,
+    port: env.COFFER_PORT,
+    dataDir: resolve(env.COFFER_DATA_DIR),
+    databaseUrl: env.DATABASE_URL ? new Secret(env.DATABASE_URL) : null,
+    hsm,
+    region: env.COFFER_REGION,
+    accountId: env.COFFER_ACCOUNT_ID,
+    admin:
+      env.COFFER_ADMIN_ACCESS_KEY_ID && env.COFFER_ADMIN_SECRET_ACCESS_KEY
+        ? { accessKeyId: env.COFFER_ADMIN_ACCESS_KEY_ID, secretAccessKey: new Secret(env.COFFER_ADMIN_SECRET_ACCESS_KEY) }
+        : null,
+    deletionJobIntervalMs: env.COFFER_DELETION_JOB_INTERVAL_SECONDS * 1000,
+    logLevel: env.COFFER_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,83 @@
+// Thin handlers for the KMS operations: validated input in, a core service called, the AWS shape out.
+import { keyArn } from '../../core/identifiers.js';
+import { scopeOf, type RequestContext, type ServiceDeps } from '../../core/services/context.js';
+import { createKey } from '../../core/services/create-key.js';
+import { decrypt, encrypt, generateDataKey, generateRandom, reEncrypt } from '../../core/services/encrypt.js';
+import {
+  cancelKeyDeletion, describeKey, disableKey, enableKey, listKeys, scheduleKeyDeletion, updateKeyDescription,
+} from '../../core/services/key-lifecycle.js';
+import { createAlias, deleteAlias, listAliases, updateAlias } from '../../core/services/aliases.js';
+import { listResourceTags, tagResource, untagResource } from '../../core/services/tags.js';
+import type { KmsOperation, KmsRequest } from '../../sdk/contract/kms.js';
+import { aliasEntry, b64, epoch, keyMetadata, paged } from './shape.js';
+
+type Handler<O extends KmsOperation> = (deps: ServiceDeps, ctx: RequestContext, input: KmsRequest<O>) => Promise<object>;
+export type KmsHandlers = { [O in KmsOperation]: Handler<O> };
+
+const ALG = 'SYMMETRIC_DEFAULT';
+
+export const kmsHandlers: KmsHandlers = {
+  CreateKey: async (d, c, i) => ({ KeyMetadata: keyMetadata(await createKey(d, c, i), scopeOf(d, c)) }),
+  DescribeKey: async (d, c, i) => ({ KeyMetadata: keyMetadata(await describeKey(d, c, i.KeyId), scopeOf(d, c)) }),
+  ListKeys: async (d, c, i) => {
+    const scope = scopeOf(d, c);
+    const page = await listKeys(d, c, i.Limit ?? 100, i.Marker ?? null);
+    return paged(page, 'Keys', (k) => ({ KeyId: k.id, KeyArn: keyArn(scope, k.id) }));
+  },
+  UpdateKeyDescription: async (d, c, i) => (await updateKeyDescription(d, c, i.KeyId, i.Description), {}),
+  EnableKey: async (d, c, i) => (await enableKey(d, c, i.KeyId), {}),
+  DisableKey: async (d, c, i) => (await disableKey(d, c, i.KeyId), {}),
+  ScheduleKeyDeletion: async (d, c, i) => {
+    const key = await scheduleKeyDeletion(d, c, i.KeyId, i.PendingWindowInDays);
+    return {
+      KeyId: keyArn(scopeOf(d, c), key.id),
+      DeletionDate: epoch(key.deletionDate as Date),
+      KeyState: key.state,
+      PendingWindowInDays: key.pendingWindowDays,
+    };
+  },
+  CancelKeyDeletion: async (d, c, i) => ({ KeyId: keyArn(scopeOf(d, c), (await cancelKeyDeletion(d, c, i.KeyId)).id) }),
+  Encrypt: async (d, c, i) => {
+    const r = await encrypt(d, c, i);
+    return { CiphertextBlob: b64(r.ciphertext), KeyId: r.keyArn, EncryptionAlgorithm: ALG };
+  },
+  Decrypt: async (d, c, i) => {
+    const r = await decrypt(d, c, i);
+    const body = { KeyId: r.keyArn, Plaintext: b64(r.plaintext), EncryptionAlgorithm: ALG };
+    r.plaintext.fill(0);
+    return body;
+  },
+  ReEncrypt: async (d, c, i) => {
+    const r = await reEncrypt(d, c, i);
+    return {
+      CiphertextBlob: b64(r.ciphertext),
+      SourceKeyId: r.sourceKeyArn,
+      KeyId: r.keyArn,
+      SourceEncryptionAlgorithm: ALG,
+      DestinationEncryptionAlgorithm: ALG,
+    };
+  },
+  GenerateDataKey: async (d, c, i) => {
+    const r = await generateDataKey(d, c, i);
+    const body = { CiphertextBlob: b64(r.ciphertext), Plaintext: b64(r.plaintext), KeyId: r.keyArn };
+    r.plaintext.fill(0);
+    return body;
+  },
+  GenerateDataKeyWithoutPlaintext: async (d, c, i) => {
+    const r = await generateDataKey(d, c, i);
+    r.plaintext.fill(0);
+    return { CiphertextBlob: b64(r.ciphertext), KeyId: r.keyArn };
+  },
+  GenerateRandom: async (d, c, i) => ({ Plaintext: b64(await generateRandom(d, c, i.NumberOfBytes)) }),
+  CreateAlias: async (d, c, i) => (await createAlias(d, c, i.AliasName, i.TargetKeyId), {}),
+  UpdateAlias: async (d, c, i) => (await updateAlias(d, c, i.AliasName, i.TargetKeyId), {}),
+  DeleteAlias: async (d, c, i) => (await deleteAlias(d, c, i.AliasName), {}),
+  ListAliases: async (d, c, i) => {
+    const scope = scopeOf(d, c);
+    const page = await listAliases(d, c, i.KeyId, i.Limit ?? 50, i.Marker ?? null);
+    return paged(page, 'Aliases', (a) => aliasEntry(a, scope));
+  },
+  TagResource: async (d, c, i) => (await tagResource(d, c, i.KeyId, i.Tags), {}),
+  UntagResource: async (d, c, i) => (await untagResource(d, c, i.KeyId, i.TagKeys), {}),
+  ListResourceTags: async (d, c, i) => paged(await listResourceTags(d, c, i.KeyId, i.Limit ?? 50, i.Marker ?? null), 'Tags', (t) => t),
+};

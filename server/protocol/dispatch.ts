@@ -1,0 +1,133 @@
+// The AWS JSON 1.1 endpoint: target dispatch, body limit, SigV4, JSON parsing, validation, error rendering.
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { KmsError } from '../../core/errors.js';
+import { recordRefusal, toKmsError } from '../../core/services/audited.js';
+import type { RequestContext, ServiceDeps } from '../../core/services/context.js';
+import type { ResolvedCredential } from '../../core/services/credentials.js';
+import type { Caller } from '../../core/model.js';
+import { kmsRequests, type KmsOperation } from '../../sdk/contract/kms.js';
+import { kmsHandlers } from '../operations/kms.js';
+import type { Logger } from '../log.js';
+import { describeError } from '../log.js';
+import { errorBody, HTTP_STATUS } from './errors.js';
+import { verifySigV4 } from './sigv4.js';
+import { validateRequest } from './validate.js';
+
+export const JSON_11 = 'application/x-amz-json-1.1';
+export const MAX_BODY_BYTES = 64 * 1024;
+const TARGET_PREFIX = 'TrentService.';
+
+export interface DispatchDeps {
+  services: ServiceDeps;
+  lookupCredential(accessKeyId: string): Promise<ResolvedCredential | null>;
+  log: Logger;
+}
+
+function operationOf(target: string | undefined): KmsOperation {
+  const op = target?.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
+  if (op && Object.prototype.hasOwnProperty.call(kmsRequests, op)) return op as KmsOperation;
+  throw new KmsError('UnknownOperationException', `Unknown operation ${(target ?? '').slice(0, 128)}`.trim());
+}
+
+async function readBody(c: Context): Promise<Uint8Array> {
+  const declared = Number(c.req.header('content-length') ?? '0');
+  const tooLarge = () => new KmsError('RequestEntityTooLargeException', `Request body must be at most ${MAX_BODY_BYTES} bytes.`);
+  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  const body = new Uint8Array(await c.req.arrayBuffer());
+  if (body.length > MAX_BODY_BYTES) throw tooLarge();
+  return body;
+}
+
+function parseJson(body: Uint8Array): unknown {
+  if (body.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+  } catch {
+    throw new KmsError('SerializationException', 'The request body is not valid JSON.');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new KmsError('SerializationException', 'The request body must be a JSON object.');
+  }
+  return parsed;
+}
+
+function headersOf(c: Context): Record<string, string> {
+  const out: Record<string, string> = {};
+  c.req.raw.headers.forEach((v, k) => {
+    out[k.toLowerCase()] = v;
+  });
+  return out;
+}
+
+function sourceIp(c: Context): string | null {
+  try {
+    return getConnInfo(c).remote.address ?? null;
+  } catch {
+    return null;
+  }
+}
+
+async function authenticate(deps: DispatchDeps, c: Context, body: Uint8Array): Promise<Caller> {
+  let caller: Caller | null = null;
+  const url = new URL(c.req.url);
+  await verifySigV4(
+    { method: c.req.method, path: url.pathname, query: url.search.replace(/^\?/, ''), headers: headersOf(c), body },
+    { region: deps.services.region, service: 'kms', now: deps.services.clock.now() },
+    async (accessKeyId) => {
+      const cred = await deps.lookupCredential(accessKeyId);
+      caller = cred?.caller ?? null;
+      return cred?.secretAccessKey ?? null;
+    },
+  );
+  if (caller === null) throw new KmsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+  return caller;
+}
+
+export function kmsEndpoint(deps: DispatchDeps) {
+  return async (c: Context) => {
+    const requestId = randomUUID();
+    const ctx: Omit<RequestContext, 'caller'> & { caller: Caller | null } = {
+      requestId,
+      operation: (c.req.header('x-amz-target') ?? '').slice(0, 128),
+      caller: null,
+      sourceIp: sourceIp(c),
+      userAgent: c.req.header('user-agent') ?? null,
+      audit: { recorded: false },
+    };
+    c.header('x-amzn-RequestId', requestId);
+    try {
+      const op = operationOf(c.req.header('x-amz-target'));
+      ctx.operation = op;
+      const body = await readBody(c);
+      ctx.caller = await authenticate(deps, c, body);
+      const input = validateRequest(kmsRequests[op], parseJson(body));
+      const handler = kmsHandlers[op] as (d: ServiceDeps, r: RequestContext, i: unknown) => Promise<object>;
+      const result = await handler(deps.services, ctx as RequestContext, input);
+      return c.body(JSON.stringify(result), 200, { 'content-type': JSON_11 });
+    } catch (e) {
+      return renderError(deps, c, ctx, e);
+    }
+  };
+}
+
+async function renderError(deps: DispatchDeps, c: Context, ctx: RequestContext | (Omit<RequestContext, 'caller'> & { caller: Caller | null }), e: unknown) {
+  let error = toKmsError(e);
+  if (error.code === 'KMSInternalException' || error.fault === 'server') {
+    deps.log.error('request failed', { requestId: ctx.requestId, operation: ctx.operation, error: describeError(e) });
+  }
+  if (!ctx.audit.recorded) {
+    try {
+      await recordRefusal(deps.services, ctx, error);
+    } catch (auditError) {
+      deps.log.error('audit write failed', { requestId: ctx.requestId, error: describeError(auditError) });
+      error = toKmsError(auditError);
+    }
+  }
+  return c.body(JSON.stringify(errorBody(error)), HTTP_STATUS[error.code], {
+    'content-type': JSON_11,
+    'x-amzn-ErrorType': error.code,
+  });
+}

@@ -1,0 +1,92 @@
+// Starts the real server as a child process (as ./scripts/start does) and gives AWS SDK clients for it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { KMSClient } from '@aws-sdk/client-kms';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const ADMIN = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
+export const REGION = 'us-east-1';
+export const ACCOUNT = '111122223333';
+
+export interface CofferProcess {
+  url: string;
+  dataDir: string;
+  child: ChildProcess;
+  /** Everything the server wrote to stdout and stderr so far. */
+  logs(): string;
+  client(credentials?: { accessKeyId: string; secretAccessKey: string }): KMSClient;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<number | null>;
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  databaseUrl?: string | undefined;
+  env?: Record<string, string>;
+  /** Leave the administrator to be generated (no COFFER_ADMIN_* variables). */
+  generatedAdmin?: boolean;
+}
+
+export function tempDataDir(prefix = 'coffer-e2e-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function startCoffer(opts: StartOptions = {}): Promise<CofferProcess> {
+  const dataDir = opts.dataDir ?? tempDataDir();
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    COFFER_PORT: '0',
+    COFFER_DATA_DIR: dataDir,
+    COFFER_LOG_LEVEL: 'info',
+    ...(opts.generatedAdmin ? {} : { COFFER_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId, COFFER_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey }),
+    ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
+    ...opts.env,
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'server', 'main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${output}`)), 60_000);
+    const onData = () => {
+      const m = /"msg":"listening","url":"([^"]+)"/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1] as string);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${output}`));
+    });
+  });
+  return {
+    url,
+    dataDir,
+    child,
+    logs: () => output,
+    client: (credentials = ADMIN) => new KMSClient({ endpoint: url, region: REGION, credentials, maxAttempts: 1 }),
+    stop: () =>
+      new Promise((r) => {
+        if (child.exitCode !== null) return r(child.exitCode);
+        child.once('exit', (code) => r(code));
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** The error name and message of a rejected SDK call, for assertions. */
+export async function failure(p: Promise<unknown>): Promise<{ name: string; message: string; status: number | undefined }> {
+  try {
+    await p;
+  } catch (e) {
+    const err = e as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode };
+  }
+  throw new Error('expected the call to fail');
+}
