@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
+import { ownerOnlyAuthorizer } from '../core/authorization.js';
 import { systemClock } from '../core/ports.js';
 import type { ServiceDeps } from '../core/services/context.js';
 import { lookupCredential } from '../core/services/credentials.js';
@@ -49,7 +50,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     await hsm.close();
     throw e;
   }
-  const services: ServiceDeps = { uow, hsm, clock: systemClock, region: config.region, newId: randomUUID };
+  const services: ServiceDeps = {
+    uow,
+    hsm,
+    clock: systemClock,
+    authorizer: ownerOnlyAuthorizer,
+    region: config.region,
+    newId: randomUUID,
+  };
   await ensureBootstrapAdmin(config, services, log);
   const app = createApp({
     services,

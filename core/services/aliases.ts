@@ -5,7 +5,7 @@ import { assertStateAllows } from '../key-state.js';
 import type { Alias, Page } from '../model.js';
 import type { Repositories } from '../ports.js';
 import { audited } from './audited.js';
-import { scopeOf, type RequestContext, type ServiceDeps } from './context.js';
+import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { resolveKeyById } from './resolve.js';
 
 function checkAliasName(name: string, forWrite: boolean): void {
@@ -24,8 +24,10 @@ function aliasNotFound(scope: Scope, name: string): KmsError {
   return new KmsError('NotFoundException', `Alias ${aliasArn(scope, name)} is not found.`);
 }
 
-async function targetKey(repos: Repositories, scope: Scope, targetKeyId: string) {
+async function targetKey(deps: ServiceDeps, ctx: RequestContext, repos: Repositories, action: string, targetKeyId: string) {
+  const scope = scopeOf(deps, ctx);
   const key = await resolveKeyById(repos, scope, targetKeyId);
+  await authorize(deps, repos, ctx, action, key);
   assertStateAllows(key.state, keyArn(scope, key.id), 'manage');
   return key;
 }
@@ -34,7 +36,7 @@ export function createAlias(deps: ServiceDeps, ctx: RequestContext, name: string
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
     checkAliasName(name, true);
-    const key = await targetKey(repos, scope, targetKeyId);
+    const key = await targetKey(deps, ctx, repos, 'kms:CreateAlias', targetKeyId);
     draft.keyArn = keyArn(scope, key.id);
     const now = deps.clock.now();
     if (await repos.aliases.get(scope.accountId, name)) throw aliasExists(scope, name);
@@ -55,7 +57,7 @@ export function updateAlias(deps: ServiceDeps, ctx: RequestContext, name: string
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
     checkAliasName(name, true);
-    const key = await targetKey(repos, scope, targetKeyId);
+    const key = await targetKey(deps, ctx, repos, 'kms:UpdateAlias', targetKeyId);
     draft.keyArn = keyArn(scope, key.id);
     if (!(await repos.aliases.retarget(scope.accountId, name, key.id, deps.clock.now()))) throw aliasNotFound(scope, name);
   });
@@ -68,6 +70,7 @@ export function deleteAlias(deps: ServiceDeps, ctx: RequestContext, name: string
     const alias = await repos.aliases.get(scope.accountId, name);
     if (!alias) throw aliasNotFound(scope, name);
     draft.keyArn = keyArn(scope, alias.keyId);
+    await authorize(deps, repos, ctx, 'kms:DeleteAlias', await repos.keys.get(scope.accountId, alias.keyId));
     await repos.aliases.delete(scope.accountId, name);
   });
 }
@@ -81,6 +84,7 @@ export function listAliases(
 ): Promise<Page<Alias>> {
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
+    await authorize(deps, repos, ctx, 'kms:ListAliases', null);
     let forKey: string | null = null;
     if (keyId !== undefined) {
       forKey = (await resolveKeyById(repos, scope, keyId)).id;

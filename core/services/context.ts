@@ -1,12 +1,14 @@
 // What every service receives: its dependencies, and who is asking for what.
-import type { Caller } from '../model.js';
-import type { Clock, Hsm, UnitOfWork } from '../ports.js';
-import type { Scope } from '../identifiers.js';
+import type { AuthorizationRequest, Authorizer, ConditionValues } from '../authorization.js';
+import type { Caller, Key } from '../model.js';
+import type { Clock, Hsm, Repositories, UnitOfWork } from '../ports.js';
+import { keyArn, type Scope } from '../identifiers.js';
 
 export interface ServiceDeps {
   uow: UnitOfWork;
   hsm: Hsm;
   clock: Clock;
+  authorizer: Authorizer;
   region: string;
   /** New ids (UUID v4); injectable for tests. */
   newId: () => string;
@@ -25,4 +27,18 @@ export interface RequestContext {
 /** The region and account a request acts in: the caller's own account. */
 export function scopeOf(deps: ServiceDeps, ctx: RequestContext): Scope {
   return { region: deps.region, accountId: ctx.caller.accountId };
+}
+
+/** Asks the authorizer whether the caller may perform `action` on `key` (or on the account when key is null). */
+export function authorize(
+  deps: ServiceDeps,
+  repos: Repositories,
+  ctx: RequestContext,
+  action: string,
+  key: Key | null,
+  conditions: ConditionValues = {},
+): Promise<void> {
+  const resource = key ? keyArn({ region: deps.region, accountId: key.accountId }, key.id) : '*';
+  const request: AuthorizationRequest = { action, key, resource, conditions: { 'kms:CallerAccount': ctx.caller.accountId, ...conditions } };
+  return deps.authorizer.authorize(repos, ctx.caller, request);
 }

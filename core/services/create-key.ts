@@ -4,7 +4,7 @@ import { isSupportedKeySpec } from '../key-spec.js';
 import { keyArn } from '../identifiers.js';
 import type { Key, KeyVersion, Tag } from '../model.js';
 import { audited } from './audited.js';
-import { scopeOf, type RequestContext, type ServiceDeps } from './context.js';
+import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { validateNewTags } from './tags.js';
 
 export interface CreateKeyInput {
@@ -47,6 +47,11 @@ export async function createKey(deps: ServiceDeps, ctx: RequestContext, input: C
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
     checkSpec(input);
+    await authorize(deps, repos, ctx, 'kms:CreateKey', null, {
+      'kms:KeySpec': input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT',
+      'kms:KeyUsage': input.KeyUsage ?? 'ENCRYPT_DECRYPT',
+      'kms:KeyOrigin': input.Origin ?? 'AWS_KMS',
+    });
     const tags = validateNewTags(input.Tags ?? [], 0);
     const now = deps.clock.now();
     const key: Key = {

@@ -2,12 +2,25 @@
 import { additionalData, decodeCiphertext, encodeCiphertext, encodeHeader } from '../ciphertext.js';
 import { contextKeys, type EncryptionContext } from '../encryption-context.js';
 import { invalidCiphertext, KmsError, needs } from '../errors.js';
-import { keyArn, type Scope } from '../identifiers.js';
+import { keyArn } from '../identifiers.js';
 import { assertStateAllows } from '../key-state.js';
 import type { AuditDraft } from '../audit.js';
 import type { Key } from '../model.js';
+import type { ConditionValues } from '../authorization.js';
 import type { Hsm, Repositories } from '../ports.js';
+import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { resolveKey } from './resolve.js';
+
+/** The condition keys a cryptographic request offers to key policies and grants. */
+export function cryptoConditions(input: string | undefined, algorithm: string | undefined, context: EncryptionContext | undefined): ConditionValues {
+  const values: ConditionValues = {
+    'kms:EncryptionAlgorithm': algorithm ?? 'SYMMETRIC_DEFAULT',
+    'kms:EncryptionContextKeys': contextKeys(context),
+  };
+  for (const [k, v] of Object.entries(context ?? {})) values[`kms:EncryptionContext:${k}`] = v;
+  if (input?.startsWith('alias/')) values['kms:RequestAlias'] = input;
+  return values;
+}
 
 /** A symmetric key accepts only SYMMETRIC_DEFAULT. */
 export function checkAlgorithm(key: Key, arn: string, algorithm: string | undefined): void {
@@ -22,17 +35,21 @@ export function checkAlgorithm(key: Key, arn: string, algorithm: string | undefi
 
 /** Resolves a key for encryption: found, enabled, of the right usage. Records its ARN and the context keys. */
 export async function keyForEncryption(
+  deps: ServiceDeps,
+  ctx: RequestContext,
   repos: Repositories,
-  scope: Scope,
+  action: string,
   keyIdInput: string,
   algorithm: string | undefined,
   context: EncryptionContext | undefined,
   draft: AuditDraft,
 ): Promise<Key> {
+  const scope = scopeOf(deps, ctx);
   const key = await resolveKey(repos, scope, keyIdInput);
   const arn = keyArn(scope, key.id);
   draft.keyArn = arn;
   draft.encryptionContextKeys = contextKeys(context);
+  await authorize(deps, repos, ctx, action, key, cryptoConditions(keyIdInput, algorithm, context));
   assertStateAllows(key.state, arn, 'crypto');
   checkAlgorithm(key, arn, algorithm);
   return key;
@@ -61,13 +78,15 @@ export interface OpenOptions {
  * all the one InvalidCiphertextException. Naming another key than the blob's is IncorrectKeyException, as in AWS.
  */
 export async function openBlob(
+  deps: ServiceDeps,
+  ctx: RequestContext,
   repos: Repositories,
-  hsm: Hsm,
-  scope: Scope,
+  action: string,
   blob: Uint8Array,
   opts: OpenOptions,
   draft: AuditDraft,
 ): Promise<{ key: Key; plaintext: Uint8Array }> {
+  const scope = scopeOf(deps, ctx);
   draft.encryptionContextKeys = contextKeys(opts.context);
   const parsed = decodeCiphertext(blob);
   if (opts.keyIdInput !== undefined) {
@@ -79,12 +98,13 @@ export async function openBlob(
   if (!key) throw invalidCiphertext();
   const arn = keyArn(scope, key.id);
   draft.keyArn = arn;
+  await authorize(deps, repos, ctx, action, key, cryptoConditions(opts.keyIdInput, opts.algorithm, opts.context));
   assertStateAllows(key.state, arn, 'crypto');
   checkAlgorithm(key, arn, opts.algorithm);
   const version = await repos.keys.getVersion(key.id, parsed.versionId);
   if (!version) throw invalidCiphertext();
   if (opts.dryRun) throw dryRunSucceeded();
-  const plaintext = await hsm.decrypt(version.id, parsed.iv, parsed.body, additionalData(parsed.header, opts.context));
+  const plaintext = await deps.hsm.decrypt(version.id, parsed.iv, parsed.body, additionalData(parsed.header, opts.context));
   return { key, plaintext };
 }
 

@@ -4,7 +4,7 @@ import { needs } from '../errors.js';
 import { keyArn } from '../identifiers.js';
 import { DATA_KEY_SPECS, type DataKeySpec } from '../key-spec.js';
 import { audited } from './audited.js';
-import { scopeOf, type RequestContext, type ServiceDeps } from './context.js';
+import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { dryRunSucceeded, keyForEncryption, openBlob, sealUnderKey } from './crypto.js';
 
 export interface EncryptInput {
@@ -23,7 +23,7 @@ export interface EncryptResult {
 export function encrypt(deps: ServiceDeps, ctx: RequestContext, input: EncryptInput): Promise<EncryptResult> {
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
-    const key = await keyForEncryption(repos, scope, input.KeyId, input.EncryptionAlgorithm, input.EncryptionContext, draft);
+    const key = await keyForEncryption(deps, ctx, repos, 'kms:Encrypt', input.KeyId, input.EncryptionAlgorithm, input.EncryptionContext, draft);
     if (input.DryRun) throw dryRunSucceeded();
     const ciphertext = await sealUnderKey(deps.hsm, key, input.Plaintext, input.EncryptionContext);
     return { keyArn: keyArn(scope, key.id), ciphertext };
@@ -42,7 +42,7 @@ export function decrypt(deps: ServiceDeps, ctx: RequestContext, input: DecryptIn
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
     const opts = { keyIdInput: input.KeyId, algorithm: input.EncryptionAlgorithm, context: input.EncryptionContext, dryRun: input.DryRun };
-    const { key, plaintext } = await openBlob(repos, deps.hsm, scope, input.CiphertextBlob, opts, draft);
+    const { key, plaintext } = await openBlob(deps, ctx, repos, 'kms:Decrypt', input.CiphertextBlob, opts, draft);
     return { keyArn: keyArn(scope, key.id), plaintext };
   });
 }
@@ -66,17 +66,20 @@ export function reEncrypt(
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
     const source = await openBlob(
+      deps,
+      ctx,
       repos,
-      deps.hsm,
-      scope,
+      'kms:ReEncryptFrom',
       input.CiphertextBlob,
       { keyIdInput: input.SourceKeyId, algorithm: input.SourceEncryptionAlgorithm, context: input.SourceEncryptionContext },
       draft,
     );
     try {
       const dest = await keyForEncryption(
+        deps,
+        ctx,
         repos,
-        scope,
+        'kms:ReEncryptTo',
         input.DestinationKeyId,
         input.DestinationEncryptionAlgorithm,
         input.DestinationEncryptionContext,
@@ -113,11 +116,12 @@ export function generateDataKey(
   deps: ServiceDeps,
   ctx: RequestContext,
   input: GenerateDataKeyInput,
+  action: 'kms:GenerateDataKey' | 'kms:GenerateDataKeyWithoutPlaintext' = 'kms:GenerateDataKey',
 ): Promise<{ keyArn: string; ciphertext: Uint8Array; plaintext: Uint8Array }> {
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
     const length = dataKeyLength(input);
-    const key = await keyForEncryption(repos, scope, input.KeyId, undefined, input.EncryptionContext, draft);
+    const key = await keyForEncryption(deps, ctx, repos, action, input.KeyId, undefined, input.EncryptionContext, draft);
     if (input.DryRun) throw dryRunSucceeded();
     const plaintext = await deps.hsm.generateRandom(length);
     const ciphertext = await sealUnderKey(deps.hsm, key, plaintext, input.EncryptionContext);
@@ -126,7 +130,8 @@ export function generateDataKey(
 }
 
 export function generateRandom(deps: ServiceDeps, ctx: RequestContext, numberOfBytes: number | undefined): Promise<Uint8Array> {
-  return audited(deps, ctx, async () => {
+  return audited(deps, ctx, async (repos) => {
+    await authorize(deps, repos, ctx, 'kms:GenerateRandom', null);
     needs(numberOfBytes !== undefined, 'ValidationException', 'NumberOfBytes is required.');
     return deps.hsm.generateRandom(numberOfBytes);
   });

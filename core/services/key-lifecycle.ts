@@ -4,7 +4,7 @@ import { assertStateAllows } from '../key-state.js';
 import { isKeyUuid, keyArn } from '../identifiers.js';
 import type { Key, Page } from '../model.js';
 import { audited } from './audited.js';
-import { scopeOf, type RequestContext, type ServiceDeps } from './context.js';
+import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { resolveKey, resolveKeyById } from './resolve.js';
 
 export const DEFAULT_PENDING_WINDOW_DAYS = 30;
@@ -15,6 +15,7 @@ export async function describeKey(deps: ServiceDeps, ctx: RequestContext, keyId:
   return audited(deps, ctx, async (repos, draft) => {
     const key = await resolveKey(repos, scope, keyId);
     draft.keyArn = keyArn(scope, key.id);
+    await authorize(deps, repos, ctx, 'kms:DescribeKey', key);
     return key;
   });
 }
@@ -22,6 +23,7 @@ export async function describeKey(deps: ServiceDeps, ctx: RequestContext, keyId:
 export async function listKeys(deps: ServiceDeps, ctx: RequestContext, limit: number, marker: string | null): Promise<Page<Key>> {
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos) => {
+    await authorize(deps, repos, ctx, 'kms:ListKeys', null);
     if (marker !== null && !isKeyUuid(marker)) throw new KmsError('InvalidMarkerException', 'The marker is not valid.');
     return repos.keys.list(scope.accountId, limit, marker);
   });
@@ -31,6 +33,7 @@ export async function listKeys(deps: ServiceDeps, ctx: RequestContext, limit: nu
 async function manage(
   deps: ServiceDeps,
   ctx: RequestContext,
+  action: string,
   keyId: string,
   change: (key: Key, arn: string) => Partial<Key> | null,
   allowPendingDeletion = false,
@@ -40,6 +43,7 @@ async function manage(
     const key = await resolveKeyById(repos, scope, keyId);
     const arn = keyArn(scope, key.id);
     draft.keyArn = arn;
+    await authorize(deps, repos, ctx, action, key);
     assertStateAllows(key.state, arn, 'manage', allowPendingDeletion);
     const patch = change(key, arn);
     if (patch === null) return key;
@@ -49,22 +53,22 @@ async function manage(
 }
 
 export function updateKeyDescription(deps: ServiceDeps, ctx: RequestContext, keyId: string, description: string): Promise<Key> {
-  return manage(deps, ctx, keyId, () => ({ description }));
+  return manage(deps, ctx, 'kms:UpdateKeyDescription', keyId, () => ({ description }));
 }
 
 export function enableKey(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<Key> {
-  return manage(deps, ctx, keyId, (key) => (key.state === 'Enabled' ? null : { state: 'Enabled' }));
+  return manage(deps, ctx, 'kms:EnableKey', keyId, (key) => (key.state === 'Enabled' ? null : { state: 'Enabled' }));
 }
 
 export function disableKey(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<Key> {
-  return manage(deps, ctx, keyId, (key) => (key.state === 'Disabled' ? null : { state: 'Disabled' }));
+  return manage(deps, ctx, 'kms:DisableKey', keyId, (key) => (key.state === 'Disabled' ? null : { state: 'Disabled' }));
 }
 
 export function scheduleKeyDeletion(deps: ServiceDeps, ctx: RequestContext, keyId: string, days: number | undefined): Promise<Key> {
   const window = days ?? DEFAULT_PENDING_WINDOW_DAYS;
   if (window < 7) throw validationError('pendingWindowInDays', String(window), 'Member must have value greater than or equal to 7');
   if (window > 30) throw validationError('pendingWindowInDays', String(window), 'Member must have value less than or equal to 30');
-  return manage(deps, ctx, keyId, () => ({
+  return manage(deps, ctx, 'kms:ScheduleKeyDeletion', keyId, () => ({
     state: 'PendingDeletion',
     deletionDate: new Date(deps.clock.now().getTime() + window * DAY_MS),
     pendingWindowDays: window,
@@ -75,6 +79,7 @@ export function cancelKeyDeletion(deps: ServiceDeps, ctx: RequestContext, keyId:
   return manage(
     deps,
     ctx,
+    'kms:CancelKeyDeletion',
     keyId,
     (key, arn) => {
       needs(key.state === 'PendingDeletion', 'KMSInvalidStateException', `${arn} is not pending deletion.`);

@@ -4,7 +4,7 @@ import { assertStateAllows } from '../key-state.js';
 import { keyArn } from '../identifiers.js';
 import type { Page, Tag } from '../model.js';
 import { audited } from './audited.js';
-import { scopeOf, type RequestContext, type ServiceDeps } from './context.js';
+import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { resolveKeyById } from './resolve.js';
 
 export const MAX_TAGS_PER_KEY = 50;
@@ -26,6 +26,7 @@ export async function tagResource(deps: ServiceDeps, ctx: RequestContext, keyId:
   await audited(deps, ctx, async (repos, draft) => {
     const key = await resolveKeyById(repos, scope, keyId);
     draft.keyArn = keyArn(scope, key.id);
+    await authorize(deps, repos, ctx, 'kms:TagResource', key);
     assertStateAllows(key.state, draft.keyArn, 'manage');
     validateNewTags(tags, 0);
     await repos.tags.put(key.id, tags);
@@ -38,6 +39,7 @@ export async function untagResource(deps: ServiceDeps, ctx: RequestContext, keyI
   await audited(deps, ctx, async (repos, draft) => {
     const key = await resolveKeyById(repos, scope, keyId);
     draft.keyArn = keyArn(scope, key.id);
+    await authorize(deps, repos, ctx, 'kms:UntagResource', key);
     assertStateAllows(key.state, draft.keyArn, 'manage');
     if (tagKeys.some((k) => k.toLowerCase().startsWith('aws:'))) throw new KmsError('TagException', 'Tags beginning with aws: are reserved.');
     await repos.tags.remove(key.id, tagKeys);
@@ -55,6 +57,7 @@ export async function listResourceTags(
   return audited(deps, ctx, async (repos, draft) => {
     const key = await resolveKeyById(repos, scope, keyId);
     draft.keyArn = keyArn(scope, key.id);
+    await authorize(deps, repos, ctx, 'kms:ListResourceTags', key);
     return repos.tags.list(key.id, limit, marker);
   });
 }

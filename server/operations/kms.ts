@@ -64,7 +64,7 @@ export const kmsHandlers: KmsHandlers = {
     return body;
   },
   GenerateDataKeyWithoutPlaintext: async (d, c, i) => {
-    const r = await generateDataKey(d, c, i);
+    const r = await generateDataKey(d, c, i, 'kms:GenerateDataKeyWithoutPlaintext');
     r.plaintext.fill(0);
     return { CiphertextBlob: b64(r.ciphertext), KeyId: r.keyArn };
   },

@@ -7,8 +7,7 @@ import { recordRefusal, toKmsError } from '../../core/services/audited.js';
 import type { RequestContext, ServiceDeps } from '../../core/services/context.js';
 import type { ResolvedCredential } from '../../core/services/credentials.js';
 import type { Caller } from '../../core/model.js';
-import { kmsRequests, type KmsOperation } from '../../sdk/contract/kms.js';
-import { kmsHandlers } from '../operations/kms.js';
+import { OPERATIONS, type Operation } from '../operations/index.js';
 import type { Logger } from '../log.js';
 import { describeError } from '../log.js';
 import { errorBody, HTTP_STATUS } from './errors.js';
@@ -17,7 +16,6 @@ import { validateRequest } from './validate.js';
 
 export const JSON_11 = 'application/x-amz-json-1.1';
 export const MAX_BODY_BYTES = 64 * 1024;
-const TARGET_PREFIX = 'TrentService.';
 
 export interface DispatchDeps {
   services: ServiceDeps;
@@ -25,9 +23,8 @@ export interface DispatchDeps {
   log: Logger;
 }
 
-function operationOf(target: string | undefined): KmsOperation {
-  const op = target?.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
-  if (op && Object.prototype.hasOwnProperty.call(kmsRequests, op)) return op as KmsOperation;
+function operationOf(target: string | undefined): Operation {
+  if (target && Object.prototype.hasOwnProperty.call(OPERATIONS, target)) return OPERATIONS[target] as Operation;
   throw new KmsError('UnknownOperationException', `Unknown operation ${(target ?? '').slice(0, 128)}`.trim());
 }
 
@@ -100,12 +97,11 @@ export function kmsEndpoint(deps: DispatchDeps) {
     c.header('x-amzn-RequestId', requestId);
     try {
       const op = operationOf(c.req.header('x-amz-target'));
-      ctx.operation = op;
+      ctx.operation = op.name;
       const body = await readBody(c);
       ctx.caller = await authenticate(deps, c, body);
-      const input = validateRequest(kmsRequests[op], parseJson(body));
-      const handler = kmsHandlers[op] as (d: ServiceDeps, r: RequestContext, i: unknown) => Promise<object>;
-      const result = await handler(deps.services, ctx as RequestContext, input);
+      const input = validateRequest(op.schema, parseJson(body));
+      const result = await op.handler(deps.services, ctx as RequestContext, input);
       return c.body(JSON.stringify(result), 200, { 'content-type': JSON_11 });
     } catch (e) {
       return renderError(deps, c, ctx, e);

@@ -1,0 +1,29 @@
+// The registry of every operation the endpoint serves, keyed by its full X-Amz-Target.
+// A new service family (CofferIdentity., CofferAudit.) adds its contract and handlers here.
+import type { z } from 'zod';
+import type { RequestContext, ServiceDeps } from '../../core/services/context.js';
+import { kmsRequests } from '../../sdk/contract/kms.js';
+import { kmsHandlers } from './kms.js';
+
+export interface Operation {
+  /** The operation's name without its prefix, as audited. */
+  name: string;
+  schema: z.ZodType;
+  handler: (deps: ServiceDeps, ctx: RequestContext, input: unknown) => Promise<object>;
+}
+
+function family<R extends Record<string, z.ZodType>>(
+  prefix: string,
+  requests: R,
+  handlers: { [K in keyof R]: (deps: ServiceDeps, ctx: RequestContext, input: z.output<R[K]>) => Promise<object> },
+): Record<string, Operation> {
+  const out: Record<string, Operation> = {};
+  for (const name of Object.keys(requests)) {
+    out[`${prefix}${name}`] = { name, schema: requests[name] as z.ZodType, handler: handlers[name] as Operation['handler'] };
+  }
+  return out;
+}
+
+export const OPERATIONS: Readonly<Record<string, Operation>> = {
+  ...family('TrentService.', kmsRequests, kmsHandlers),
+};
