@@ -38,7 +38,9 @@ ensure_node_modules() {
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
      || [ ! -f node_modules/pkcs11js/build/Release/pkcs11.node ]; then
     log "installing npm dependencies"
-    npm ci --no-audit --no-fund --loglevel=error
+    # Not `npm ci`: npm 11 refuses this lock file for lacking other platforms' optional rollup binaries,
+    # although `npm install` resolves exactly the locked versions from it.
+    npm install --no-audit --no-fund --loglevel=error
   fi
 }
 
