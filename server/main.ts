@@ -34,7 +34,10 @@ function listen(app: ReturnType<typeof createApp>, config: Config): Promise<{ se
     const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
       resolve({ server, url: `http://${config.host}:${info.port}` });
     });
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      const what = e.code === 'EADDRINUSE' ? 'is already in use' : `cannot be used (${e.code ?? 'error'})`;
+      reject(new Error(`${config.host}:${config.port} ${what}: set COFFER_PORT or COFFER_HOST`));
+    });
   });
 }
 
@@ -92,7 +95,8 @@ async function main(): Promise<void> {
   try {
     running = await startServer(config, log);
   } catch (e) {
-    log.error('start-up failed', { error: describeError(e) });
+    // Start-up errors are ours (configuration, token, port) or wrapped KmsErrors: their messages are safe to show.
+    log.error('start-up failed', { reason: e instanceof Error ? e.message : String(e), error: describeError(e) });
     process.exit(1);
   }
   let stopping = false;

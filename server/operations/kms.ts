@@ -1,4 +1,5 @@
 // Thin handlers for the KMS operations: validated input in, a core service called, the AWS shape out.
+import { KmsError } from '../../core/errors.js';
 import { keyArn } from '../../core/identifiers.js';
 import { scopeOf, type RequestContext, type ServiceDeps } from '../../core/services/context.js';
 import { createKey } from '../../core/services/create-key.js';
@@ -15,6 +16,13 @@ type Handler<O extends KmsOperation> = (deps: ServiceDeps, ctx: RequestContext, 
 export type KmsHandlers = { [O in KmsOperation]: Handler<O> };
 
 const ALG = 'SYMMETRIC_DEFAULT';
+
+/** Members AWS has for Nitro Enclaves and custom key stores, which Coffer does not offer: refused, never ignored. */
+function refuseUnsupported(members: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(members)) {
+    if (value !== undefined) throw new KmsError('UnsupportedOperationException', `${name} is not supported by this server.`);
+  }
+}
 
 export const kmsHandlers: KmsHandlers = {
   CreateKey: async (d, c, i) => ({ KeyMetadata: keyMetadata(await createKey(d, c, i), scopeOf(d, c)) }),
@@ -42,6 +50,7 @@ export const kmsHandlers: KmsHandlers = {
     return { CiphertextBlob: b64(r.ciphertext), KeyId: r.keyArn, EncryptionAlgorithm: ALG };
   },
   Decrypt: async (d, c, i) => {
+    refuseUnsupported({ Recipient: i.Recipient });
     const r = await decrypt(d, c, i);
     const body = { KeyId: r.keyArn, Plaintext: b64(r.plaintext), EncryptionAlgorithm: ALG };
     r.plaintext.fill(0);
@@ -58,6 +67,7 @@ export const kmsHandlers: KmsHandlers = {
     };
   },
   GenerateDataKey: async (d, c, i) => {
+    refuseUnsupported({ Recipient: i.Recipient });
     const r = await generateDataKey(d, c, i);
     const body = { CiphertextBlob: b64(r.ciphertext), Plaintext: b64(r.plaintext), KeyId: r.keyArn };
     r.plaintext.fill(0);
@@ -68,7 +78,10 @@ export const kmsHandlers: KmsHandlers = {
     r.plaintext.fill(0);
     return { CiphertextBlob: b64(r.ciphertext), KeyId: r.keyArn };
   },
-  GenerateRandom: async (d, c, i) => ({ Plaintext: b64(await generateRandom(d, c, i.NumberOfBytes)) }),
+  GenerateRandom: async (d, c, i) => {
+    refuseUnsupported({ Recipient: i.Recipient, CustomKeyStoreId: i.CustomKeyStoreId });
+    return { Plaintext: b64(await generateRandom(d, c, i.NumberOfBytes)) };
+  },
   CreateAlias: async (d, c, i) => (await createAlias(d, c, i.AliasName, i.TargetKeyId), {}),
   UpdateAlias: async (d, c, i) => (await updateAlias(d, c, i.AliasName, i.TargetKeyId), {}),
   DeleteAlias: async (d, c, i) => (await deleteAlias(d, c, i.AliasName), {}),

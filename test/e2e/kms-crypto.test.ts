@@ -180,6 +180,9 @@ describe('GenerateRandom', () => {
     expect(a.Plaintext).toHaveLength(32);
     expect(Buffer.from(a.Plaintext!).equals(Buffer.from(b.Plaintext!))).toBe(false);
     expect((await kms.send(new GenerateRandomCommand({ NumberOfBytes: 1024 }))).Plaintext).toHaveLength(1024);
+    expect((await failure(kms.send(new GenerateRandomCommand({ NumberOfBytes: 8, CustomKeyStoreId: 'cks-1234567890abcdef0' })))).name).toBe(
+      'UnsupportedOperationException',
+    );
     for (const NumberOfBytes of [0, 1025]) {
       expect((await failure(kms.send(new GenerateRandomCommand({ NumberOfBytes })))).name).toBe('ValidationException');
     }
