@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { inspect } from 'node:util';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../../server/config.js';
+
+function problems(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('has the documented defaults: development token, PGlite, us-east-1, 111122223333', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 8080, region: 'us-east-1', accountId: '111122223333', databaseUrl: null, admin: null });
+    expect(c.hsm).toMatchObject({ dev: true, tokenLabel: 'coffer-dev', pin: null });
+    expect(c.dataDir.endsWith('.coffer')).toBe(true);
+  });
+
+  it('reports one message per bad value, all at once', () => {
+    const p = problems({ COFFER_PORT: '70000', COFFER_REGION: 'mars', COFFER_ACCOUNT_ID: 'abc', DATABASE_URL: 'mysql://x', COFFER_ADMIN_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE' });
+    expect(p.map((m) => m.split(':')[0])).toEqual(expect.arrayContaining(['COFFER_PORT', 'COFFER_REGION', 'COFFER_ACCOUNT_ID', 'DATABASE_URL']));
+    expect(p.some((m) => m.startsWith('COFFER_ADMIN_ACCESS_KEY_ID and COFFER_ADMIN_SECRET_ACCESS_KEY'))).toBe(true);
+  });
+
+  it('names a malformed access key id', () => {
+    expect(problems({ COFFER_ADMIN_ACCESS_KEY_ID: 'lower', COFFER_ADMIN_SECRET_ACCESS_KEY: 'short' }).map((m) => m.split(':')[0])).toEqual([
+      'COFFER_ADMIN_ACCESS_KEY_ID',
+      'COFFER_ADMIN_SECRET_ACCESS_KEY',
+    ]);
+  });
+
+  it('a real HSM needs a token label and exactly one of PIN and PIN file', () => {
+    expect(problems({ COFFER_PKCS11_MODULE: '/x.so' })).toEqual([
+      'COFFER_PKCS11_TOKEN_LABEL: required with COFFER_PKCS11_MODULE',
+      'COFFER_PKCS11_PIN or COFFER_PKCS11_PIN_FILE: required with COFFER_PKCS11_MODULE',
+    ]);
+    expect(problems({ COFFER_PKCS11_MODULE: '/x.so', COFFER_PKCS11_TOKEN_LABEL: 't', COFFER_PKCS11_PIN: '1', COFFER_PKCS11_PIN_FILE: '/p' })).toEqual([
+      'COFFER_PKCS11_PIN and COFFER_PKCS11_PIN_FILE: set one, not both',
+    ]);
+  });
+
+  it('reads the PIN from a file and never prints it, nor the database password or admin secret', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-config-'));
+    writeFileSync(join(dir, 'pin'), 'pin-canary-1234\n');
+    const c = loadConfig({
+      COFFER_PKCS11_MODULE: '/x.so',
+      COFFER_PKCS11_TOKEN_LABEL: 't',
+      COFFER_PKCS11_PIN_FILE: join(dir, 'pin'),
+      DATABASE_URL: 'postgres://u:db-password-canary@h/db',
+      COFFER_ADMIN_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+      COFFER_ADMIN_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    });
+    expect(c.hsm.pin?.reveal()).toBe('pin-canary-1234');
+    for (const printed of [JSON.stringify(c), inspect(c, { depth: 10 }), `${c.hsm.pin}`]) {
+      expect(printed).not.toContain('pin-canary-1234');
+      expect(printed).not.toContain('db-password-canary');
+      expect(printed).not.toContain('wJalrXUtnFEMI');
+    }
+  });
+
+  it('names an unreadable PIN file without failing on other values', () => {
+    expect(problems({ COFFER_PKCS11_MODULE: '/x.so', COFFER_PKCS11_TOKEN_LABEL: 't', COFFER_PKCS11_PIN_FILE: '/nonexistent/pin' })).toEqual([
+      'COFFER_PKCS11_PIN_FILE: cannot read /nonexistent/pin (ENOENT)',
+    ]);
+  });
+});
