@@ -1,31 +1,15 @@
 // End-to-end: key management operations through @aws-sdk/client-kms against the real server.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KMSClient} from '@aws-sdk/client-kms';
+import { describe, expect, it } from 'vitest';
 import {
   CancelKeyDeletionCommand, CreateAliasCommand, CreateKeyCommand, DeleteAliasCommand, DescribeKeyCommand, DisableKeyCommand,
   EnableKeyCommand, EncryptCommand, ListAliasesCommand, ListKeysCommand, ListResourceTagsCommand,
   ScheduleKeyDeletionCommand, TagResourceCommand, UntagResourceCommand, UpdateAliasCommand, UpdateKeyDescriptionCommand,
 } from '@aws-sdk/client-kms';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { ACCOUNT, failure, REGION, startCoffer, type CofferProcess } from '../helpers/server.js';
+import { ACCOUNT, failure, REGION, serverPerFile } from '../helpers/server.js';
 
-let db: TestDatabase | null;
-let server: CofferProcess;
-let kms: KMSClient;
+const ctx = serverPerFile();
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startCoffer({ databaseUrl: db?.url });
-  kms = server.client();
-});
-
-afterAll(async () => {
-  kms?.destroy();
-  await server?.stop();
-  await db?.drop();
-});
-
-const create = async (Description = 'test key') => (await kms.send(new CreateKeyCommand({ Description }))).KeyMetadata!;
+const create = async (Description = 'test key') => (await ctx.kms.send(new CreateKeyCommand({ Description }))).KeyMetadata!;
 
 describe('CreateKey and DescribeKey', () => {
   it('creates an enabled symmetric key with AWS-shaped metadata and an AWS-shaped ARN', async () => {
@@ -42,31 +26,31 @@ describe('CreateKey and DescribeKey', () => {
 
   it('describes a key by key id, key ARN, alias name and alias ARN', async () => {
     const md = await create();
-    await kms.send(new CreateAliasCommand({ AliasName: 'alias/describe-me', TargetKeyId: md.KeyId }));
+    await ctx.kms.send(new CreateAliasCommand({ AliasName: 'alias/describe-me', TargetKeyId: md.KeyId }));
     for (const KeyId of [md.KeyId!, md.Arn!, 'alias/describe-me', `arn:aws:kms:${REGION}:${ACCOUNT}:alias/describe-me`]) {
-      const got = await kms.send(new DescribeKeyCommand({ KeyId }));
+      const got = await ctx.kms.send(new DescribeKeyCommand({ KeyId }));
       expect(got.KeyMetadata?.KeyId).toBe(md.KeyId);
     }
   });
 
   it('answers NotFoundException for unknown keys and aliases, with AWS wording', async () => {
     const id = '00000000-0000-4000-8000-000000000000';
-    expect(await failure(kms.send(new DescribeKeyCommand({ KeyId: id })))).toMatchObject({
+    expect(await failure(ctx.kms.send(new DescribeKeyCommand({ KeyId: id })))).toMatchObject({
       name: 'NotFoundException', message: `Key 'arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}' does not exist`, status: 400,
     });
-    expect(await failure(kms.send(new DescribeKeyCommand({ KeyId: 'alias/nope' })))).toMatchObject({
+    expect(await failure(ctx.kms.send(new DescribeKeyCommand({ KeyId: 'alias/nope' })))).toMatchObject({
       name: 'NotFoundException', message: `Alias arn:aws:kms:${REGION}:${ACCOUNT}:alias/nope is not found.`,
     });
-    expect((await failure(kms.send(new DescribeKeyCommand({ KeyId: 'not-a-key' })))).name).toBe('NotFoundException');
+    expect((await failure(ctx.kms.send(new DescribeKeyCommand({ KeyId: 'not-a-key' })))).name).toBe('NotFoundException');
   });
 
   it('refuses key specs, usages and origins it does not serve', async () => {
-    expect((await failure(kms.send(new CreateKeyCommand({ KeyUsage: 'SIGN_VERIFY' })))).name).toBe('ValidationException');
-    expect((await failure(kms.send(new CreateKeyCommand({ KeySpec: 'SYMMETRIC_DEFAULT', CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT' })))).name).toBe('ValidationException');
-    expect((await failure(kms.send(new CreateKeyCommand({ Description: 'x'.repeat(8193) })))).message).toContain(
+    expect((await failure(ctx.kms.send(new CreateKeyCommand({ KeyUsage: 'SIGN_VERIFY' })))).name).toBe('ValidationException');
+    expect((await failure(ctx.kms.send(new CreateKeyCommand({ KeySpec: 'SYMMETRIC_DEFAULT', CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT' })))).name).toBe('ValidationException');
+    expect((await failure(ctx.kms.send(new CreateKeyCommand({ Description: 'x'.repeat(8193) })))).message).toContain(
       "at 'description' failed to satisfy constraint: Member must have length less than or equal to 8192",
     );
-    expect((await failure(kms.send(new CreateKeyCommand({ Tags: [{ TagKey: 'aws:reserved', TagValue: 'v' }] })))).name).toBe('TagException');
+    expect((await failure(ctx.kms.send(new CreateKeyCommand({ Tags: [{ TagKey: 'aws:reserved', TagValue: 'v' }] })))).name).toBe('TagException');
   });
 });
 
@@ -77,7 +61,7 @@ describe('ListKeys', () => {
     let Marker: string | undefined;
     let pages = 0;
     do {
-      const page = await kms.send(new ListKeysCommand({ Limit: 2, Marker }));
+      const page = await ctx.kms.send(new ListKeysCommand({ Limit: 2, Marker }));
       for (const k of page.Keys ?? []) {
         expect(k.KeyArn).toBe(`arn:aws:kms:${REGION}:${ACCOUNT}:key/${k.KeyId}`);
         seen.add(k.KeyId!);
@@ -87,62 +71,62 @@ describe('ListKeys', () => {
       pages++;
     } while (Marker);
     expect(pages).toBeGreaterThanOrEqual(2);
-    const all = await kms.send(new ListKeysCommand({ Limit: 1000 }));
+    const all = await ctx.kms.send(new ListKeysCommand({ Limit: 1000 }));
     expect(new Set(all.Keys!.map((k) => k.KeyId))).toEqual(seen);
   });
 
   it('refuses Limit 0 and a bad marker', async () => {
-    expect((await failure(kms.send(new ListKeysCommand({ Limit: 0 })))).name).toBe('ValidationException');
-    expect((await failure(kms.send(new ListKeysCommand({ Marker: 'garbage' })))).name).toBe('InvalidMarkerException');
+    expect((await failure(ctx.kms.send(new ListKeysCommand({ Limit: 0 })))).name).toBe('ValidationException');
+    expect((await failure(ctx.kms.send(new ListKeysCommand({ Marker: 'garbage' })))).name).toBe('InvalidMarkerException');
   });
 });
 
 describe('key lifecycle', () => {
   it('updates the description', async () => {
     const md = await create('before');
-    await kms.send(new UpdateKeyDescriptionCommand({ KeyId: md.KeyId, Description: 'after' }));
-    expect((await kms.send(new DescribeKeyCommand({ KeyId: md.KeyId }))).KeyMetadata?.Description).toBe('after');
+    await ctx.kms.send(new UpdateKeyDescriptionCommand({ KeyId: md.KeyId, Description: 'after' }));
+    expect((await ctx.kms.send(new DescribeKeyCommand({ KeyId: md.KeyId }))).KeyMetadata?.Description).toBe('after');
   });
 
   it('disables and enables: a disabled key refuses Encrypt with DisabledException', async () => {
     const md = await create();
-    await kms.send(new DisableKeyCommand({ KeyId: md.KeyId }));
-    expect((await kms.send(new DescribeKeyCommand({ KeyId: md.KeyId }))).KeyMetadata).toMatchObject({ Enabled: false, KeyState: 'Disabled' });
-    expect(await failure(kms.send(new EncryptCommand({ KeyId: md.KeyId, Plaintext: Buffer.from('x') })))).toMatchObject({
+    await ctx.kms.send(new DisableKeyCommand({ KeyId: md.KeyId }));
+    expect((await ctx.kms.send(new DescribeKeyCommand({ KeyId: md.KeyId }))).KeyMetadata).toMatchObject({ Enabled: false, KeyState: 'Disabled' });
+    expect(await failure(ctx.kms.send(new EncryptCommand({ KeyId: md.KeyId, Plaintext: Buffer.from('x') })))).toMatchObject({
       name: 'DisabledException', message: `${md.Arn} is disabled.`,
     });
-    await kms.send(new EnableKeyCommand({ KeyId: md.Arn }));
-    await kms.send(new EncryptCommand({ KeyId: md.KeyId, Plaintext: Buffer.from('x') }));
+    await ctx.kms.send(new EnableKeyCommand({ KeyId: md.Arn }));
+    await ctx.kms.send(new EncryptCommand({ KeyId: md.KeyId, Plaintext: Buffer.from('x') }));
   });
 
   it('schedules deletion (7 to 30 days, default 30) and cancels it, leaving the key Disabled', async () => {
     const md = await create();
-    const s = await kms.send(new ScheduleKeyDeletionCommand({ KeyId: md.KeyId }));
+    const s = await ctx.kms.send(new ScheduleKeyDeletionCommand({ KeyId: md.KeyId }));
     expect(s).toMatchObject({ KeyId: md.Arn, KeyState: 'PendingDeletion', PendingWindowInDays: 30 });
     const days = (s.DeletionDate!.getTime() - Date.now()) / 86_400_000;
     expect(days).toBeGreaterThan(29.9);
     expect(days).toBeLessThan(30.1);
-    const described = (await kms.send(new DescribeKeyCommand({ KeyId: md.KeyId }))).KeyMetadata!;
+    const described = (await ctx.kms.send(new DescribeKeyCommand({ KeyId: md.KeyId }))).KeyMetadata!;
     expect(described).toMatchObject({ KeyState: 'PendingDeletion', PendingDeletionWindowInDays: 30 });
     expect(described.DeletionDate).toBeInstanceOf(Date);
-    expect(await failure(kms.send(new EncryptCommand({ KeyId: md.KeyId, Plaintext: Buffer.from('x') })))).toMatchObject({
+    expect(await failure(ctx.kms.send(new EncryptCommand({ KeyId: md.KeyId, Plaintext: Buffer.from('x') })))).toMatchObject({
       name: 'KMSInvalidStateException', message: `${md.Arn} is pending deletion.`,
     });
-    expect((await failure(kms.send(new EnableKeyCommand({ KeyId: md.KeyId })))).name).toBe('KMSInvalidStateException');
-    expect((await failure(kms.send(new ScheduleKeyDeletionCommand({ KeyId: md.KeyId })))).name).toBe('KMSInvalidStateException');
-    expect(await kms.send(new CancelKeyDeletionCommand({ KeyId: md.KeyId }))).toMatchObject({ KeyId: md.Arn });
-    const after = (await kms.send(new DescribeKeyCommand({ KeyId: md.KeyId }))).KeyMetadata!;
+    expect((await failure(ctx.kms.send(new EnableKeyCommand({ KeyId: md.KeyId })))).name).toBe('KMSInvalidStateException');
+    expect((await failure(ctx.kms.send(new ScheduleKeyDeletionCommand({ KeyId: md.KeyId })))).name).toBe('KMSInvalidStateException');
+    expect(await ctx.kms.send(new CancelKeyDeletionCommand({ KeyId: md.KeyId }))).toMatchObject({ KeyId: md.Arn });
+    const after = (await ctx.kms.send(new DescribeKeyCommand({ KeyId: md.KeyId }))).KeyMetadata!;
     expect(after).toMatchObject({ KeyState: 'Disabled', Enabled: false });
     expect(after.DeletionDate).toBeUndefined();
-    expect((await failure(kms.send(new CancelKeyDeletionCommand({ KeyId: md.KeyId })))).name).toBe('KMSInvalidStateException');
+    expect((await failure(ctx.kms.send(new CancelKeyDeletionCommand({ KeyId: md.KeyId })))).name).toBe('KMSInvalidStateException');
   });
 
   it('refuses a waiting period outside 7 to 30 days', async () => {
     const md = await create();
     for (const PendingWindowInDays of [6, 31]) {
-      expect((await failure(kms.send(new ScheduleKeyDeletionCommand({ KeyId: md.KeyId, PendingWindowInDays })))).name).toBe('ValidationException');
+      expect((await failure(ctx.kms.send(new ScheduleKeyDeletionCommand({ KeyId: md.KeyId, PendingWindowInDays })))).name).toBe('ValidationException');
     }
-    const s = await kms.send(new ScheduleKeyDeletionCommand({ KeyId: md.KeyId, PendingWindowInDays: 7 }));
+    const s = await ctx.kms.send(new ScheduleKeyDeletionCommand({ KeyId: md.KeyId, PendingWindowInDays: 7 }));
     expect(s.PendingWindowInDays).toBe(7);
   });
 });
@@ -151,38 +135,38 @@ describe('aliases', () => {
   it('creates, lists, retargets and deletes an alias', async () => {
     const a = await create('a');
     const b = await create('b');
-    await kms.send(new CreateAliasCommand({ AliasName: 'alias/app/main', TargetKeyId: a.KeyId }));
-    const listed = await kms.send(new ListAliasesCommand({ KeyId: a.KeyId }));
+    await ctx.kms.send(new CreateAliasCommand({ AliasName: 'alias/app/main', TargetKeyId: a.KeyId }));
+    const listed = await ctx.kms.send(new ListAliasesCommand({ KeyId: a.KeyId }));
     expect(listed.Aliases).toEqual([
       expect.objectContaining({ AliasName: 'alias/app/main', AliasArn: `arn:aws:kms:${REGION}:${ACCOUNT}:alias/app/main`, TargetKeyId: a.KeyId }),
     ]);
-    await kms.send(new UpdateAliasCommand({ AliasName: 'alias/app/main', TargetKeyId: b.Arn }));
-    expect((await kms.send(new DescribeKeyCommand({ KeyId: 'alias/app/main' }))).KeyMetadata?.KeyId).toBe(b.KeyId);
-    await kms.send(new DeleteAliasCommand({ AliasName: 'alias/app/main' }));
-    expect((await failure(kms.send(new DescribeKeyCommand({ KeyId: 'alias/app/main' })))).name).toBe('NotFoundException');
-    expect((await failure(kms.send(new DeleteAliasCommand({ AliasName: 'alias/app/main' })))).name).toBe('NotFoundException');
+    await ctx.kms.send(new UpdateAliasCommand({ AliasName: 'alias/app/main', TargetKeyId: b.Arn }));
+    expect((await ctx.kms.send(new DescribeKeyCommand({ KeyId: 'alias/app/main' }))).KeyMetadata?.KeyId).toBe(b.KeyId);
+    await ctx.kms.send(new DeleteAliasCommand({ AliasName: 'alias/app/main' }));
+    expect((await failure(ctx.kms.send(new DescribeKeyCommand({ KeyId: 'alias/app/main' })))).name).toBe('NotFoundException');
+    expect((await failure(ctx.kms.send(new DeleteAliasCommand({ AliasName: 'alias/app/main' })))).name).toBe('NotFoundException');
   });
 
   it('refuses a duplicate, a reserved or unprefixed name, and an alias as target', async () => {
     const a = await create();
-    await kms.send(new CreateAliasCommand({ AliasName: 'alias/dup', TargetKeyId: a.KeyId }));
-    expect(await failure(kms.send(new CreateAliasCommand({ AliasName: 'alias/dup', TargetKeyId: a.KeyId })))).toMatchObject({
+    await ctx.kms.send(new CreateAliasCommand({ AliasName: 'alias/dup', TargetKeyId: a.KeyId }));
+    expect(await failure(ctx.kms.send(new CreateAliasCommand({ AliasName: 'alias/dup', TargetKeyId: a.KeyId })))).toMatchObject({
       name: 'AlreadyExistsException', message: `An alias with the name arn:aws:kms:${REGION}:${ACCOUNT}:alias/dup already exists`,
     });
-    expect((await failure(kms.send(new CreateAliasCommand({ AliasName: 'alias/aws/mine', TargetKeyId: a.KeyId })))).name).toBe('InvalidAliasNameException');
-    expect((await failure(kms.send(new CreateAliasCommand({ AliasName: 'mine', TargetKeyId: a.KeyId })))).name).toBe('ValidationException');
-    expect((await failure(kms.send(new CreateAliasCommand({ AliasName: 'alias/bad name', TargetKeyId: a.KeyId })))).name).toBe('ValidationException');
-    expect((await failure(kms.send(new CreateAliasCommand({ AliasName: 'alias/x2', TargetKeyId: 'alias/dup' })))).name).toBe('NotFoundException');
-    expect((await failure(kms.send(new UpdateAliasCommand({ AliasName: 'alias/none', TargetKeyId: a.KeyId })))).name).toBe('NotFoundException');
+    expect((await failure(ctx.kms.send(new CreateAliasCommand({ AliasName: 'alias/aws/mine', TargetKeyId: a.KeyId })))).name).toBe('InvalidAliasNameException');
+    expect((await failure(ctx.kms.send(new CreateAliasCommand({ AliasName: 'mine', TargetKeyId: a.KeyId })))).name).toBe('ValidationException');
+    expect((await failure(ctx.kms.send(new CreateAliasCommand({ AliasName: 'alias/bad name', TargetKeyId: a.KeyId })))).name).toBe('ValidationException');
+    expect((await failure(ctx.kms.send(new CreateAliasCommand({ AliasName: 'alias/x2', TargetKeyId: 'alias/dup' })))).name).toBe('NotFoundException');
+    expect((await failure(ctx.kms.send(new UpdateAliasCommand({ AliasName: 'alias/none', TargetKeyId: a.KeyId })))).name).toBe('NotFoundException');
   });
 
   it('pages ListAliases', async () => {
     const a = await create();
-    for (let i = 0; i < 3; i++) await kms.send(new CreateAliasCommand({ AliasName: `alias/page-${i}`, TargetKeyId: a.KeyId }));
-    const first = await kms.send(new ListAliasesCommand({ KeyId: a.KeyId, Limit: 2 }));
+    for (let i = 0; i < 3; i++) await ctx.kms.send(new CreateAliasCommand({ AliasName: `alias/page-${i}`, TargetKeyId: a.KeyId }));
+    const first = await ctx.kms.send(new ListAliasesCommand({ KeyId: a.KeyId, Limit: 2 }));
     expect(first.Aliases).toHaveLength(2);
     expect(first.Truncated).toBe(true);
-    const second = await kms.send(new ListAliasesCommand({ KeyId: a.KeyId, Limit: 2, Marker: first.NextMarker }));
+    const second = await ctx.kms.send(new ListAliasesCommand({ KeyId: a.KeyId, Limit: 2, Marker: first.NextMarker }));
     expect(second.Aliases!.map((x) => x.AliasName)).toEqual(['alias/page-2']);
     expect(second.Truncated).toBe(false);
   });
@@ -190,20 +174,20 @@ describe('aliases', () => {
 
 describe('tags', () => {
   it('tags at creation, adds, overwrites, lists and removes', async () => {
-    const md = (await kms.send(new CreateKeyCommand({ Tags: [{ TagKey: 'team', TagValue: 'a' }] }))).KeyMetadata!;
-    await kms.send(new TagResourceCommand({ KeyId: md.KeyId, Tags: [{ TagKey: 'team', TagValue: 'b' }, { TagKey: 'env', TagValue: 'prod' }] }));
-    const tags = await kms.send(new ListResourceTagsCommand({ KeyId: md.KeyId }));
+    const md = (await ctx.kms.send(new CreateKeyCommand({ Tags: [{ TagKey: 'team', TagValue: 'a' }] }))).KeyMetadata!;
+    await ctx.kms.send(new TagResourceCommand({ KeyId: md.KeyId, Tags: [{ TagKey: 'team', TagValue: 'b' }, { TagKey: 'env', TagValue: 'prod' }] }));
+    const tags = await ctx.kms.send(new ListResourceTagsCommand({ KeyId: md.KeyId }));
     expect(tags.Tags).toEqual([{ TagKey: 'env', TagValue: 'prod' }, { TagKey: 'team', TagValue: 'b' }]);
     expect(tags.Truncated).toBe(false);
-    await kms.send(new UntagResourceCommand({ KeyId: md.Arn, TagKeys: ['team'] }));
-    expect((await kms.send(new ListResourceTagsCommand({ KeyId: md.KeyId }))).Tags).toEqual([{ TagKey: 'env', TagValue: 'prod' }]);
+    await ctx.kms.send(new UntagResourceCommand({ KeyId: md.Arn, TagKeys: ['team'] }));
+    expect((await ctx.kms.send(new ListResourceTagsCommand({ KeyId: md.KeyId }))).Tags).toEqual([{ TagKey: 'env', TagValue: 'prod' }]);
   });
 
   it('refuses reserved tag keys and more than 50 tags', async () => {
     const md = await create();
-    expect((await failure(kms.send(new TagResourceCommand({ KeyId: md.KeyId, Tags: [{ TagKey: 'aws:x', TagValue: '' }] })))).name).toBe('TagException');
+    expect((await failure(ctx.kms.send(new TagResourceCommand({ KeyId: md.KeyId, Tags: [{ TagKey: 'aws:x', TagValue: '' }] })))).name).toBe('TagException');
     const many = Array.from({ length: 51 }, (_, i) => ({ TagKey: `k${i}`, TagValue: 'v' }));
-    expect((await failure(kms.send(new TagResourceCommand({ KeyId: md.KeyId, Tags: many })))).name).toBe('TagException');
-    expect((await kms.send(new ListResourceTagsCommand({ KeyId: md.KeyId }))).Tags).toEqual([]);
+    expect((await failure(ctx.kms.send(new TagResourceCommand({ KeyId: md.KeyId, Tags: many })))).name).toBe('TagException');
+    expect((await ctx.kms.send(new ListResourceTagsCommand({ KeyId: md.KeyId }))).Tags).toEqual([]);
   });
 });

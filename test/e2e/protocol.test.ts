@@ -1,31 +1,16 @@
 // End-to-end: the wire protocol's refusals (authentication, malformed bodies, unknown operations), health,
 // configuration errors, and the audit rows every request leaves.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { KMSClient } from '@aws-sdk/client-kms';
 import { CreateKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import postgres from 'postgres';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { ADMIN, failure, REGION, ROOT, startCoffer, type CofferProcess } from '../helpers/server.js';
+import { createTestDatabase } from '../helpers/database.js';
+import { ADMIN, failure, REGION, ROOT, serverPerFile, startCoffer } from '../helpers/server.js';
 
-let db: TestDatabase | null;
-let server: CofferProcess;
-let kms: KMSClient;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startCoffer({ databaseUrl: db?.url });
-  kms = server.client();
-});
-
-afterAll(async () => {
-  kms?.destroy();
-  await server?.stop();
-  await db?.drop();
-});
+const ctx = serverPerFile();
 
 interface RawOptions {
   target?: string;
@@ -38,7 +23,7 @@ interface RawOptions {
 
 /** A hand-made AWS JSON 1.1 request, signed by the AWS signer unless told otherwise. */
 async function raw(opts: RawOptions): Promise<{ status: number; body: { __type?: string; message?: string } & Record<string, unknown>; headers: Headers }> {
-  const url = new URL(server.url);
+  const url = new URL(ctx.server.url);
   let headers: Record<string, string> = {
     host: url.host,
     'content-type': 'application/x-amz-json-1.1',
@@ -55,7 +40,7 @@ async function raw(opts: RawOptions): Promise<{ status: number; body: { __type?:
   }
   if (opts.tamper) ({ headers, body } = opts.tamper(headers, body));
   const { host: _host, ...sendable } = headers;
-  const res = await fetch(server.url, { method: 'POST', headers: sendable, body });
+  const res = await fetch(ctx.server.url, { method: 'POST', headers: sendable, body });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : {}, headers: res.headers };
 }
@@ -97,7 +82,7 @@ describe('authentication', () => {
   });
 
   it('the AWS SDK with a wrong secret is refused by name', async () => {
-    const bad = server.client({ ...ADMIN, secretAccessKey: 'y'.repeat(40) });
+    const bad = ctx.server.client({ ...ADMIN, secretAccessKey: 'y'.repeat(40) });
     expect((await failure(bad.send(new CreateKeyCommand({})))).name).toBe('InvalidSignatureException');
     bad.destroy();
   });
@@ -138,7 +123,7 @@ describe('malformed requests', () => {
   });
 
   it('other paths answer 404 with an AWS-style body', async () => {
-    const res = await fetch(`${server.url}/nope`);
+    const res = await fetch(`${ctx.server.url}/nope`);
     expect(res.status).toBe(404);
     expect(((await res.json()) as { __type: string }).__type).toBe('UnknownOperationException');
   });
@@ -146,7 +131,7 @@ describe('malformed requests', () => {
 
 describe('health', () => {
   it('answers 200 {"status":"ok"} while the token and the database answer', async () => {
-    const res = await fetch(`${server.url}/healthz`);
+    const res = await fetch(`${ctx.server.url}/healthz`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ok' });
   });
@@ -198,12 +183,12 @@ describe('configuration', () => {
 
 describe('audit', () => {
   it('records allowed and refused requests with caller, key and context keys, and no secrets', async () => {
-    if (!db?.url) return expect.fail('the audit test reads the rows from Postgres; no Postgres server answered');
+    if (!ctx.db?.url) return expect.fail('the audit test reads the rows from Postgres; no Postgres server answered');
     const canary = 'plaintext-canary-5521';
-    const key = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
-    await kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: new TextEncoder().encode(canary), EncryptionContext: { tenant: 'ctx-value-canary' } }));
+    const key = (await ctx.kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    await ctx.kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: new TextEncoder().encode(canary), EncryptionContext: { tenant: 'ctx-value-canary' } }));
     await raw({ target: 'TrentService.ListKeys', credentials: { ...ADMIN, secretAccessKey: 'z'.repeat(40) } });
-    const sql = postgres(db!.url!, { max: 1, onnotice: () => {} });
+    const sql = postgres(ctx.db.url, { max: 1, onnotice: () => {} });
     try {
       const rows = await sql`select * from audit_events order by seq`;
       const enc = rows.find((r) => r.operation === 'Encrypt' && r.key_arn === key.Arn);

@@ -4,6 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const ADMIN = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
@@ -89,4 +91,37 @@ export async function failure(p: Promise<unknown>): Promise<{ name: string; mess
     return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode };
   }
   throw new Error('expected the call to fail');
+}
+
+/**
+ * One server per test file on a fresh test database (Postgres when one answers, else PGlite), started in
+ * beforeAll and stopped, with its database dropped, in afterAll. Read the fields inside tests, not at collection.
+ */
+export function serverPerFile(opts: Omit<StartOptions, 'databaseUrl'> = {}): {
+  readonly server: CofferProcess;
+  readonly kms: KMSClient;
+  readonly db: TestDatabase | null;
+} {
+  const state: { server?: CofferProcess; kms?: KMSClient; db?: TestDatabase | null } = {};
+  beforeAll(async () => {
+    state.db = await createTestDatabase();
+    state.server = await startCoffer({ ...opts, databaseUrl: state.db?.url });
+    state.kms = state.server.client();
+  });
+  afterAll(async () => {
+    state.kms?.destroy();
+    await state.server?.stop();
+    await state.db?.drop();
+  });
+  return {
+    get server() {
+      return state.server as CofferProcess;
+    },
+    get kms() {
+      return state.kms as KMSClient;
+    },
+    get db() {
+      return state.db ?? null;
+    },
+  };
 }
