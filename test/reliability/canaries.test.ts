@@ -9,7 +9,6 @@ import { z } from 'zod';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateDataKeyCommand, ReEncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import postgres from 'postgres';
 import { OPERATIONS } from '../../server/operations/index.js';
-import { SENSITIVE_MEMBERS } from '../../sdk/contract/kms.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { ADMIN, startCoffer, type CofferProcess } from '../helpers/server.js';
 import { raw, type RawResponse } from './raw.js';

@@ -57,7 +57,7 @@ export function send(url: string, headers: Record<string, string>, body: string 
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          let json: RawResponse['json'] = null;
+          let json: RawResponse['json'];
           try {
             json = JSON.parse(text);
           } catch {

@@ -93,7 +93,7 @@ describe('Wycheproof AES-GCM (256-bit keys, 96-bit IVs, 128-bit tags)', () => {
       const d = createDecipheriv('aes-256-gcm', hex(v.key), iv);
       d.setAAD(hex(v.aad));
       d.setAuthTag(Buffer.from(ciphertext.subarray(ciphertext.length - 16)));
-      let plain: Buffer | null = null;
+      let plain: Buffer | null;
       try {
         plain = Buffer.concat([d.update(ciphertext.subarray(0, ciphertext.length - 16)), d.final()]);
       } catch {
