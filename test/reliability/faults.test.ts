@@ -165,7 +165,7 @@ describe('SIGKILL under a mixed load', () => {
     expect(acked.ciphertexts.length).toBeGreaterThan(0);
     expect(rec.counts.lost).toBe(0);
     expect(rec.counts.failures).toBe(0);
-  }, 240_000);
+  }, SOAK ? 1_800_000 : 240_000);
 
   it('nothing acknowledged is lost across kill and restart (embedded PGlite in the data directory)', async () => {
     const dataDir = tempDataDir('coffer-faults-pglite-');
@@ -197,5 +197,5 @@ describe('SIGKILL under a mixed load', () => {
     expect(acked.requests.length).toBeGreaterThan(0);
     expect(rec.counts.lost).toBe(0);
     expect(rec.counts.failures).toBe(0);
-  }, 240_000);
+  }, SOAK ? 1_800_000 : 240_000);
 });

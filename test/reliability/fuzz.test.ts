@@ -11,7 +11,7 @@ import { isAwsClientError, raw, send, signedHeaders, type RawResponse } from './
 import { Recorder, SOAK } from './record.js';
 
 const rec = new Recorder('fuzz: operation inputs');
-const RUNS = SOAK ? 400 : 25;
+const RUNS = SOAK ? 400 : 40;
 let db: TestDatabase | null;
 let server: CofferProcess;
 let kms: KMSClient;
@@ -51,10 +51,57 @@ function memberValue(): fc.Arbitrary<unknown> {
   );
 }
 
+const ENUM_VALUES = [
+  'SYMMETRIC_DEFAULT', 'RSA_2048', 'ECC_NIST_P256', 'HMAC_256', 'ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC',
+  'AWS_KMS', 'EXTERNAL', 'RSAES_OAEP_SHA_256', 'AES_256', 'AES_128', 'symmetric_default',
+];
+
+/** Lengths at and around a string member's bounds, and one inside them. */
+function sizedString(min: number, max: number): fc.Arbitrary<string> {
+  const lengths = [min, min + 1, max, max + 1, ...(min > 0 ? [min - 1] : [])].filter((n) => n >= 0 && n <= 40_000);
+  return fc.oneof(
+    fc.constantFrom(...lengths).map((n) => 'k'.repeat(n)),
+    fc.string({ minLength: Math.min(min, 64), maxLength: Math.min(max, 64) }),
+    fc.constantFrom(...known, ...ENUM_VALUES),
+  );
+}
+
+/** A value shaped like the member's contract type (bounds, element and value types), often near its limits. */
+function fromContract(schema: z.ZodType): fc.Arbitrary<unknown> {
+  const def = (schema as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; element?: z.ZodType; shape?: Record<string, z.ZodType> } } })._zod.def;
+  const bounds = schema as unknown as { minLength?: number | null; maxLength?: number | null; minValue?: number | null; maxValue?: number | null };
+  switch (def.type) {
+    case 'optional':
+      return fromContract(def.innerType as z.ZodType);
+    case 'string':
+      return sizedString(bounds.minLength ?? 0, bounds.maxLength ?? 300);
+    case 'number': {
+      const min = Number.isFinite(bounds.minValue) ? (bounds.minValue as number) : -1000;
+      const max = Number.isFinite(bounds.maxValue) ? (bounds.maxValue as number) : 1000;
+      return fc.oneof(fc.integer({ min, max }), fc.constantFrom(min - 1, min, max, max + 1, min + 0.5));
+    }
+    case 'boolean':
+      return fc.boolean();
+    case 'array':
+      return fc.array(fromContract(def.element as z.ZodType), { maxLength: 12 });
+    case 'record':
+      return fc.dictionary(fc.string({ minLength: 0, maxLength: 20 }), fc.string({ maxLength: 60 }), { maxKeys: 4 });
+    case 'object':
+      return fc.record(Object.fromEntries(Object.entries(def.shape ?? {}).map(([k, v]) => [k, fromContract(v)])), { requiredKeys: [] });
+    case 'pipe': // a base64 blob: sizes at AWS's limits, and real ciphertexts
+      return fc.oneof(
+        fc.constantFrom(0, 1, 16, 63, 64, 1024, 4096, 4097, 6144, 6145).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })).map((b) => Buffer.from(b).toString('base64')),
+        fc.constantFrom(known[known.length - 1] as string),
+      );
+    default:
+      return fc.jsonValue({ maxDepth: 2 });
+  }
+}
+
 function bodyFor(schema: z.ZodType): fc.Arbitrary<Record<string, unknown>> {
-  const members = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
-  const record = Object.fromEntries(members.map((m) => [m, memberValue()]));
-  return fc.tuple(fc.record(record, { requiredKeys: [] }), fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 2 }), fc.boolean()).map(
+  const members = schema instanceof z.ZodObject ? (Object.entries(schema.shape) as [string, z.ZodType][]) : [];
+  const typed = Object.fromEntries(members.map(([m, s]) => [m, fc.oneof({ weight: 4, arbitrary: fromContract(s) }, { weight: 1, arbitrary: memberValue() })]));
+  return fc.tuple(fc.record(typed, { requiredKeys: [] }), fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 2 }), fc.boolean()).map(
     ([body, extra, withExtra]) => (withExtra ? { ...extra, ...body } : body),
   );
 }
