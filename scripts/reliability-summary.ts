@@ -11,7 +11,7 @@ interface AreaCounts {
   notes: string[];
 }
 
-const dir = resolve(import.meta.dirname, '..', 'test-output', 'reliability');
+const dir = process.env.RELIABILITY_OUTPUT_DIR ?? resolve(import.meta.dirname, '..', 'test-output', 'reliability');
 const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
 const rows = files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as AreaCounts);
 

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import {
-  CreateAliasCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand,
+  CreateAliasCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, DisableKeyCommand, EnableKeyCommand, EncryptCommand, GenerateDataKeyCommand,
   ListKeysCommand, ListResourceTagsCommand, TagResourceCommand, type KMSClient,
 } from '@aws-sdk/client-kms';
 import postgres from 'postgres';
@@ -26,6 +26,8 @@ interface Acked {
   tags: { keyId: string; key: string; value: string }[];
   ciphertexts: { blob: Uint8Array; plaintext: Buffer; context: Record<string, string>; keyId: string }[];
   requests: { id: string; op: string; outcome: 'Success' | 'Failure' }[];
+  /** Keys whose state workers toggle: the last acknowledged state, unless a change was in flight at the kill. */
+  states: Map<string, { state: 'Enabled' | 'Disabled'; inFlight: boolean }>;
 }
 
 const requestIdOf = (x: unknown) => (x as { $metadata?: { requestId?: string } }).$metadata?.requestId;
@@ -33,12 +35,13 @@ const requestIdOf = (x: unknown) => (x as { $metadata?: { requestId?: string } }
 /** One worker: a loop of mixed operations; records only what the server acknowledged. */
 async function worker(kms: KMSClient, acked: Acked, stop: { now: boolean }, n: number): Promise<void> {
   const mine: string[] = [];
+  let stateKey: string | null = null;
   let i = 0;
   while (!stop.now) {
     i += 1;
     const tag = `w${n}-${i}-${randomBytes(3).toString('hex')}`;
     try {
-      const roll = mine.length === 0 ? 0 : i % 7;
+      const roll = mine.length === 0 ? 0 : i % 8;
       if (roll === 0) {
         const r = await kms.send(new CreateKeyCommand({ Description: tag, Tags: [{ TagKey: 'born', TagValue: tag }] }));
         const id = r.KeyMetadata!.KeyId!;
@@ -56,16 +59,31 @@ async function worker(kms: KMSClient, acked: Acked, stop: { now: boolean }, n: n
           const r = await kms.send(new TagResourceCommand({ KeyId: keyId, Tags: [{ TagKey: tag, TagValue: tag }] }));
           acked.tags.push({ keyId, key: tag, value: tag });
           acked.requests.push({ id: requestIdOf(r)!, op: 'TagResource', outcome: 'Success' });
-        } else if (roll === 3 || roll === 4) {
+        } else if (roll === 3 || roll === 6) {
           const plaintext = randomBytes(1 + (i % 200));
           const context = { worker: String(n), i: String(i) };
           const r = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext, EncryptionContext: context }));
           acked.ciphertexts.push({ blob: r.CiphertextBlob!, plaintext, context, keyId });
           acked.requests.push({ id: requestIdOf(r)!, op: 'Encrypt', outcome: 'Success' });
-        } else if (roll === 5) {
+        } else if (roll === 4) {
           const r = await kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256' }));
           acked.ciphertexts.push({ blob: r.CiphertextBlob!, plaintext: Buffer.from(r.Plaintext!), context: {}, keyId });
           acked.requests.push({ id: requestIdOf(r)!, op: 'GenerateDataKey', outcome: 'Success' });
+        } else if (roll === 5) {
+          if (stateKey === null) {
+            const r = await kms.send(new CreateKeyCommand({ Description: `state ${tag}` }));
+            stateKey = r.KeyMetadata!.KeyId!;
+            acked.keys.add(stateKey);
+            acked.states.set(stateKey, { state: 'Enabled', inFlight: false });
+            acked.requests.push({ id: requestIdOf(r)!, op: 'CreateKey', outcome: 'Success' });
+          } else {
+            const s = acked.states.get(stateKey)!;
+            const next = s.state === 'Enabled' ? 'Disabled' : 'Enabled';
+            s.inFlight = true;
+            const r = await kms.send(next === 'Disabled' ? new DisableKeyCommand({ KeyId: stateKey }) : new EnableKeyCommand({ KeyId: stateKey }));
+            acked.states.set(stateKey, { state: next, inFlight: false });
+            acked.requests.push({ id: requestIdOf(r)!, op: next === 'Disabled' ? 'DisableKey' : 'EnableKey', outcome: 'Success' });
+          }
         } else {
           try {
             await kms.send(new DecryptCommand({ CiphertextBlob: randomBytes(80) }));
@@ -86,6 +104,11 @@ async function verify(kms: KMSClient, acked: Acked, sql: postgres.Sql | null): P
   for (const id of acked.keys) {
     const ok = await kms.send(new DescribeKeyCommand({ KeyId: id })).then((r) => r.KeyMetadata?.KeyId === id, () => false);
     if (!rec.check(ok, `key ${id}`)) rec.lose(1, `key ${id}`);
+  }
+  for (const [keyId, s] of acked.states) {
+    if (s.inFlight) continue; // killed mid-change: either state is right
+    const state = (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState;
+    if (!rec.check(state === s.state, `state of ${keyId}: ${state} != ${s.state}`)) rec.lose(1, `state change of ${keyId}`);
   }
   for (const [alias, keyId] of acked.aliases) {
     const ok = await kms.send(new DescribeKeyCommand({ KeyId: alias })).then((r) => r.KeyMetadata?.KeyId === keyId, () => false);
@@ -124,6 +147,11 @@ async function killCycle(server: CofferProcess, acked: Acked, loadMs: number): P
   const kms = server.client();
   const stop = { now: false };
   const workers = Array.from({ length: 8 }, (_, n) => worker(kms, acked, stop, n));
+  // Some progress first (a loaded machine is slow), then the kill lands at a random point of the load.
+  const start = { requests: acked.requests.length, ciphertexts: acked.ciphertexts.length };
+  for (let waited = 0; waited < 30_000 && (acked.requests.length < start.requests + 80 || acked.ciphertexts.length === start.ciphertexts); waited += 100) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
   await new Promise((r) => setTimeout(r, loadMs));
   const exited = new Promise((r) => server.child.once('exit', r));
   server.child.kill('SIGKILL');
@@ -142,7 +170,7 @@ describe('SIGKILL under a mixed load', () => {
     }
     dbs.push(db);
     const dataDir = tempDataDir('coffer-faults-');
-    const acked: Acked = { keys: new Set(), aliases: new Map(), tags: [], ciphertexts: [], requests: [] };
+    const acked: Acked = { keys: new Set(), aliases: new Map(), tags: [], ciphertexts: [], requests: [], states: new Map() };
     const cycles = SOAK ? 10 : 2;
     let server = await startCoffer({ dataDir, databaseUrl: db.url });
     for (let c = 0; c < cycles; c++) {
@@ -160,7 +188,7 @@ describe('SIGKILL under a mixed load', () => {
       await sql.end();
       await server.stop();
     }
-    rec.note(`Postgres: ${cycles} kills; acknowledged before the kills: ${acked.keys.size} keys, ${acked.aliases.size} aliases, ${acked.tags.length} tags, ${acked.ciphertexts.length} ciphertexts, ${acked.requests.length} requests`);
+    rec.note(`Postgres: ${cycles} kills; acknowledged before the kills: ${acked.keys.size} keys, ${acked.states.size} toggled key states, ${acked.aliases.size} aliases, ${acked.tags.length} tags, ${acked.ciphertexts.length} ciphertexts, ${acked.requests.length} requests`);
     expect(acked.keys.size).toBeGreaterThan(0);
     expect(acked.ciphertexts.length).toBeGreaterThan(0);
     expect(rec.counts.lost).toBe(0);
@@ -169,7 +197,7 @@ describe('SIGKILL under a mixed load', () => {
 
   it('nothing acknowledged is lost across kill and restart (embedded PGlite in the data directory)', async () => {
     const dataDir = tempDataDir('coffer-faults-pglite-');
-    const acked: Acked = { keys: new Set(), aliases: new Map(), tags: [], ciphertexts: [], requests: [] };
+    const acked: Acked = { keys: new Set(), aliases: new Map(), tags: [], ciphertexts: [], requests: [], states: new Map() };
     let server = await startCoffer({ dataDir });
     await killCycle(server, acked, SOAK ? 8000 : 4000);
     server = await startCoffer({ dataDir });

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/server.js';
 
-export const OUTPUT_DIR = join(ROOT, 'test-output', 'reliability');
+export const OUTPUT_DIR = process.env.RELIABILITY_OUTPUT_DIR ?? join(ROOT, 'test-output', 'reliability');
 
 export interface AreaCounts {
   area: string;
