@@ -28,6 +28,8 @@ const schema = z.object({
   COFFER_ADMIN_SECRET_ACCESS_KEY: optional.refine((v) => v === undefined || /^[A-Za-z0-9/+]{40}$/.test(v), 'must be 40 base64 characters'),
   COFFER_DELETION_JOB_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(86400).default(60),
   COFFER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  COFFER_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(600).default(30),
+  COFFER_HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(600).default(10),
 });
 
 export interface HsmConfig {
@@ -51,6 +53,9 @@ export interface Config {
   admin: { accessKeyId: string; secretAccessKey: Secret } | null;
   deletionJobIntervalMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** A request must arrive whole (headers and body) within this; its headers within headersTimeoutMs. */
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -123,5 +128,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         : null,
     deletionJobIntervalMs: env.COFFER_DELETION_JOB_INTERVAL_SECONDS * 1000,
     logLevel: env.COFFER_LOG_LEVEL,
+    requestTimeoutMs: env.COFFER_REQUEST_TIMEOUT_SECONDS * 1000,
+    headersTimeoutMs: Math.min(env.COFFER_HEADERS_TIMEOUT_SECONDS, env.COFFER_REQUEST_TIMEOUT_SECONDS) * 1000,
   };
 }

@@ -31,7 +31,9 @@ async function openToken(config: Config): Promise<Pkcs11Hsm> {
 
 function listen(app: ReturnType<typeof createApp>, config: Config): Promise<{ server: ServerType; url: string }> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
+    // Slow or stalled clients are cut off (Node answers 408 and closes); the check runs every second.
+    const serverOptions = { requestTimeout: config.requestTimeoutMs, headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: 1000 };
+    const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port, serverOptions }, (info) => {
       resolve({ server, url: `http://${config.host}:${info.port}` });
     });
     server.once('error', (e: NodeJS.ErrnoException) => {

@@ -392,6 +392,12 @@ function checkSignedHeaders(p: Parsed, req: SignedRequest): void {
   for (const h of p.signedHeaders) {
     if (header(req, h) === undefined) throw invalid(`Signed header '${h.slice(0, 64)}' is not present in the request.`);
   }
+  // As AWS requires: every x-amz-* header sent must be signed, or a captured request (whose X-Amz-Target was
+  // left unsigned) could be replayed as another operation on the same body.
+  const unsigned = Object.keys(req.headers).filter((h) => h.toLowerCase().startsWith('x-amz-') && !p.signedHeaders.includes(h.toLowerCase()));
+  if (unsigned.length > 0) {
+    throw invalid(`There were headers present in the request which were not signed: ${unsigned.slice(0, 5).map((h) => h.slice(0, 64)).join(', ')}.`);
+  }
 }
 
 function payloadHash(req: SignedRequest, p: Parsed): string {
