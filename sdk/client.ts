@@ -33,7 +33,11 @@ export const methodName = <O extends string>(op: O): MethodName<O> => (op[0]!.to
 
 /** Request body: bytes become base64, undefined members are dropped. */
 export function encodeRequest(input: object): string {
-  return JSON.stringify(input, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : v));
+  // The holder's raw value: a Buffer has already become {type, data} through its toJSON by the time `v` arrives.
+  return JSON.stringify(input, function (this: Record<string, unknown>, k: string, v: unknown) {
+    const raw = this[k];
+    return raw instanceof Uint8Array ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') : v;
+  });
 }
 
 /** Response body: epoch seconds to Date and base64 to bytes, by member name, at any depth. */
