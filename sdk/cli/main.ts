@@ -23,6 +23,12 @@ Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN], else A
 Exit codes: 0 success, 1 service error (its name and message on stderr), 2 bad usage.
 `;
 
+/** Every command path ("keys create", "encrypt", ...), for help and tests. */
+export const COMMAND_PATHS: readonly string[] = [
+  ...Object.entries(GROUPS).flatMap(([g, cmds]) => Object.keys(cmds).map((c) => `${g} ${c}`)),
+  ...Object.keys(COMMANDS),
+];
+
 function topHelp(): string {
   const lines = ['Usage: coffer <command> [options]', '', 'Command groups:'];
   for (const [g, cmds] of Object.entries(GROUPS)) lines.push(`  ${g.padEnd(10)} ${Object.keys(cmds).join(' | ')}`);
