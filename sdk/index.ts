@@ -7,3 +7,4 @@ export { isIdempotent } from './retry.js';
 export type { RetryOptions } from './retry.js';
 export * from './contract/responses.js';
 export { kmsRequests, KMS_OPERATIONS, type KmsOperation } from './contract/kms.js';
+export * from './envelope/index.js';
