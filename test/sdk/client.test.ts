@@ -1,6 +1,6 @@
 // The SDK's CofferClient against the real server: every operation the server serves, errors as classes, decoding.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CofferClient, methodName } from '../../sdk/client.js';
+import { CofferClient, decodeResponse, encodeRequest, methodName } from '../../sdk/client.js';
 import { KMS_OPERATIONS } from '../../sdk/contract/kms.js';
 import { CofferServiceError, InvalidCiphertextException, NotFoundException, UnrecognizedClientException } from '../../sdk/errors.js';
 import { ADMIN, REGION, startCoffer, type CofferProcess } from '../helpers/server.js';
@@ -92,5 +92,16 @@ describe('CofferClient', () => {
     expect(bad).toBeInstanceOf(InvalidCiphertextException);
     const stranger = new CofferClient({ endpoint: server.url, credentials: { accessKeyId: 'AKIANOBODY', secretAccessKey: 'x' }, env: {} });
     expect(await stranger.listKeys({}).catch((x: unknown) => x)).toBeInstanceOf(UnrecognizedClientException);
+  });
+});
+
+describe('wire encoding', () => {
+  it('sends Uint8Array and Buffer members (at any depth) as base64, and drops undefined members', () => {
+    const body = JSON.parse(encodeRequest({ A: Buffer.from('hi'), B: new Uint8Array([1, 2]).subarray(1), C: undefined, D: { E: Buffer.from('x') } }));
+    expect(body).toEqual({ A: 'aGk=', B: 'Ag==', D: { E: 'eA==' } });
+  });
+  it('decodes epoch-second dates and base64 blobs by member name', () => {
+    const r = decodeResponse('{"KeyMetadata":{"CreationDate":1700000000.5},"Plaintext":"aGk=","KeyId":"aGk="}');
+    expect(r).toEqual({ KeyMetadata: { CreationDate: new Date(1700000000500) }, Plaintext: new Uint8Array(Buffer.from('hi')), KeyId: 'aGk=' });
   });
 });
