@@ -63,6 +63,12 @@ export async function* encryptIterable(source: AsyncIterable<Uint8Array> | Itera
           yield sealFrame(key, hash, FRAME_REGULAR, seq++, frame);
           fill = 0;
         }
+        if (fill === 0 && chunk.length - off > frameSize) {
+          // A whole frame with more input after it cannot be the final one: seal it in place, without copying.
+          yield sealFrame(key, hash, FRAME_REGULAR, seq++, chunk.subarray(off, off + frameSize));
+          off += frameSize;
+          continue;
+        }
         const n = chunk.copy(frame, fill, off, Math.min(chunk.length, off + frameSize - fill));
         fill += n;
         off += n;
