@@ -12,7 +12,7 @@ const restrict = (files, dirs, extra = []) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'db/migrations/**', 'coverage/**', '.coffer/**', 'console/dist/**'] },
+  { ignores: ['dist/**', 'sdk/dist/**', 'node_modules/**', 'db/migrations/**', 'coverage/**', '.coffer/**', 'console/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

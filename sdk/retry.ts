@@ -1,0 +1,40 @@
+// The retry policy: which operations are safe to repeat, and exponential backoff with full jitter.
+
+export interface RetryOptions {
+  /** Attempts in all, including the first (1 disables retries). Default 3. */
+  maxAttempts?: number;
+  /** Base of the exponential backoff in ms. Default 100. */
+  baseDelayMs?: number;
+  /** Cap of a single backoff in ms. Default 5000. */
+  maxDelayMs?: number;
+}
+
+/**
+ * Operations whose repetition has no effect beyond the first (reads, cryptographic operations, setters to a value).
+ * Anything else (CreateKey, ScheduleKeyDeletion, CreateAlias, CreateGrant, RotateKeyOnDemand, CreateUser, ...) is
+ * retried only when the request cannot have been acted on: the connection was never made, or the service answered
+ * ThrottlingException (a request refused before any work).
+ */
+const SAFE = new Set([
+  'DescribeKey', 'ListKeys', 'ListAliases', 'ListResourceTags', 'ListGrants', 'ListRetirableGrants', 'ListKeyPolicies',
+  'GetKeyPolicy', 'GetKeyRotationStatus', 'GetPublicKey', 'ListKeyRotations',
+  'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext', 'GenerateRandom', 'GenerateMac', 'VerifyMac', 'Sign', 'Verify', 'DeriveSharedSecret',
+  'EnableKey', 'DisableKey', 'UpdateKeyDescription', 'TagResource', 'UntagResource', 'UpdateAlias', 'CancelKeyDeletion',
+  'EnableKeyRotation', 'DisableKeyRotation', 'PutKeyPolicy', 'PutUserPolicy', 'GetUser', 'ListUsers', 'ListAccessKeys',
+  'GetUserPolicy', 'VerifyChain', 'ExportEvents', 'LookupEvents',
+]);
+
+/** True when the operation (by name, without its target prefix) may be sent again after reaching the server. */
+export function isIdempotent(operation: string): boolean {
+  return SAFE.has(operation);
+}
+
+export function backoffDelay(attempt: number, opts: RetryOptions, random: () => number = Math.random): number {
+  const base = opts.baseDelayMs ?? 100;
+  const cap = opts.maxDelayMs ?? 5000;
+  const ceiling = Math.min(cap, base * 2 ** (attempt - 1));
+  return Math.floor(random() * ceiling);
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
