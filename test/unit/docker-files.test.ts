@@ -1,5 +1,5 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- parsed YAML is untyped; the assertions are the type checks */
 // Static checks of docker/: no Docker engine exists here, so the files are parsed and the fields that matter checked.
+/* eslint-disable @typescript-eslint/no-explicit-any -- parsed YAML is untyped; the assertions are the type checks */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
