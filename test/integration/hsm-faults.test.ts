@@ -83,3 +83,20 @@ it('fails only retryably while sessions are lost under load, then recovers witho
   expect(hsm.pool.openCount).toBeLessThanOrEqual(hsm.pool.size);
   expect(hsm.pool.dropped).toBeGreaterThan(0);
 });
+
+it('costs one failed call, not one per pooled session, when sessions are lost while idle', async () => {
+  const versionId = randomUUID();
+  await hsm.createRootKey(versionId);
+  // Warm every session of the pool, then lose them all with nothing in flight.
+  await Promise.all(Array.from({ length: hsm.pool.size * 2 }, (_, i) => roundTrip(versionId, i)));
+  expect(hsm.pool.openCount).toBe(hsm.pool.size);
+  loseAllSessions();
+  let failed = 0;
+  for (let i = 0; i < hsm.pool.size * 2; i++) {
+    await roundTrip(versionId, i).catch((e: unknown) => {
+      expect(isKmsError(e) && e.code).toBe('DependencyTimeoutException');
+      failed++;
+    });
+  }
+  expect(failed).toBe(1);
+});
