@@ -40,6 +40,8 @@ ensure_node_modules() {
     log "installing npm dependencies"
     npm ci --no-audit --no-fund --loglevel=error
   fi
+  # Idempotent; also covers node_modules copied without running install scripts.
+  node scripts/patch-postgres.mjs
 }
 
 build() {

@@ -136,3 +136,18 @@ describe('Kubernetes example', () => {
     expect(pdb.spec.minAvailable).toBeLessThan(deployment.spec.replicas);
   });
 });
+
+describe('postgres.js patch', () => {
+  it('is applied to every build of the installed driver (a restart of Postgres must not kill the process)', () => {
+    const root = resolve(DOCKER, '..', 'node_modules', 'postgres');
+    for (const f of ['src/connection.js', 'cjs/src/connection.js']) {
+      expect(readFileSync(join(root, f), 'utf8')).toContain('/* coffer: nextWrite guard */');
+    }
+  });
+
+  it('runs in the image build before npm ci', () => {
+    const text = read('Dockerfile');
+    expect(text.indexOf('COPY scripts/patch-postgres.mjs')).toBeGreaterThan(-1);
+    expect(text.indexOf('COPY scripts/patch-postgres.mjs')).toBeLessThan(text.indexOf('RUN npm ci'));
+  });
+});
