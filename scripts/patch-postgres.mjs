@@ -4,6 +4,7 @@
 // #1208; unmerged fixes #1168, #1176, #1209). The guard fails the pending queries with CONNECTION_CLOSED instead, and
 // teardown forgets the buffered write. Idempotent; writes a new file (rename) so hard-linked node_modules stay intact.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import process from 'node:process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
