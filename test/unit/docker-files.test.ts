@@ -104,6 +104,12 @@ describe('Kubernetes example', () => {
     expect(deployment.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
   });
 
+  it('leaves time to drain: preStop pause plus the shutdown bound fit in the grace period', () => {
+    const env = Object.fromEntries(coffer.env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+    const pause = Number(coffer.lifecycle.preStop.exec.command[1]);
+    expect(pause + Number(env.COFFER_SHUTDOWN_TIMEOUT_SECONDS)).toBeLessThan(pod.terminationGracePeriodSeconds);
+  });
+
   it('probes readiness on /readyz and liveness on /healthz', () => {
     expect(coffer.readinessProbe.httpGet.path).toBe('/readyz');
     expect(coffer.livenessProbe.httpGet.path).toBe('/healthz');
