@@ -1,6 +1,8 @@
 // Applies db/migrations with Drizzle's migrator; on Postgres an advisory lock serialises concurrent migrators.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import { KmsError } from '../core/errors.js';
@@ -47,4 +49,16 @@ async function withMigrationLock(database: PostgresDatabase, fn: () => Promise<v
   } finally {
     conn.release();
   }
+}
+
+/**
+ * Whether every migration of the journal shipped with this build is applied (by hash), so a replica of an older
+ * or newer build, or a database restored from before a migration, is not reported ready. Throws when unreachable.
+ */
+export async function migrationsCurrent(database: Database): Promise<boolean> {
+  const expected = readMigrationFiles({ migrationsFolder: migrationsFolder() }).map((m) => m.hash);
+  const result = await guard(() => database.db.execute(sql`select hash from drizzle.__drizzle_migrations`));
+  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as { hash: string }[];
+  const applied = new Set(rows.map((r) => r.hash));
+  return expected.every((h) => applied.has(h));
 }

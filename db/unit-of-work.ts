@@ -4,7 +4,8 @@ import type { Repositories, UnitOfWork } from '../core/ports.js';
 import type { Database, DatabaseOptions, Db } from './client.js';
 import { openDatabase } from './client.js';
 import { guard } from './errors.js';
-import { migrate } from './migrate.js';
+import { tryExclusive, type Exclusive } from './job-lock.js';
+import { migrate, migrationsCurrent } from './migrate.js';
 import { DrizzleAccessKeyRepository } from './repos/access-keys.js';
 import { DrizzleAliasRepository } from './repos/aliases.js';
 import { DrizzleAuditRepository } from './repos/audit.js';
@@ -65,6 +66,16 @@ export class DrizzleUnitOfWork implements UnitOfWork {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Runs fn unless another holder (any instance) runs the job `name` now: see db/job-lock.ts. */
+  tryExclusive<T>(name: string, fn: () => Promise<T>): Promise<Exclusive<T>> {
+    return tryExclusive(this.database, name, fn);
+  }
+
+  /** Every shipped migration is applied; false when not, or when the database does not answer. */
+  async migrationsCurrent(): Promise<boolean> {
+    return migrationsCurrent(this.database).catch(() => false);
   }
 
   close(): Promise<void> {

@@ -2,3 +2,5 @@
 export { openHsm, Pkcs11Hsm, type HsmConfig } from './pkcs11-hsm.js';
 export { ensureDevToken, SOFTHSM_MODULE, type DevToken, type DevTokenOptions } from './dev-token.js';
 export type { Capabilities, MechanismCapability } from './probe.js';
+export type { SelfTestResult, CheckOutcome } from './self-test.js';
+export { FALLBACKS, FipsPolicy, registerFallback, type Fallback } from './fips.js';

@@ -3,9 +3,11 @@ import { IV_BYTES, TAG_BYTES, uuidToBytes } from '../core/ciphertext.js';
 import { KmsError, internalError, invalidCiphertext } from '../core/errors.js';
 import type { Hsm } from '../core/ports.js';
 import { afterCryptFailure, isHandleInvalid, toKmsError } from './errors.js';
+import { FipsPolicy } from './fips.js';
 import { aesGcm, aesKeyGen } from './mechanisms.js';
 import { acquireModule, findSlot, releaseModule, type Handle, type PKCS11 } from './module.js';
 import { probe, type Capabilities } from './probe.js';
+import { runSelfTest, type SelfTestResult } from './self-test.js';
 import { SessionPool } from './session-pool.js';
 import { credentialKeyTemplate, findCredentialKeyTemplate, findRootKeyTemplate, rootKeyTemplate } from './templates.js';
 
@@ -15,6 +17,8 @@ export interface HsmConfig {
   pin: string;
   /** Sessions in the pool; default 2 × CPU count, at least 2. */
   poolSize?: number;
+  /** COFFER_FIPS_MODE: refuse every non-approved fallback (hsm/fips.ts). */
+  fipsMode?: boolean;
 }
 
 const HEALTH_TIMEOUT_MS = 2_000;
@@ -33,6 +37,7 @@ export class Pkcs11Hsm implements Hsm {
     private readonly modulePath: string,
     readonly pool: SessionPool,
     readonly capabilities: Capabilities,
+    readonly fips: FipsPolicy = new FipsPolicy(false),
   ) {}
 
   async createRootKey(versionId: string): Promise<void> {
@@ -102,8 +107,7 @@ export class Pkcs11Hsm implements Hsm {
   async seal(secret: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
     return this.run('other', async (s) => {
       const iv = this.lib.C_GenerateRandom(s, Buffer.alloc(IV_BYTES));
-      const key = this.credentialKeys[0] as Handle;
-      const body = await this.gcmEncrypt(s, key, iv, aad, secret);
+      const body = await this.withCredentialKeys(s, (keys) => this.gcmEncrypt(s, keys[0] as Handle, iv, aad, secret));
       return new Uint8Array(Buffer.concat([iv, body]));
     });
   }
@@ -113,18 +117,20 @@ export class Pkcs11Hsm implements Hsm {
     if (sealed.length <= IV_BYTES + TAG_BYTES) throw invalidCiphertext();
     const iv = sealed.subarray(0, IV_BYTES);
     const body = sealed.subarray(IV_BYTES);
-    return this.run('decrypt', async (s) => {
-      let last: unknown = invalidCiphertext();
-      for (const key of this.credentialKeys) {
-        try {
-          return await this.gcmDecrypt(s, key, iv, aad, body);
-        } catch (e) {
-          last = e;
-          if (toKmsError(e, 'decrypt').code !== 'InvalidCiphertextException') break;
+    return this.run('decrypt', (s) =>
+      this.withCredentialKeys(s, async (keys) => {
+        let last: unknown = invalidCiphertext();
+        for (const key of keys) {
+          try {
+            return await this.gcmDecrypt(s, key, iv, aad, body);
+          } catch (e) {
+            last = e;
+            if (toKmsError(e, 'decrypt').code !== 'InvalidCiphertextException') break;
+          }
         }
-      }
-      throw last;
-    });
+        throw last;
+      }),
+    );
   }
 
   async healthy(): Promise<boolean> {
@@ -142,6 +148,11 @@ export class Pkcs11Hsm implements Hsm {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Known-answer tests of AES-GCM, ECDSA and HMAC inside the token (hsm/self-test.ts). */
+  selfTest(): Promise<SelfTestResult> {
+    return runSelfTest(this.lib, this.pool, this.capabilities);
   }
 
   async close(): Promise<void> {
@@ -194,6 +205,21 @@ export class Pkcs11Hsm implements Hsm {
     } catch (e) {
       throw afterCryptFailure(e);
     }
+  }
+
+  /**
+   * Runs op with the credential key handles; finds them again once when they went stale (SoftHSM forgets every
+   * handle of a slot when its last session closes, e.g. after the token dropped all sessions).
+   */
+  private async withCredentialKeys<T>(s: Handle, op: (keys: Handle[]) => Promise<T>): Promise<T> {
+    try {
+      return await op(this.credentialKeys);
+    } catch (e) {
+      if (!isHandleInvalid(e)) throw e;
+    }
+    this.credentialKeys = await this.chooseCredentialKey(s, this.find(s, findCredentialKeyTemplate()));
+    if (this.credentialKeys.length === 0) throw new KmsError('KMSInternalException', 'The credential key is not in the HSM.');
+    return op(this.credentialKeys);
   }
 
   /** Runs op with the version's cached key handle; re-finds once when the handle went stale. */
@@ -254,7 +280,7 @@ export async function openHsm(config: HsmConfig): Promise<Pkcs11Hsm> {
     const slot = findSlot(lib, config.tokenLabel);
     const capabilities = probe(lib, slot);
     pool = new SessionPool(lib, slot, config.pin, config.poolSize);
-    const hsm = new Pkcs11Hsm(lib, config.modulePath, pool, capabilities);
+    const hsm = new Pkcs11Hsm(lib, config.modulePath, pool, capabilities, new FipsPolicy(config.fipsMode ?? false));
     await hsm.loadCredentialKey();
     return hsm;
   } catch (e) {

@@ -34,6 +34,14 @@ export class SessionPool {
     return this.open;
   }
 
+  /** Sessions checked out by an operation now. */
+  get inUseCount(): number {
+    return this.open - this.idle.length;
+  }
+
+  /** Sessions dropped after a failure and replaced since start (for metrics). */
+  dropped = 0;
+
   /** A session for exclusive use; waits in FIFO order when all are checked out. */
   acquire(): Promise<Handle> {
     if (this.closed) return Promise.reject(dependencyError('HSM'));
@@ -54,6 +62,7 @@ export class SessionPool {
       else this.idle.push(s);
       return;
     }
+    if (drop) this.dropped += 1;
     this.discard(s);
     const w = this.waiters.shift();
     if (w) this.openFor(w);
@@ -66,7 +75,11 @@ export class SessionPool {
     try {
       result = await fn(s);
     } catch (e) {
-      this.release(s, isSessionFatal(e));
+      const fatal = isSessionFatal(e);
+      this.release(s, fatal);
+      // Sessions are usually lost together (token reset, network HSM failover, C_CloseAllSessions): check the idle ones
+      // now, so each lost session does not cost one more failed request.
+      if (fatal) this.pruneIdle();
       throw e;
     }
     this.release(s);
@@ -113,6 +126,23 @@ export class SessionPool {
     return s;
   }
 
+  /** Closes idle sessions that the token no longer knows or that lost their login. */
+  private pruneIdle(): void {
+    for (const s of [...this.idle]) {
+      let ok: boolean;
+      try {
+        const state = this.lib.C_GetSessionInfo(s).state;
+        ok = state === CKS_RO_USER_FUNCTIONS || state === CKS_RW_USER_FUNCTIONS;
+      } catch {
+        ok = false;
+      }
+      if (ok) continue;
+      this.idle.splice(this.idle.indexOf(s), 1);
+      this.dropped += 1;
+      this.discard(s);
+    }
+  }
+
   private discard(s: Handle): void {
     this.tryClose(s);
     this.open -= 1;
@@ -127,6 +157,10 @@ export class SessionPool {
     }
   }
 }
+
+// PKCS#11 session states (pkcs11js does not export them).
+const CKS_RO_USER_FUNCTIONS = 1;
+const CKS_RW_USER_FUNCTIONS = 3;
 
 function loginError(e: unknown): KmsError {
   const code = (e as { code?: number }).code;

@@ -55,3 +55,54 @@ export function credentialKeyTemplate(): Template {
 export function findCredentialKeyTemplate(): Template {
   return search(CREDENTIAL_KEY_ID, CREDENTIAL_KEY_LABEL);
 }
+
+// Session objects (CKA_TOKEN false, gone when the session closes) from published test material, for the
+// start-up known-answer tests in hsm/self-test.ts only. Never used for customer keys.
+function sessionKey(keyType: number, value: Buffer, usage: number[]): Template {
+  return [
+    { type: ck.CKA_CLASS, value: ck.CKO_SECRET_KEY },
+    { type: ck.CKA_KEY_TYPE, value: keyType },
+    { type: ck.CKA_TOKEN, value: false },
+    { type: ck.CKA_PRIVATE, value: true },
+    { type: ck.CKA_SENSITIVE, value: true },
+    { type: ck.CKA_EXTRACTABLE, value: false },
+    { type: ck.CKA_LABEL, value: 'coffer:self-test' },
+    { type: ck.CKA_VALUE, value },
+    ...usage.map((type) => ({ type, value: true })),
+  ];
+}
+
+export function selfTestAesTemplate(value: Buffer): Template {
+  return sessionKey(ck.CKK_AES, value, [ck.CKA_ENCRYPT, ck.CKA_DECRYPT]);
+}
+
+export function selfTestHmacTemplate(value: Buffer): Template {
+  return sessionKey(ck.CKK_GENERIC_SECRET, value, [ck.CKA_SIGN, ck.CKA_VERIFY]);
+}
+
+export function selfTestEcPrivateTemplate(ecParams: Buffer, d: Buffer): Template {
+  return [
+    { type: ck.CKA_CLASS, value: ck.CKO_PRIVATE_KEY },
+    { type: ck.CKA_KEY_TYPE, value: ck.CKK_EC },
+    { type: ck.CKA_TOKEN, value: false },
+    { type: ck.CKA_PRIVATE, value: true },
+    { type: ck.CKA_SENSITIVE, value: true },
+    { type: ck.CKA_EXTRACTABLE, value: false },
+    { type: ck.CKA_SIGN, value: true },
+    { type: ck.CKA_LABEL, value: 'coffer:self-test' },
+    { type: ck.CKA_EC_PARAMS, value: ecParams },
+    { type: ck.CKA_VALUE, value: d },
+  ];
+}
+
+export function selfTestEcPublicTemplate(ecParams: Buffer, ecPoint: Buffer): Template {
+  return [
+    { type: ck.CKA_CLASS, value: ck.CKO_PUBLIC_KEY },
+    { type: ck.CKA_KEY_TYPE, value: ck.CKK_EC },
+    { type: ck.CKA_TOKEN, value: false },
+    { type: ck.CKA_VERIFY, value: true },
+    { type: ck.CKA_LABEL, value: 'coffer:self-test' },
+    { type: ck.CKA_EC_PARAMS, value: ecParams },
+    { type: ck.CKA_EC_POINT, value: ecPoint },
+  ];
+}

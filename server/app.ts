@@ -2,11 +2,23 @@
 import { Hono } from 'hono';
 import { internalError, KmsError } from '../core/errors.js';
 import { describeError } from './log.js';
+import type { Metrics } from './metrics.js';
+import { OPERATIONS } from './operations/index.js';
+import type { ReadinessReport } from './readiness.js';
 import { errorBody, HTTP_STATUS } from './protocol/errors.js';
 import { JSON_11, kmsEndpoint, type DispatchDeps } from './protocol/dispatch.js';
 
 export interface AppDeps extends DispatchDeps {
   health(): Promise<{ hsm: boolean; database: boolean }>;
+  /** GET /readyz; absent in tests that build the app alone. */
+  readiness?: () => Promise<ReadinessReport>;
+  metrics?: Metrics;
+}
+
+/** The operation label for metrics: a registered target's name, else "unknown" (bounded cardinality). */
+function operationLabel(target: string | undefined): string {
+  const op = target !== undefined && Object.prototype.hasOwnProperty.call(OPERATIONS, target) ? OPERATIONS[target] : undefined;
+  return op ? op.name : 'unknown';
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -16,6 +28,25 @@ export function createApp(deps: AppDeps): Hono {
     const ok = h.hsm && h.database;
     return c.json(ok ? { status: 'ok' } : { status: 'unavailable', hsm: h.hsm, database: h.database }, ok ? 200 : 503);
   });
+  const readiness = deps.readiness;
+  if (readiness) {
+    app.get('/readyz', async (c) => {
+      const r = await readiness();
+      return c.json(r.ready ? { status: 'ready', selfTest: r.selfTest } : { status: 'unavailable', failing: r.failing, selfTest: r.selfTest }, r.ready ? 200 : 503);
+    });
+  }
+  const metrics = deps.metrics;
+  if (metrics) {
+    app.get('/metrics', (c) => c.body(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
+    app.post('/', async (c, next) => {
+      const done = metrics.startRequest(operationLabel(c.req.header('x-amz-target')));
+      try {
+        await next();
+      } finally {
+        done(c.res.status, c.res.headers.get('x-amzn-ErrorType'));
+      }
+    });
+  }
   app.post('/', kmsEndpoint(deps));
   app.notFound((c) => {
     const e = new KmsError('UnknownOperationException', `No operation at ${c.req.method} ${new URL(c.req.url).pathname.slice(0, 128)}`);

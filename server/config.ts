@@ -17,6 +17,7 @@ const schema = z.object({
   COFFER_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   COFFER_DATA_DIR: z.string().min(1).default('.coffer'),
   DATABASE_URL: optional.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL'),
+  DATABASE_URL_FILE: optional,
   COFFER_PKCS11_MODULE: optional,
   COFFER_PKCS11_TOKEN_LABEL: optional,
   COFFER_PKCS11_PIN: optional,
@@ -30,6 +31,8 @@ const schema = z.object({
   COFFER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   COFFER_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(600).default(30),
   COFFER_HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(600).default(10),
+  COFFER_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(30),
+  COFFER_FIPS_MODE: z.enum(['0', '1', 'true', 'false', '']).optional(),
 });
 
 export interface HsmConfig {
@@ -56,6 +59,10 @@ export interface Config {
   /** A request must arrive whole (headers and body) within this; its headers within headersTimeoutMs. */
   requestTimeoutMs: number;
   headersTimeoutMs: number;
+  /** Bound on graceful shutdown: after it the process exits 1 with whatever is still in flight. */
+  shutdownTimeoutMs: number;
+  /** Refuse every non-approved fallback (see docs/hsm-profiles.md). */
+  fipsMode: boolean;
 }
 
 export class ConfigError extends Error {
@@ -78,6 +85,24 @@ function readPin(env: z.output<typeof schema>, problems: string[]): Secret | nul
     problems.push(`COFFER_PKCS11_PIN_FILE: cannot read ${env.COFFER_PKCS11_PIN_FILE} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
     return null;
   }
+}
+
+function databaseUrl(env: z.output<typeof schema>, problems: string[]): Secret | null {
+  if (env.DATABASE_URL !== undefined && env.DATABASE_URL_FILE !== undefined) {
+    problems.push('DATABASE_URL and DATABASE_URL_FILE: set one, not both');
+    return null;
+  }
+  if (env.DATABASE_URL !== undefined) return new Secret(env.DATABASE_URL);
+  if (env.DATABASE_URL_FILE === undefined) return null;
+  let url: string;
+  try {
+    url = readFileSync(env.DATABASE_URL_FILE, 'utf8').trim();
+  } catch (e) {
+    problems.push(`DATABASE_URL_FILE: cannot read ${env.DATABASE_URL_FILE} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    return null;
+  }
+  if (!/^postgres(ql)?:\/\//.test(url)) problems.push('DATABASE_URL_FILE: must hold a postgres:// or postgresql:// URL');
+  return new Secret(url);
 }
 
 function hsmConfig(env: z.output<typeof schema>, problems: string[]): HsmConfig {
@@ -110,6 +135,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   // Cross-field rules are checked on the raw values too, so every problem is reported at once.
   const env = parsed.success ? parsed.data : fieldByField(source);
   const hsm = hsmConfig(env, problems);
+  const dbUrl = databaseUrl(env, problems);
   if ((env.COFFER_ADMIN_ACCESS_KEY_ID === undefined) !== (env.COFFER_ADMIN_SECRET_ACCESS_KEY === undefined)) {
     problems.push('COFFER_ADMIN_ACCESS_KEY_ID and COFFER_ADMIN_SECRET_ACCESS_KEY: set both or neither');
   }
@@ -118,7 +144,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     host: env.COFFER_HOST,
     port: env.COFFER_PORT,
     dataDir: resolve(env.COFFER_DATA_DIR),
-    databaseUrl: env.DATABASE_URL ? new Secret(env.DATABASE_URL) : null,
+    databaseUrl: dbUrl,
     hsm,
     region: env.COFFER_REGION,
     accountId: env.COFFER_ACCOUNT_ID,
@@ -130,5 +156,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.COFFER_LOG_LEVEL,
     requestTimeoutMs: env.COFFER_REQUEST_TIMEOUT_SECONDS * 1000,
     headersTimeoutMs: Math.min(env.COFFER_HEADERS_TIMEOUT_SECONDS, env.COFFER_REQUEST_TIMEOUT_SECONDS) * 1000,
+    shutdownTimeoutMs: env.COFFER_SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    fipsMode: env.COFFER_FIPS_MODE === '1' || env.COFFER_FIPS_MODE === 'true',
   };
 }

@@ -1,38 +1,70 @@
-// Background jobs on a timer: key deletion after the waiting period. Safe with several instances
-// (each key is claimed with SKIP LOCKED); one run at a time per process.
+// Background jobs on a timer, safe with several instances: a job either claims its work items with SKIP LOCKED
+// (key deletion) or takes a cluster-wide advisory lock for its whole run (`exclusive`), so each item is done once.
+// One run at a time per process; stop() waits for the current run.
 import type { ServiceDeps } from '../core/services/context.js';
 import { deleteDueKeys } from '../core/services/deletion-job.js';
 import { describeError, type Logger } from './log.js';
 
 export interface Job {
+  readonly name: string;
   /** Runs now (tests, shutdown) and resolves when that run ends. */
   runNow(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export function startDeletionJob(deps: ServiceDeps, intervalMs: number, log: Logger): Job {
+/** Cluster-wide exclusion (DrizzleUnitOfWork.tryExclusive): fn runs only when no other instance holds `name`. */
+export interface JobLock {
+  tryExclusive<T>(name: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
+}
+
+export interface JobSpec {
+  name: string;
+  intervalMs: number;
+  /** Does the due work; returns how many items it handled (logged when > 0). */
+  run(): Promise<number>;
+  /** When set, each run holds the job's cluster-wide lock; a run that finds it held is skipped. */
+  exclusive?: JobLock;
+  /** Counts runs and handled items, for metrics and tests. */
+  onRun?(outcome: { ran: boolean; handled: number; failed: boolean }): void;
+}
+
+export function startJob(spec: JobSpec, log: Logger): Job {
   let current: Promise<void> = Promise.resolve();
   let running = false;
+  let stopped = false;
+  const once = async (): Promise<void> => {
+    const outcome = spec.exclusive ? await spec.exclusive.tryExclusive(spec.name, spec.run) : { ran: true as const, value: await spec.run() };
+    const handled = outcome.ran ? outcome.value : 0;
+    if (handled > 0) log.info('background job handled items', { job: spec.name, count: handled });
+    spec.onRun?.({ ran: outcome.ran, handled, failed: false });
+  };
   const run = (): Promise<void> => {
-    if (running) return current;
+    if (running || stopped) return current;
     running = true;
-    current = deleteDueKeys(deps)
-      .then((n) => {
-        if (n > 0) log.info('deleted keys whose waiting period ended', { count: n });
+    current = once()
+      .catch((e) => {
+        spec.onRun?.({ ran: true, handled: 0, failed: true });
+        log.warn('background job failed; it will run again', { job: spec.name, error: describeError(e) });
       })
-      .catch((e) => log.warn('key deletion job failed; it will run again', { error: describeError(e) }))
       .finally(() => {
         running = false;
       });
     return current;
   };
-  const timer = setInterval(() => void run(), intervalMs);
+  const timer = setInterval(() => void run(), spec.intervalMs);
   timer.unref();
   return {
+    name: spec.name,
     runNow: run,
     stop: async () => {
+      stopped = true;
       clearInterval(timer);
       await current;
     },
   };
+}
+
+/** Key deletion after the waiting period: each due key is claimed with SKIP LOCKED, so instances share the work. */
+export function startDeletionJob(deps: ServiceDeps, intervalMs: number, log: Logger, onRun?: JobSpec['onRun']): Job {
+  return startJob({ name: 'key-deletion', intervalMs, run: () => deleteDueKeys(deps), ...(onRun ? { onRun } : {}) }, log);
 }

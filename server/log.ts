@@ -1,9 +1,9 @@
-// A small structured JSON logger on stderr. Callers pass facts, never secrets; errors are reduced to
-// their name, code and stack frames, because driver messages can carry bound parameters.
+// Structured JSON logs through pino on stderr, with redaction of secret-bearing fields. Callers pass facts, never
+// secrets; errors are reduced to their name, code and stack frames, because driver messages can carry bound parameters.
+import { pino, stdTimeFunctions, type DestinationStream } from 'pino';
 import { isKmsError } from '../core/errors.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -11,6 +11,14 @@ export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
 }
+
+/** Field names that never reach a log line, at the top level or one or two levels down (a second line of defence). */
+const SECRET_FIELDS = [
+  'pin', 'soPin', 'password', 'secret', 'secretAccessKey', 'sessionToken', 'authorization', 'plaintext', 'Plaintext',
+  'databaseUrl', 'DATABASE_URL', 'COFFER_PKCS11_PIN', 'COFFER_ADMIN_SECRET_ACCESS_KEY', 'key', 'keyMaterial', 'dataKey',
+];
+export const REDACT_PATHS = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]);
+export const REDACTED = '[REDACTED]';
 
 /** What may be logged of an error: no message text of foreign errors (Drizzle's include bound values). */
 export function describeError(e: unknown): Record<string, unknown> {
@@ -23,10 +31,26 @@ export function describeError(e: unknown): Record<string, unknown> {
   return { type: typeof e };
 }
 
-export function createLogger(level: Level, write: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
+/** A pino logger behind Coffer's Logger interface; `write` replaces stderr (tests). Lines are written synchronously. */
+export function createLogger(level: Level, write?: (line: string) => void): Logger {
+  const destination: DestinationStream = write
+    ? { write: (chunk: string) => write(chunk.replace(/\n$/, '')) }
+    : pino.destination({ dest: 2, sync: true });
+  const p = pino(
+    {
+      level,
+      base: { pid: process.pid },
+      timestamp: stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACT_PATHS, censor: REDACTED },
+      // Errors are passed through describeError by callers; never let pino serialise a raw one with its message.
+      serializers: { err: describeError, error: (e: unknown) => (e instanceof Error ? describeError(e) : e) },
+    },
+    destination,
+  );
   const emit = (lvl: Exclude<Level, 'silent'>) => (msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[lvl] < ORDER[level]) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }));
+    if (fields) p[lvl](fields, msg);
+    else p[lvl](msg);
   };
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }

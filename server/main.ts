@@ -15,9 +15,14 @@ import { ensureBootstrapAdmin } from './bootstrap.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startDeletionJob } from './jobs.js';
 import { createLogger, describeError, type Logger } from './log.js';
+import { meteredUnitOfWork } from './metered-uow.js';
+import { Metrics } from './metrics.js';
+import { checkReadiness } from './readiness.js';
 
 export interface RunningServer {
   url: string;
+  metrics: Metrics;
+  /** Graceful: stop accepting, finish in-flight requests (their audit events commit with them), stop jobs, close sessions. */
   close(): Promise<void>;
 }
 
@@ -26,7 +31,7 @@ async function openToken(config: Config): Promise<Pkcs11Hsm> {
   const token = h.dev
     ? await ensureDevToken({ dataDir: config.dataDir, label: h.tokenLabel, modulePath: h.modulePath })
     : { modulePath: h.modulePath, tokenLabel: h.tokenLabel, pin: (h.pin as NonNullable<typeof h.pin>).reveal() };
-  return openHsm({ ...token, ...(h.sessions ? { poolSize: h.sessions } : {}) });
+  return openHsm({ ...token, fipsMode: config.fipsMode, ...(h.sessions ? { poolSize: h.sessions } : {}) });
 }
 
 function listen(app: ReturnType<typeof createApp>, config: Config): Promise<{ server: ServerType; url: string }> {
@@ -43,20 +48,56 @@ function listen(app: ReturnType<typeof createApp>, config: Config): Promise<{ se
   });
 }
 
-export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const hsm = await openToken(config);
-  let uow: DrizzleUnitOfWork;
+async function openDatabaseFor(config: Config, hsm: Pkcs11Hsm): Promise<DrizzleUnitOfWork> {
   try {
-    uow = await DrizzleUnitOfWork.open(
+    return await DrizzleUnitOfWork.open(
       config.databaseUrl ? { url: config.databaseUrl.reveal() } : { pgliteDir: join(config.dataDir, 'pglite') },
     );
   } catch (e) {
     await hsm.close();
     throw e;
   }
+}
+
+async function selfTest(hsm: Pkcs11Hsm, config: Config, log: Logger) {
+  const result = await hsm.selfTest();
+  if (result.passed) log.info('HSM known-answer self-test passed', { checks: result.checks });
+  else log.error('HSM known-answer self-test FAILED: not ready', { checks: result.checks });
+  const disabled = hsm.fips.disabled(hsm.capabilities);
+  if (config.fipsMode) {
+    log.info('FIPS mode: non-approved fallbacks are refused', {
+      disabled: disabled.length ? disabled : 'none (this token needs no fallback for the operations Coffer offers)',
+    });
+  }
+  return result;
+}
+
+function registerGauges(metrics: Metrics, hsm: Pkcs11Hsm): void {
+  const pool = hsm.pool;
+  metrics.gauge({ name: 'coffer_hsm_sessions_in_use', help: 'Token sessions checked out by an operation.', read: () => pool.inUseCount });
+  metrics.gauge({ name: 'coffer_hsm_sessions_open', help: 'Token sessions open (idle or in use).', read: () => pool.openCount });
+  metrics.gauge({ name: 'coffer_hsm_sessions_max', help: 'Size of the token session pool.', read: () => pool.size });
+  metrics.gauge({ name: 'coffer_hsm_sessions_dropped_total', help: 'Token sessions dropped after a failure and replaced.', read: () => pool.dropped, type: 'counter' });
+}
+
+/** Stops accepting, closes idle keep-alive connections as they appear, resolves once every connection ended. */
+function drain(server: ServerType): Promise<void> {
+  const http = server as ServerType & { closeIdleConnections?: () => void };
+  const closed = new Promise<void>((r) => server.close(() => r()));
+  http.closeIdleConnections?.();
+  const sweeper = setInterval(() => http.closeIdleConnections?.(), 50);
+  return closed.finally(() => clearInterval(sweeper));
+}
+
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const hsm = await openToken(config);
+  const selfTestResult = await selfTest(hsm, config, log);
+  const uow = await openDatabaseFor(config, hsm);
+  const metrics = new Metrics();
+  registerGauges(metrics, hsm);
   const services: ServiceDeps = {
-    uow,
+    uow: meteredUnitOfWork(uow, metrics),
     hsm,
     clock: systemClock,
     authorizer: ownerOnlyAuthorizer,
@@ -64,22 +105,34 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     newId: randomUUID,
   };
   await ensureBootstrapAdmin(config, services, log);
+  let shuttingDown = false;
   const app = createApp({
     services,
     log,
+    metrics,
     lookupCredential: (id) => lookupCredential(uow, hsm, id),
     health: async () => ({ hsm: await hsm.healthy(), database: await uow.healthy() }),
+    readiness: () =>
+      checkReadiness({
+        tokenLoggedIn: () => hsm.healthy(),
+        selfTest: selfTestResult,
+        databaseReachable: () => uow.healthy(),
+        migrationsCurrent: () => uow.migrationsCurrent(),
+        shuttingDown: () => shuttingDown,
+      }),
   });
   const { server, url } = await listen(app, config);
   const job = startDeletionJob(services, config.deletionJobIntervalMs, log);
-  log.info('listening', { url, region: config.region, accountId: config.accountId, database: uow.kind });
+  log.info('listening', { url, region: config.region, accountId: config.accountId, database: uow.kind, fipsMode: config.fipsMode });
   return {
     url,
+    metrics,
     close: async () => {
-      await job.stop();
-      await new Promise<void>((r) => server.close(() => r()));
-      await uow.close();
+      shuttingDown = true;
+      await Promise.all([drain(server), job.stop()]);
+      log.info('drained: no request in flight, jobs stopped');
       await hsm.close();
+      await uow.close();
     },
   };
 }
@@ -105,11 +158,17 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info('shutting down', { signal });
-    const force = setTimeout(() => process.exit(1), 15_000);
+    log.info('shutting down', { signal, timeoutSeconds: config.shutdownTimeoutMs / 1000 });
+    const force = setTimeout(() => {
+      log.error('shutdown did not finish in time: exiting with work in flight', { timeoutSeconds: config.shutdownTimeoutMs / 1000 });
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
     force.unref();
     running.close().then(
-      () => process.exit(0),
+      () => {
+        log.info('shut down cleanly');
+        process.exit(0);
+      },
       (e) => {
         log.error('shutdown failed', { error: describeError(e) });
         process.exit(1);

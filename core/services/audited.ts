@@ -43,7 +43,8 @@ export async function recordRefusal(deps: ServiceDeps, s: AuditSubject, error: K
     await deps.uow.repos.audit.append(eventOf(deps, s, draft, error));
     if (s.audit) s.audit.recorded = true;
   } catch (e) {
-    throw internalError(e);
+    // An unreachable database stays a retryable dependency error (503); anything else fails closed as internal.
+    throw isKmsError(e) && e.code === 'DependencyTimeoutException' ? e : internalError(e);
   }
 }
 

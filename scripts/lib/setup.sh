@@ -42,6 +42,8 @@ ensure_node_modules() {
     # although `npm install` resolves exactly the locked versions from it.
     npm install --no-audit --no-fund --loglevel=error
   fi
+  # Idempotent; also covers node_modules copied without running install scripts.
+  node scripts/patch-postgres.mjs
 }
 
 build() {

@@ -35,6 +35,20 @@ export function tempDataDir(prefix = 'coffer-e2e-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** The url of the server's JSON "listening" log line (field order is the logger's business), or null. */
+export function listeningUrl(output: string): string | null {
+  for (const line of output.split('\n')) {
+    if (!line.includes('"listening"')) continue;
+    try {
+      const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
+      if (entry.msg === 'listening' && typeof entry.url === 'string') return entry.url;
+    } catch {
+      // a partial line: wait for the rest
+    }
+  }
+  return null;
+}
+
 export async function startCoffer(opts: StartOptions = {}): Promise<CofferProcess> {
   const dataDir = opts.dataDir ?? tempDataDir();
   const env: Record<string, string> = {
@@ -54,10 +68,10 @@ export async function startCoffer(opts: StartOptions = {}): Promise<CofferProces
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${output}`)), 60_000);
     const onData = () => {
-      const m = /"msg":"listening","url":"([^"]+)"/.exec(output);
-      if (m) {
+      const url = listeningUrl(output);
+      if (url) {
         clearTimeout(timer);
-        resolveUrl(m[1] as string);
+        resolveUrl(url);
       }
     };
     child.stdout?.on('data', onData);

@@ -1,0 +1,73 @@
+// Several instances on one database and one token: both start at once (migration lock), and the deletion job run by
+// both deletes each due key exactly once.
+import { readFileSync } from 'node:fs';
+import { CreateKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import postgres from 'postgres';
+import { afterAll, expect, it } from 'vitest';
+import { migrationsFolder } from '../../db/index.js';
+import { ensureDevToken, openHsm } from '../../hsm/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { startCoffer, tempDataDir, type CofferProcess } from '../helpers/server.js';
+
+let db: TestDatabase | null = null;
+const servers: CofferProcess[] = [];
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.stop()));
+  await db?.drop();
+});
+
+/** The count of items each instance said its deletion job handled. */
+function deletedBy(s: CofferProcess): number {
+  return s
+    .logs()
+    .split('\n')
+    .filter((l) => l.includes('"job":"key-deletion"'))
+    .reduce((n, l) => n + (JSON.parse(l) as { count: number }).count, 0);
+}
+
+it('starts two instances at once on a fresh database, then their jobs delete each due key exactly once', async () => {
+  db = await createTestDatabase({ allowPglite: false });
+  if (!db?.url) return expect.fail('this test needs a Postgres server');
+  // One token for both (a network HSM in production): initialised once here, before either starts.
+  const dataDir = tempDataDir('coffer-instances-');
+  const token = await ensureDevToken({ dataDir, label: 'coffer-dev' });
+  const env = { COFFER_DELETION_JOB_INTERVAL_SECONDS: '0.2' };
+  servers.push(...(await Promise.all([startCoffer({ dataDir, databaseUrl: db.url, env }), startCoffer({ dataDir, databaseUrl: db.url, env })])));
+  const [a, b] = servers as [CofferProcess, CofferProcess];
+  for (const s of servers) expect((await fetch(`${s.url}/readyz`)).status).toBe(200);
+  const sql = postgres(db.url, { max: 2, onnotice: () => {} });
+  const hsm = await openHsm(token);
+  try {
+    const journal = JSON.parse(readFileSync(`${migrationsFolder()}meta/_journal.json`, 'utf8')) as { entries: unknown[] };
+    const [{ n }] = (await sql`select count(*)::int as n from drizzle.__drizzle_migrations`) as unknown as [{ n: number }];
+    expect(n).toBe(journal.entries.length);
+
+    // Keys made through both instances, scheduled for deletion, then made due at once.
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const kms = (i % 2 ? a : b).client();
+      const id = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      await kms.send(new ScheduleKeyDeletionCommand({ KeyId: id, PendingWindowInDays: 7 }));
+      kms.destroy();
+      ids.push(id);
+    }
+    const versions = (await sql`select id from key_versions where key_id = any(${ids})`).map((r) => r.id as string);
+    expect(versions).toHaveLength(30);
+    await sql`update keys set deletion_date = now() - interval '1 second' where id = any(${ids})`;
+    while (deletedBy(a) + deletedBy(b) < 30) await new Promise((r) => setTimeout(r, 50));
+
+    const [{ left }] = (await sql`select count(*)::int as left from keys where id = any(${ids})`) as unknown as [{ left: number }];
+    expect(left).toBe(0);
+    const events = await sql`select key_arn, count(*)::int as n from audit_events
+      where operation = 'DeleteKey' and user_agent = 'coffer-deletion-job' group by key_arn`;
+    expect(events).toHaveLength(30);
+    expect(events.every((e) => e.n === 1)).toBe(true);
+    // Give both another few job periods: nothing more is deleted, and the two counts still add up to 30.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(deletedBy(a) + deletedBy(b)).toBe(30);
+    for (const v of versions) expect(await hsm.hasRootKey(v)).toBe(false);
+  } finally {
+    await hsm.close();
+    await sql.end();
+  }
+}, 180_000);

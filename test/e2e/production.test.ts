@@ -1,0 +1,93 @@
+// Production surface through the real server: /readyz with its checks, /metrics, redacted JSON logs, graceful shutdown.
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { ADMIN, failure, startCoffer, type CofferProcess } from '../helpers/server.js';
+
+let db: TestDatabase | null;
+let server: CofferProcess;
+let kms: KMSClient;
+const SECRET_PLAINTEXT = 'plaintext-that-must-never-be-logged-7f3a';
+
+beforeAll(async () => {
+  db = await createTestDatabase({ allowPglite: false });
+  if (!db) throw new Error('these tests need a Postgres server');
+  server = await startCoffer({ databaseUrl: db.url, env: { COFFER_FIPS_MODE: '1' } });
+  kms = server.client();
+});
+
+afterAll(async () => {
+  kms?.destroy();
+  await server?.stop();
+  await db?.drop();
+});
+
+const metric = (text: string, series: string): number => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? Number.NaN : Number(line.slice(series.length + 1));
+};
+
+describe('readiness', () => {
+  it('answers 200 with every known-answer test passed on SoftHSM (AES-GCM, ECDSA, HMAC)', async () => {
+    const res = await fetch(`${server.url}/readyz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ready', selfTest: { 'aes-gcm': 'passed', ecdsa: 'passed', hmac: 'passed' } });
+  });
+
+  it('answers 503 naming "migrations" when the database lacks a migration of this build, and recovers', async () => {
+    const sql = postgres(db!.url!, { max: 1, onnotice: () => {} });
+    try {
+      const [row] = await sql`select id, hash, created_at from drizzle.__drizzle_migrations order by id desc limit 1`;
+      await sql`delete from drizzle.__drizzle_migrations where id = ${row!.id}`;
+      const res = await fetch(`${server.url}/readyz`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ status: 'unavailable', failing: ['migrations'] });
+      await sql`insert into drizzle.__drizzle_migrations (id, hash, created_at) values (${row!.id}, ${row!.hash}, ${row!.created_at})`;
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it('says at start that FIPS mode is on and what it disables', () => {
+    expect(server.logs()).toMatch(/"msg":"FIPS mode: non-approved fallbacks are refused"/);
+  });
+});
+
+describe('metrics', () => {
+  it('counts requests, errors, latency and audit writes per operation, and shows the session pool', async () => {
+    const before = await (await fetch(`${server.url}/metrics`)).text();
+    const key = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    for (let i = 0; i < 3; i++) await kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: new TextEncoder().encode(SECRET_PLAINTEXT) }));
+    await failure(kms.send(new DecryptCommand({ CiphertextBlob: new Uint8Array(64) })));
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const after = await res.text();
+    const delta = (s: string) => metric(after, s) - (Number.isNaN(metric(before, s)) ? 0 : metric(before, s));
+    expect(delta('coffer_requests_total{operation="Encrypt",status="200"}')).toBe(3);
+    expect(delta('coffer_request_duration_seconds_count{operation="Encrypt"}')).toBe(3);
+    expect(delta('coffer_request_errors_total{operation="Decrypt",error="InvalidCiphertextException"}')).toBe(1);
+    expect(delta('coffer_audit_writes_total')).toBe(5);
+    expect(metric(after, 'coffer_throttles_total')).toBe(0);
+    expect(metric(after, 'coffer_hsm_sessions_max')).toBeGreaterThan(0);
+    expect(metric(after, 'coffer_hsm_sessions_in_use')).toBe(0);
+    expect(metric(after, 'coffer_audit_queue_depth')).toBe(0);
+  });
+
+  it('labels unknown targets "unknown" so a caller cannot grow the series', async () => {
+    await fetch(server.url, { method: 'POST', headers: { 'x-amz-target': 'TrentService.Nope12345', 'content-type': 'application/x-amz-json-1.1' }, body: '{}' });
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).not.toContain('Nope12345');
+    expect(text).toMatch(/coffer_requests_total\{operation="unknown",status="400"\} \d+/);
+  });
+});
+
+describe('logs', () => {
+  it('are one JSON object a line, and hold no secret access key, plaintext or PIN', async () => {
+    const lines = server.logs().trim().split('\n');
+    for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
+    expect(server.logs()).not.toContain(ADMIN.secretAccessKey);
+    expect(server.logs()).not.toContain(SECRET_PLAINTEXT);
+  });
+});
