@@ -14,13 +14,13 @@ import { DrizzleTagRepository } from './repos/tags.js';
 const HEALTH_TIMEOUT_MS = 2_000;
 
 /** Every repository over one database handle or transaction. */
-export function repositoriesOver(db: Db): Repositories {
+export function repositoriesOver(db: Db, inTransaction = false): Repositories {
   return {
     keys: new DrizzleKeyRepository(db),
     aliases: new DrizzleAliasRepository(db),
     tags: new DrizzleTagRepository(db),
     accessKeys: new DrizzleAccessKeyRepository(db),
-    audit: new DrizzleAuditRepository(db),
+    audit: new DrizzleAuditRepository(db, inTransaction),
   };
 }
 
@@ -49,7 +49,7 @@ export class DrizzleUnitOfWork implements UnitOfWork {
   }
 
   transaction<T>(fn: (repos: Repositories) => Promise<T>): Promise<T> {
-    return guard(() => this.database.db.transaction((tx) => fn(repositoriesOver(tx))));
+    return guard(() => this.database.db.transaction((tx) => fn(repositoriesOver(tx, true))));
   }
 
   async healthy(): Promise<boolean> {
