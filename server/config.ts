@@ -27,6 +27,9 @@ const schema = z.object({
   COFFER_ADMIN_ACCESS_KEY_ID: optional.refine((v) => v === undefined || /^[A-Z0-9]{20}$/.test(v), 'must be 20 upper-case letters or digits'),
   COFFER_ADMIN_SECRET_ACCESS_KEY: optional.refine((v) => v === undefined || /^[A-Za-z0-9/+]{40}$/.test(v), 'must be 40 base64 characters'),
   COFFER_DELETION_JOB_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(86400).default(60),
+  COFFER_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().min(0.1).max(86400).default(300),
+  COFFER_AUDIT_RETENTION_DAYS: z.coerce.number().min(0.0001).max(36500).optional(),
+  COFFER_AUDIT_ARCHIVE_DIR: optional,
   COFFER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
@@ -50,6 +53,8 @@ export interface Config {
   accountId: string;
   admin: { accessKeyId: string; secretAccessKey: Secret } | null;
   deletionJobIntervalMs: number;
+  /** Signed checkpoints of the audit chain head; retention (when a window is set) runs on the same timer. */
+  audit: { checkpointIntervalMs: number; retentionDays: number | null; archiveDir: string };
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -122,6 +127,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         ? { accessKeyId: env.COFFER_ADMIN_ACCESS_KEY_ID, secretAccessKey: new Secret(env.COFFER_ADMIN_SECRET_ACCESS_KEY) }
         : null,
     deletionJobIntervalMs: env.COFFER_DELETION_JOB_INTERVAL_SECONDS * 1000,
+    audit: {
+      checkpointIntervalMs: env.COFFER_AUDIT_CHECKPOINT_SECONDS * 1000,
+      retentionDays: env.COFFER_AUDIT_RETENTION_DAYS ?? null,
+      archiveDir: resolve(env.COFFER_AUDIT_ARCHIVE_DIR ?? `${env.COFFER_DATA_DIR}/audit-archive`),
+    },
     logLevel: env.COFFER_LOG_LEVEL,
   };
 }

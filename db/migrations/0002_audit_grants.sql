@@ -28,6 +28,9 @@ DECLARE
   n bigint;
   last_hash text;
 BEGIN
+  IF through_seq <= (SELECT base_seq FROM audit_chain_head WHERE id = 1) THEN
+    RETURN 0; -- another instance purged first
+  END IF;
   SELECT hash INTO last_hash FROM audit_events WHERE chain_seq = through_seq;
   IF last_hash IS NULL THEN
     RAISE EXCEPTION 'no audit event at chain position %', through_seq;

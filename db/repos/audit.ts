@@ -8,6 +8,8 @@ import type { Db } from '../client.js';
 import { guard } from '../errors.js';
 import { auditChainHead, auditCheckpoints, auditEvents } from '../schema.js';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 type AuditRow = typeof auditEvents.$inferSelect;
 
 const toEvent = (r: AuditRow): AuditEvent => ({
@@ -95,6 +97,10 @@ export class DrizzleAuditRepository implements AuditRepository {
     if (f.callerArn !== undefined) where.push(eq(auditEvents.callerArn, f.callerArn));
     if (f.accessKeyId !== undefined) where.push(eq(auditEvents.accessKeyId, f.accessKeyId));
     if (f.eventName !== undefined) where.push(eq(auditEvents.operation, f.eventName));
+    if (f.eventId !== undefined) {
+      if (!UUID.test(f.eventId)) return Promise.resolve([]);
+      where.push(eq(auditEvents.id, f.eventId));
+    }
     if (f.start !== undefined) where.push(gte(auditEvents.time, f.start));
     if (f.end !== undefined) where.push(lte(auditEvents.time, f.end));
     if (beforeSeq !== null) where.push(lt(auditEvents.chainSeq, beforeSeq));
