@@ -19,7 +19,7 @@ const ctx = (): RequestContext => ({
   audit: { recorded: false },
 });
 
-async function rate(label: string, one: () => Promise<void>): Promise<void> {
+async function rate(label: string, one: () => Promise<unknown>): Promise<void> {
   let next = 0;
   const start = process.hrtime.bigint();
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
