@@ -34,9 +34,17 @@ export class DrizzleUnitOfWork implements UnitOfWork {
 
   /** Opens the database, applies migrations and returns a unit of work over it. */
   static async open(options: DatabaseOptions = {}): Promise<DrizzleUnitOfWork> {
+    if (options.url && options.migrationUrl) {
+      const owner = await guard(() => openDatabase({ url: options.migrationUrl }));
+      try {
+        await migrate(owner);
+      } finally {
+        await owner.close().catch(() => {});
+      }
+    }
     const database = await guard(() => openDatabase(options));
     try {
-      await migrate(database);
+      if (!(options.url && options.migrationUrl)) await migrate(database);
     } catch (e) {
       await database.close().catch(() => {});
       throw e;

@@ -17,6 +17,7 @@ const schema = z.object({
   COFFER_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   COFFER_DATA_DIR: z.string().min(1).default('.coffer'),
   DATABASE_URL: optional.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL'),
+  COFFER_MIGRATION_DATABASE_URL: optional.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL'),
   COFFER_PKCS11_MODULE: optional,
   COFFER_PKCS11_TOKEN_LABEL: optional,
   COFFER_PKCS11_PIN: optional,
@@ -48,6 +49,8 @@ export interface Config {
   port: number;
   dataDir: string;
   databaseUrl: Secret | null;
+  /** Migrations run over this (the schema owner) when set; DATABASE_URL may then be the unprivileged app role. */
+  migrationDatabaseUrl: Secret | null;
   hsm: HsmConfig;
   region: string;
   accountId: string;
@@ -119,6 +122,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     port: env.COFFER_PORT,
     dataDir: resolve(env.COFFER_DATA_DIR),
     databaseUrl: env.DATABASE_URL ? new Secret(env.DATABASE_URL) : null,
+    migrationDatabaseUrl: env.COFFER_MIGRATION_DATABASE_URL ? new Secret(env.COFFER_MIGRATION_DATABASE_URL) : null,
     hsm,
     region: env.COFFER_REGION,
     accountId: env.COFFER_ACCOUNT_ID,

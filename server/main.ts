@@ -45,7 +45,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   let uow: DrizzleUnitOfWork;
   try {
     uow = await DrizzleUnitOfWork.open(
-      config.databaseUrl ? { url: config.databaseUrl.reveal() } : { pgliteDir: join(config.dataDir, 'pglite') },
+      config.databaseUrl
+        ? { url: config.databaseUrl.reveal(), ...(config.migrationDatabaseUrl ? { migrationUrl: config.migrationDatabaseUrl.reveal() } : {}) }
+        : { pgliteDir: join(config.dataDir, 'pglite') },
     );
   } catch (e) {
     await hsm.close();

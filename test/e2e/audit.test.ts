@@ -97,6 +97,35 @@ describe('audit trail end to end', () => {
     await again.stop();
   }, 120_000);
 
+  it('serves as a login role granted coffer_app (migrations over the owner URL), and that role cannot UPDATE audit rows', async () => {
+    const owner = postgres(db.url!, { max: 1, onnotice: () => {} });
+    const role = `coffer_e2e_${Math.random().toString(16).slice(2, 10)}`;
+    const { DrizzleUnitOfWork } = await import('../../db/index.js');
+    await (await DrizzleUnitOfWork.open({ url: db.url! })).close(); // creates coffer_app if this is the first migration
+    await owner.unsafe(`create role ${role} login in role coffer_app`);
+    try {
+      const appUrl = new URL(db.url!);
+      appUrl.username = role;
+      const s = await startCoffer({ dataDir: tempDataDir(), databaseUrl: appUrl.toString(), env: { COFFER_MIGRATION_DATABASE_URL: db.url! } });
+      servers.push(s);
+      const key = (await s.client().send(new CreateKeyCommand({}))).KeyMetadata!;
+      const enc = await s.client().send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: new Uint8Array([1]) }));
+      const app = postgres(appUrl.toString(), { max: 1, onnotice: () => {} });
+      try {
+        expect((await app`select count(*)::int as n from audit_events where request_id = ${enc.$metadata.requestId!}`)[0]).toEqual({ n: 1 });
+        await expect(app`update audit_events set operation = 'Decrypt' where request_id = ${enc.$metadata.requestId!}`).rejects.toMatchObject({ code: '42501' });
+        await expect(app`delete from audit_events`).rejects.toMatchObject({ code: '42501' });
+      } finally {
+        await app.end();
+      }
+      await s.stop();
+    } finally {
+      await owner.unsafe(`drop owned by ${role}`).catch(() => {});
+      await owner.unsafe(`drop role if exists ${role}`).catch(() => {});
+      await owner.end();
+    }
+  }, 120_000);
+
   it('LookupEvents filters by key and event name and pages with NextToken; checkpoints verify from GetPublicKey', async () => {
     const s = await start(tempDataDir());
     const kms = s.client();
