@@ -1,4 +1,5 @@
-// The audit event: what every request records, allowed or refused. Holds no plaintext, ciphertext, key bytes or secrets.
+// The audit event: what every request records, allowed or refused, and its CloudTrail-shaped record.
+// Holds no plaintext, ciphertext, key bytes, secrets, grant tokens or encryption-context values.
 
 export type AuditOutcome = 'Success' | 'Failure';
 
@@ -16,6 +17,13 @@ export interface AuditEvent {
   errorCode: string | null;
   /** Only the keys of the encryption context: values may be sensitive. */
   encryptionContextKeys: string[];
+  /** CloudTrail fields beyond the above (optional so older callers still compile). */
+  userName?: string | null;
+  accountId?: string | null;
+  region?: string;
+  errorMessage?: string | null;
+  /** Already redacted through requestParameters(). */
+  requestParameters?: Record<string, unknown> | null;
 }
 
 /** What a service fills in while it runs; the runner completes and stores it. */
@@ -29,8 +37,93 @@ export function newDraft(): AuditDraft {
 }
 
 const MAX_USER_AGENT = 256;
+const MAX_STRING = 256;
+const MAX_MESSAGE = 512;
 
 export function truncateUserAgent(ua: string | null | undefined): string | null {
   if (!ua) return null;
   return ua.length > MAX_USER_AGENT ? ua.slice(0, MAX_USER_AGENT) : ua;
+}
+
+/** Placeholder for every encryption-context value (see README, "Audit trail"). */
+export const REDACTED = '***';
+
+/**
+ * The request members an audit record may carry, and how: 'scalar' keeps a string (truncated), number or boolean;
+ * 'strings' keeps an array of strings; 'contextKeys' keeps a context's keys with every value replaced by REDACTED.
+ * Everything else (Plaintext, CiphertextBlob, GrantTokens, Policy, Tags values, key material ...) is dropped.
+ */
+const ALLOWED: Readonly<Record<string, 'scalar' | 'strings' | 'contextKeys'>> = {
+  KeyId: 'scalar', SourceKeyId: 'scalar', DestinationKeyId: 'scalar', TargetKeyId: 'scalar', AliasName: 'scalar',
+  EncryptionAlgorithm: 'scalar', SourceEncryptionAlgorithm: 'scalar', DestinationEncryptionAlgorithm: 'scalar',
+  KeySpec: 'scalar', CustomerMasterKeySpec: 'scalar', KeyUsage: 'scalar', Origin: 'scalar', NumberOfBytes: 'scalar',
+  PendingWindowInDays: 'scalar', Description: 'scalar', Limit: 'scalar', Marker: 'scalar', DryRun: 'scalar',
+  MultiRegion: 'scalar', BypassPolicyLockoutSafetyCheck: 'scalar', SigningAlgorithm: 'scalar', MessageType: 'scalar',
+  MacAlgorithm: 'scalar', KeyAgreementAlgorithm: 'scalar', StartTime: 'scalar', EndTime: 'scalar', MaxResults: 'scalar',
+  TagKeys: 'strings',
+  EncryptionContext: 'contextKeys', SourceEncryptionContext: 'contextKeys', DestinationEncryptionContext: 'contextKeys',
+};
+
+const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
+const clip = (s: string, n = MAX_STRING) => (s.length > n ? s.slice(0, n) : s);
+
+function keepScalar(v: unknown): unknown {
+  if (typeof v === 'string') return clip(v);
+  if (typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) return v;
+  return undefined;
+}
+
+function keepMember(kind: 'scalar' | 'strings' | 'contextKeys', v: unknown): unknown {
+  if (kind === 'scalar') return keepScalar(v);
+  if (kind === 'strings') return Array.isArray(v) ? v.filter((x) => typeof x === 'string').slice(0, 50).map((x) => clip(x)) : undefined;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  return Object.fromEntries(Object.keys(v).slice(0, 64).map((k) => [clip(k), REDACTED]));
+}
+
+/** The allow-listed, camel-cased request parameters of a parsed request body, or null when none remain. */
+export function requestParameters(body: unknown): Record<string, unknown> | null {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return null;
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
+    const kind = Object.prototype.hasOwnProperty.call(ALLOWED, name) ? ALLOWED[name] : undefined;
+    if (!kind) continue;
+    const kept = keepMember(kind, value);
+    if (kept !== undefined) out[lowerFirst(name)] = kept;
+  }
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+const READ_ONLY = /^(Describe|List|Get|Lookup|Encrypt|Decrypt|ReEncrypt|GenerateDataKey|GenerateRandom|GenerateMac|Sign|Verify)/;
+
+/** CloudTrail's eventTime: seconds precision, UTC. */
+export const cloudTrailTime = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** The CloudTrail record of an event (eventVersion 1.08, eventSource kms.amazonaws.com). */
+export function cloudTrailRecord(e: AuditEvent): Record<string, unknown> {
+  const accountId = e.accountId ?? null;
+  const identity = e.callerArn
+    ? { type: 'IAMUser', principalId: e.accessKeyId, arn: e.callerArn, accountId, accessKeyId: e.accessKeyId, userName: e.userName ?? null }
+    : { type: 'Unknown', accessKeyId: e.accessKeyId };
+  const success = e.outcome === 'Success';
+  return {
+    eventVersion: '1.08',
+    userIdentity: identity,
+    eventTime: cloudTrailTime(e.time),
+    eventSource: 'kms.amazonaws.com',
+    eventName: e.operation,
+    awsRegion: e.region ?? null,
+    sourceIPAddress: e.sourceIp,
+    userAgent: e.userAgent,
+    ...(e.errorCode ? { errorCode: e.errorCode, errorMessage: e.errorMessage ? clip(e.errorMessage, MAX_MESSAGE) : null } : {}),
+    requestParameters: e.requestParameters ?? null,
+    responseElements: success && e.keyArn ? { keyId: e.keyArn } : null,
+    requestID: e.requestId,
+    eventID: e.id,
+    readOnly: READ_ONLY.test(e.operation),
+    resources: e.keyArn ? [{ accountId: accountId ?? e.keyArn.split(':')[4] ?? null, type: 'AWS::KMS::Key', ARN: e.keyArn }] : [],
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    recipientAccountId: accountId,
+    eventCategory: 'Management',
+  };
 }

@@ -1,6 +1,7 @@
 // What the domain needs from outside: the HSM, the repositories, a unit of work, a clock.
 // hsm/ and db/ implement these; core never imports them.
 import type { AuditEvent } from './audit.js';
+import type { ChainedEvent, ChainHead, Checkpoint } from './audit-chain.js';
 import type { AccessKey, AccessKeyStatus, Alias, Key, KeyVersion, Page, Tag } from './model.js';
 
 /**
@@ -33,6 +34,10 @@ export interface Hsm {
   /** Seals a small secret (an access key's secret) under the token's credential key; aad binds it to its owner. */
   seal(secret: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
   unseal(sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  /** The audit-signing key's public half, SubjectPublicKeyInfo DER (ECDSA P-256; created once, found by label). */
+  auditPublicKey(): Promise<Uint8Array>;
+  /** ECDSA P-256 signature of a SHA-256 digest with the audit-signing key, DER-encoded. */
+  signAuditDigest(digest: Uint8Array): Promise<Uint8Array>;
   /** True while a session is logged in and the token answers. */
   healthy(): Promise<boolean>;
   close(): Promise<void>;
@@ -87,9 +92,32 @@ export interface AccessKeyRepository {
 }
 
 export interface AuditRepository {
+  /** Appends the event at the head of the one linear chain (locks the chain head until the transaction ends). */
   append(event: AuditEvent): Promise<void>;
   /** Newest first; for tests and the later audit viewer. */
   recent(limit: number): Promise<AuditEvent[]>;
+  head(): Promise<ChainHead>;
+  /** Chained events in chain order after `afterSeq`, at most `limit`. */
+  chain(afterSeq: number, limit: number): Promise<ChainedEvent[]>;
+  insertCheckpoint(checkpoint: Checkpoint): Promise<void>;
+  lastCheckpoint(): Promise<Checkpoint | null>;
+  /** Newest first, by chain position below `beforeSeq` when given. */
+  lookup(filter: AuditLookupFilter, limit: number, beforeSeq: number | null): Promise<ChainedEvent[]>;
+  /** The last chain position whose event is older than `time`, or null. */
+  lastSeqBefore(time: Date): Promise<number | null>;
+  /** Deletes the events up to `throughSeq` and moves the chain's base there (retention; archive first). */
+  purge(throughSeq: number): Promise<number>;
+}
+
+export interface AuditLookupFilter {
+  accountId: string;
+  keyArn?: string;
+  callerArn?: string;
+  accessKeyId?: string;
+  eventName?: string;
+  eventId?: string;
+  start?: Date;
+  end?: Date;
 }
 
 export interface Repositories {

@@ -13,6 +13,11 @@ export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 export interface DatabaseOptions {
   /** postgres://… ; when absent PGlite is used. */
   url?: string;
+  /**
+   * Postgres only: run the migrations over this connection (the schema owner) instead of `url`, so the server
+   * itself can connect as a role without DDL rights (one granted coffer_app: see README, "Database roles").
+   */
+  migrationUrl?: string;
   /** PGlite data directory; in memory when undefined. Ignored when url is set. */
   pgliteDir?: string;
 }

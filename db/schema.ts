@@ -1,6 +1,7 @@
 // Drizzle table definitions for Coffer's Postgres schema; drizzle-kit generates db/migrations from this file.
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   customType,
   index,
@@ -118,6 +119,17 @@ export const auditEvents = pgTable(
     outcome: text('outcome').$type<AuditOutcome>().notNull(),
     errorCode: text('error_code'),
     encryptionContextKeys: jsonb('encryption_context_keys').$type<string[]>().notNull(),
+    /** The hash chain (core/audit-chain.ts): position, predecessor's hash, own hash, canonical CloudTrail record. */
+    chainSeq: bigint('chain_seq', { mode: 'number' }).unique('audit_events_chain_seq_unique'),
+    prevHash: text('prev_hash'),
+    hash: text('hash'),
+    record: text('record'),
   },
-  (t) => [index('audit_events_time_idx').on(t.time), index('audit_events_key_arn_idx').on(t.keyArn)],
+  (t) => [
+    index('audit_events_time_idx').on(t.time),
+    index('audit_events_key_arn_idx').on(t.keyArn),
+    index('audit_events_caller_arn_idx').on(t.callerArn),
+  ],
 );
+
+export * from './schema-audit.js';

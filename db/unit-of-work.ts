@@ -15,13 +15,13 @@ import { DrizzleTagRepository } from './repos/tags.js';
 const HEALTH_TIMEOUT_MS = 2_000;
 
 /** Every repository over one database handle or transaction. */
-export function repositoriesOver(db: Db): Repositories {
+export function repositoriesOver(db: Db, inTransaction = false): Repositories {
   return {
     keys: new DrizzleKeyRepository(db),
     aliases: new DrizzleAliasRepository(db),
     tags: new DrizzleTagRepository(db),
     accessKeys: new DrizzleAccessKeyRepository(db),
-    audit: new DrizzleAuditRepository(db),
+    audit: new DrizzleAuditRepository(db, inTransaction),
   };
 }
 
@@ -35,9 +35,17 @@ export class DrizzleUnitOfWork implements UnitOfWork {
 
   /** Opens the database, applies migrations and returns a unit of work over it. */
   static async open(options: DatabaseOptions = {}): Promise<DrizzleUnitOfWork> {
+    if (options.url && options.migrationUrl) {
+      const owner = await guard(() => openDatabase({ url: options.migrationUrl }));
+      try {
+        await migrate(owner);
+      } finally {
+        await owner.close().catch(() => {});
+      }
+    }
     const database = await guard(() => openDatabase(options));
     try {
-      await migrate(database);
+      if (!(options.url && options.migrationUrl)) await migrate(database);
     } catch (e) {
       await database.close().catch(() => {});
       throw e;
@@ -50,7 +58,7 @@ export class DrizzleUnitOfWork implements UnitOfWork {
   }
 
   transaction<T>(fn: (repos: Repositories) => Promise<T>): Promise<T> {
-    return guard(() => this.database.db.transaction((tx) => fn(repositoriesOver(tx))));
+    return guard(() => this.database.db.transaction((tx) => fn(repositoriesOver(tx, true))));
   }
 
   async healthy(): Promise<boolean> {

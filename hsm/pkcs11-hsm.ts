@@ -2,6 +2,7 @@
 import { IV_BYTES, TAG_BYTES, uuidToBytes } from '../core/ciphertext.js';
 import { KmsError, internalError, invalidCiphertext } from '../core/errors.js';
 import type { Hsm } from '../core/ports.js';
+import { loadAuditSigningKey, signDigest, type AuditSigningKey } from './audit-signing.js';
 import { afterCryptFailure, isHandleInvalid, toKmsError } from './errors.js';
 import { FipsPolicy } from './fips.js';
 import { aesGcm, aesKeyGen } from './mechanisms.js';
@@ -31,6 +32,7 @@ export class Pkcs11Hsm implements Hsm {
   /** Credential keys, the chosen one first (see chooseCredentialKey). */
   private credentialKeys: Handle[] = [];
   private closed = false;
+  private auditKey: Promise<AuditSigningKey> | null = null;
 
   constructor(
     private readonly lib: PKCS11,
@@ -160,6 +162,22 @@ export class Pkcs11Hsm implements Hsm {
     this.closed = true;
     await this.pool.close();
     releaseModule(this.modulePath);
+  }
+
+  async auditPublicKey(): Promise<Uint8Array> {
+    return new Uint8Array((await this.auditSigningKey()).spki);
+  }
+
+  async signAuditDigest(digest: Uint8Array): Promise<Uint8Array> {
+    const key = await this.auditSigningKey();
+    return this.run('other', async (s) => new Uint8Array(await signDigest(this.lib, s, key.privateKey, digest)));
+  }
+
+  /** The audit-signing key pair, loaded (or created) on first use. */
+  private auditSigningKey(): Promise<AuditSigningKey> {
+    this.auditKey ??= this.run('other', (s) => loadAuditSigningKey(this.lib, s));
+    this.auditKey.catch(() => (this.auditKey = null));
+    return this.auditKey;
   }
 
   /** Loads the credential key, creating it when the token has none. Called once by openHsm. */

@@ -106,3 +106,50 @@ export function selfTestEcPublicTemplate(ecParams: Buffer, ecPoint: Buffer): Tem
     { type: ck.CKA_EC_POINT, value: ecPoint },
   ];
 }
+
+export const AUDIT_SIGNING_LABEL = 'coffer:audit-signing';
+/** DER of the OID of NIST P-256 (prime256v1), the CKA_EC_PARAMS of the audit-signing key. */
+export const P256_PARAMS = Buffer.from('06082a8648ce3d030107', 'hex');
+
+/** The audit-signing key pair: a public key anyone may read, a private key that only signs and never leaves. */
+export function auditSigningKeyPairTemplates(id: Buffer): { publicKey: Template; privateKey: Template } {
+  return {
+    publicKey: [
+      { type: ck.CKA_CLASS, value: ck.CKO_PUBLIC_KEY },
+      { type: ck.CKA_KEY_TYPE, value: ck.CKK_EC },
+      { type: ck.CKA_TOKEN, value: true },
+      { type: ck.CKA_PRIVATE, value: false },
+      { type: ck.CKA_VERIFY, value: true },
+      { type: ck.CKA_EC_PARAMS, value: P256_PARAMS },
+      { type: ck.CKA_ID, value: id },
+      { type: ck.CKA_LABEL, value: AUDIT_SIGNING_LABEL },
+    ],
+    privateKey: [
+      { type: ck.CKA_CLASS, value: ck.CKO_PRIVATE_KEY },
+      { type: ck.CKA_KEY_TYPE, value: ck.CKK_EC },
+      { type: ck.CKA_TOKEN, value: true },
+      { type: ck.CKA_PRIVATE, value: true },
+      { type: ck.CKA_SENSITIVE, value: true },
+      { type: ck.CKA_EXTRACTABLE, value: false },
+      { type: ck.CKA_SIGN, value: true },
+      { type: ck.CKA_ID, value: id },
+      { type: ck.CKA_LABEL, value: AUDIT_SIGNING_LABEL },
+    ],
+  };
+}
+
+/** Audit-signing keys of one class (CKO_PUBLIC_KEY or CKO_PRIVATE_KEY), optionally of one CKA_ID. */
+export function findAuditSigningTemplate(objectClass: number, id?: Buffer): Template {
+  return [
+    { type: ck.CKA_CLASS, value: objectClass },
+    { type: ck.CKA_KEY_TYPE, value: ck.CKK_EC },
+    { type: ck.CKA_TOKEN, value: true },
+    { type: ck.CKA_LABEL, value: AUDIT_SIGNING_LABEL },
+    ...(id ? [{ type: ck.CKA_ID, value: id }] : []),
+  ];
+}
+
+/** Reads attribute values (the only read template; CKA_EC_POINT and CKA_ID of a public key). */
+export function publicPointTemplate(): Template {
+  return [{ type: ck.CKA_EC_POINT }, { type: ck.CKA_ID }];
+}

@@ -18,6 +18,7 @@ const schema = z.object({
   COFFER_DATA_DIR: z.string().min(1).default('.coffer'),
   DATABASE_URL: optional.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL'),
   DATABASE_URL_FILE: optional,
+  COFFER_MIGRATION_DATABASE_URL: optional.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL'),
   COFFER_PKCS11_MODULE: optional,
   COFFER_PKCS11_TOKEN_LABEL: optional,
   COFFER_PKCS11_PIN: optional,
@@ -28,6 +29,9 @@ const schema = z.object({
   COFFER_ADMIN_ACCESS_KEY_ID: optional.refine((v) => v === undefined || /^[A-Z0-9]{20}$/.test(v), 'must be 20 upper-case letters or digits'),
   COFFER_ADMIN_SECRET_ACCESS_KEY: optional.refine((v) => v === undefined || /^[A-Za-z0-9/+]{40}$/.test(v), 'must be 40 base64 characters'),
   COFFER_DELETION_JOB_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(86400).default(60),
+  COFFER_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().min(0.1).max(86400).default(300),
+  COFFER_AUDIT_RETENTION_DAYS: z.coerce.number().min(0.0001).max(36500).optional(),
+  COFFER_AUDIT_ARCHIVE_DIR: optional,
   COFFER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   COFFER_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(600).default(30),
   COFFER_HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(600).default(10),
@@ -50,11 +54,15 @@ export interface Config {
   port: number;
   dataDir: string;
   databaseUrl: Secret | null;
+  /** Migrations run over this (the schema owner) when set; DATABASE_URL may then be the unprivileged app role. */
+  migrationDatabaseUrl: Secret | null;
   hsm: HsmConfig;
   region: string;
   accountId: string;
   admin: { accessKeyId: string; secretAccessKey: Secret } | null;
   deletionJobIntervalMs: number;
+  /** Signed checkpoints of the audit chain head; retention (when a window is set) runs on the same timer. */
+  audit: { checkpointIntervalMs: number; retentionDays: number | null; archiveDir: string };
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** A request must arrive whole (headers and body) within this; its headers within headersTimeoutMs. */
   requestTimeoutMs: number;
@@ -145,6 +153,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     port: env.COFFER_PORT,
     dataDir: resolve(env.COFFER_DATA_DIR),
     databaseUrl: dbUrl,
+    migrationDatabaseUrl: env.COFFER_MIGRATION_DATABASE_URL ? new Secret(env.COFFER_MIGRATION_DATABASE_URL) : null,
     hsm,
     region: env.COFFER_REGION,
     accountId: env.COFFER_ACCOUNT_ID,
@@ -153,6 +162,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         ? { accessKeyId: env.COFFER_ADMIN_ACCESS_KEY_ID, secretAccessKey: new Secret(env.COFFER_ADMIN_SECRET_ACCESS_KEY) }
         : null,
     deletionJobIntervalMs: env.COFFER_DELETION_JOB_INTERVAL_SECONDS * 1000,
+    audit: {
+      checkpointIntervalMs: env.COFFER_AUDIT_CHECKPOINT_SECONDS * 1000,
+      retentionDays: env.COFFER_AUDIT_RETENTION_DAYS ?? null,
+      archiveDir: resolve(env.COFFER_AUDIT_ARCHIVE_DIR ?? `${env.COFFER_DATA_DIR}/audit-archive`),
+    },
     logLevel: env.COFFER_LOG_LEVEL,
     requestTimeoutMs: env.COFFER_REQUEST_TIMEOUT_SECONDS * 1000,
     headersTimeoutMs: Math.min(env.COFFER_HEADERS_TIMEOUT_SECONDS, env.COFFER_REQUEST_TIMEOUT_SECONDS) * 1000,

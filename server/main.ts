@@ -14,6 +14,7 @@ import { createApp } from './app.js';
 import { ensureBootstrapAdmin } from './bootstrap.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startDeletionJob } from './jobs.js';
+import { startAuditJob } from './audit-jobs.js';
 import { createLogger, describeError, type Logger } from './log.js';
 import { meteredUnitOfWork } from './metered-uow.js';
 import { Metrics } from './metrics.js';
@@ -51,7 +52,9 @@ function listen(app: ReturnType<typeof createApp>, config: Config): Promise<{ se
 async function openDatabaseFor(config: Config, hsm: Pkcs11Hsm): Promise<DrizzleUnitOfWork> {
   try {
     return await DrizzleUnitOfWork.open(
-      config.databaseUrl ? { url: config.databaseUrl.reveal() } : { pgliteDir: join(config.dataDir, 'pglite') },
+      config.databaseUrl
+        ? { url: config.databaseUrl.reveal(), ...(config.migrationDatabaseUrl ? { migrationUrl: config.migrationDatabaseUrl.reveal() } : {}) }
+        : { pgliteDir: join(config.dataDir, 'pglite') },
     );
   } catch (e) {
     await hsm.close();
@@ -123,13 +126,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   const { server, url } = await listen(app, config);
   const job = startDeletionJob(services, config.deletionJobIntervalMs, log);
+  const auditJob = startAuditJob(services, config.audit, log);
   log.info('listening', { url, region: config.region, accountId: config.accountId, database: uow.kind, fipsMode: config.fipsMode });
   return {
     url,
     metrics,
     close: async () => {
       shuttingDown = true;
-      await Promise.all([drain(server), job.stop()]);
+      await Promise.all([drain(server), job.stop(), auditJob.stop()]);
       log.info('drained: no request in flight, jobs stopped');
       await hsm.close();
       await uow.close();

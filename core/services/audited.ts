@@ -13,6 +13,8 @@ export interface AuditSubject {
   caller: Caller | null;
   sourceIp: string | null;
   userAgent: string | null;
+  /** The request's allow-listed parameters (core/audit.ts requestParameters), when the body was parsed. */
+  requestParameters?: Record<string, unknown> | null;
   audit?: { recorded: boolean };
 }
 
@@ -34,6 +36,11 @@ function eventOf(deps: ServiceDeps, s: AuditSubject, draft: AuditDraft, error: K
     outcome: error ? 'Failure' : 'Success',
     errorCode: error?.code ?? null,
     encryptionContextKeys: draft.encryptionContextKeys,
+    userName: s.caller?.userName ?? null,
+    accountId: s.caller?.accountId ?? null,
+    region: deps.region,
+    errorMessage: error?.message ?? null,
+    requestParameters: s.requestParameters ?? null,
   };
 }
 

@@ -20,6 +20,8 @@ export interface RequestContext {
   caller: Caller;
   sourceIp: string | null;
   userAgent: string | null;
+  /** The request's allow-listed parameters for the audit record (core/audit.ts requestParameters). */
+  requestParameters?: Record<string, unknown> | null;
   /** Set once an audit event for this request is stored, so the protocol layer records refusals exactly once. */
   audit: { recorded: boolean };
 }

@@ -1,10 +1,14 @@
-// AuditRepository over Drizzle: an append-only log of audit events, read newest first.
-import { desc } from 'drizzle-orm';
-import type { AuditEvent } from '../../core/audit.js';
-import type { AuditRepository } from '../../core/ports.js';
+// AuditRepository over Drizzle: an append-only, hash-chained log of audit events with signed checkpoints.
+import { and, desc, eq, gt, gte, isNotNull, lt, lte, max, sql, type SQL } from 'drizzle-orm';
+import { cloudTrailRecord, type AuditEvent } from '../../core/audit.js';
+import { canonicalJson, chainHash, type ChainedEvent, type ChainHead, type Checkpoint } from '../../core/audit-chain.js';
+import { internalError } from '../../core/errors.js';
+import type { AuditLookupFilter, AuditRepository } from '../../core/ports.js';
 import type { Db } from '../client.js';
 import { guard } from '../errors.js';
-import { auditEvents } from '../schema.js';
+import { auditChainHead, auditCheckpoints, auditEvents } from '../schema.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type AuditRow = typeof auditEvents.$inferSelect;
 
@@ -23,19 +27,101 @@ const toEvent = (r: AuditRow): AuditEvent => ({
   encryptionContextKeys: r.encryptionContextKeys,
 });
 
+const chained = { chainSeq: auditEvents.chainSeq, prevHash: auditEvents.prevHash, hash: auditEvents.hash, record: auditEvents.record };
+const toChained = (r: { chainSeq: number | null; prevHash: string | null; hash: string | null; record: string | null }): ChainedEvent => ({
+  chainSeq: r.chainSeq ?? 0,
+  prevHash: r.prevHash ?? '',
+  hash: r.hash ?? '',
+  record: r.record ?? '',
+});
+
 export class DrizzleAuditRepository implements AuditRepository {
-  constructor(private readonly db: Db) {}
+  /** `inTransaction`: the handle is already a transaction, so append needs no transaction of its own. */
+  constructor(
+    private readonly db: Db,
+    private readonly inTransaction = false,
+  ) {}
 
   append(event: AuditEvent): Promise<void> {
-    return guard(async () => {
-      await this.db.insert(auditEvents).values({ ...event, encryptionContextKeys: [...event.encryptionContextKeys] });
-    }, 'An audit event with this id already exists.');
+    const record = canonicalJson(cloudTrailRecord(event));
+    const write = async (tx: Db) => {
+      // One linear chain: the head row is the lock every appender queues on until its transaction ends.
+      const [head] = await tx.select().from(auditChainHead).where(eq(auditChainHead.id, 1)).for('update');
+      if (!head) throw internalError(new Error('audit chain head missing'));
+      const chainSeq = head.seq + 1;
+      const hash = chainHash(chainSeq, head.hash, record);
+      await tx.insert(auditEvents).values({ ...event, encryptionContextKeys: [...event.encryptionContextKeys], chainSeq, prevHash: head.hash, hash, record });
+      await tx.update(auditChainHead).set({ seq: chainSeq, hash }).where(eq(auditChainHead.id, 1));
+    };
+    return guard(() => (this.inTransaction ? write(this.db) : this.db.transaction((tx) => write(tx))), 'An audit event with this id already exists.');
   }
 
   recent(limit: number): Promise<AuditEvent[]> {
     return guard(async () => {
       const rows = await this.db.select().from(auditEvents).orderBy(desc(auditEvents.seq)).limit(limit);
       return rows.map(toEvent);
+    });
+  }
+
+  head(): Promise<ChainHead> {
+    return guard(async () => {
+      const [h] = await this.db.select().from(auditChainHead).where(eq(auditChainHead.id, 1));
+      if (!h) throw internalError(new Error('audit chain head missing'));
+      return { seq: h.seq, hash: h.hash, baseSeq: h.baseSeq, baseHash: h.baseHash };
+    });
+  }
+
+  chain(afterSeq: number, limit: number): Promise<ChainedEvent[]> {
+    return guard(async () => {
+      const rows = await this.db.select(chained).from(auditEvents).where(gt(auditEvents.chainSeq, afterSeq)).orderBy(auditEvents.chainSeq).limit(limit);
+      return rows.map(toChained);
+    });
+  }
+
+  insertCheckpoint(c: Checkpoint): Promise<void> {
+    return guard(async () => {
+      await this.db.insert(auditCheckpoints).values(c);
+    });
+  }
+
+  lastCheckpoint(): Promise<Checkpoint | null> {
+    return guard(async () => {
+      const [r] = await this.db.select().from(auditCheckpoints).orderBy(desc(auditCheckpoints.chainSeq), desc(auditCheckpoints.id)).limit(1);
+      return r ? { chainSeq: r.chainSeq, hash: r.hash, time: r.time, signature: r.signature, publicKey: r.publicKey } : null;
+    });
+  }
+
+  lookup(f: AuditLookupFilter, limit: number, beforeSeq: number | null): Promise<ChainedEvent[]> {
+    const where: SQL[] = [isNotNull(auditEvents.chainSeq), sql`${auditEvents.callerArn} like ${`arn:aws:iam::${f.accountId}:%`}`];
+    if (f.keyArn !== undefined) where.push(eq(auditEvents.keyArn, f.keyArn));
+    if (f.callerArn !== undefined) where.push(eq(auditEvents.callerArn, f.callerArn));
+    if (f.accessKeyId !== undefined) where.push(eq(auditEvents.accessKeyId, f.accessKeyId));
+    if (f.eventName !== undefined) where.push(eq(auditEvents.operation, f.eventName));
+    if (f.eventId !== undefined) {
+      if (!UUID.test(f.eventId)) return Promise.resolve([]);
+      where.push(eq(auditEvents.id, f.eventId));
+    }
+    if (f.start !== undefined) where.push(gte(auditEvents.time, f.start));
+    if (f.end !== undefined) where.push(lte(auditEvents.time, f.end));
+    if (beforeSeq !== null) where.push(lt(auditEvents.chainSeq, beforeSeq));
+    return guard(async () => {
+      const rows = await this.db.select(chained).from(auditEvents).where(and(...where)).orderBy(desc(auditEvents.chainSeq)).limit(limit);
+      return rows.map(toChained);
+    });
+  }
+
+  lastSeqBefore(time: Date): Promise<number | null> {
+    return guard(async () => {
+      const [r] = await this.db.select({ m: max(auditEvents.chainSeq) }).from(auditEvents).where(lt(auditEvents.time, time));
+      return r?.m ?? null;
+    });
+  }
+
+  purge(throughSeq: number): Promise<number> {
+    return guard(async () => {
+      const r = await this.db.execute(sql`select coffer_audit_purge(${throughSeq}::bigint) as n`);
+      const rows = (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as { n: string | number }[];
+      return Number(rows[0]?.n ?? 0);
     });
   }
 }

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
+import { requestParameters } from '../../core/audit.js';
 import { KmsError } from '../../core/errors.js';
 import { recordRefusal, toKmsError } from '../../core/services/audited.js';
 import type { RequestContext, ServiceDeps } from '../../core/services/context.js';
@@ -100,7 +101,9 @@ export function kmsEndpoint(deps: DispatchDeps) {
       ctx.operation = op.name;
       const body = await readBody(c);
       ctx.caller = await authenticate(deps, c, body);
-      const input = validateRequest(op.schema, parseJson(body));
+      const json = parseJson(body);
+      ctx.requestParameters = requestParameters(json);
+      const input = validateRequest(op.schema, json);
       const result = await op.handler(deps.services, ctx as RequestContext, input);
       return c.body(JSON.stringify(result), 200, { 'content-type': JSON_11 });
     } catch (e) {
