@@ -1,6 +1,7 @@
 // What the domain needs from outside: the HSM, the repositories, a unit of work, a clock.
 // hsm/ and db/ implement these; core never imports them.
 import type { AuditEvent } from './audit.js';
+import type { AsymmetricSpec, HmacSpec, KeyUsage, SigningAlgorithm } from './key-spec.js';
 import type { AccessKey, AccessKeyStatus, Alias, Key, KeyVersion, Page, Tag } from './model.js';
 
 /**
@@ -33,6 +34,22 @@ export interface Hsm {
   /** Seals a small secret (an access key's secret) under the token's credential key; aad binds it to its owner. */
   seal(secret: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
   unseal(sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  /** Creates a version's key pair: private half sensitive and non-extractable, public half readable; both CKA_ID = versionId. */
+  createKeyPair(versionId: string, spec: AsymmetricSpec, usage: KeyUsage): Promise<void>;
+  /** Creates a version's HMAC key (a generic secret of the spec's length), sensitive and non-extractable. */
+  createHmacKey(versionId: string, spec: HmacSpec): Promise<void>;
+  /** The DER SubjectPublicKeyInfo of a version's key pair. */
+  publicKey(versionId: string, spec: AsymmetricSpec): Promise<Uint8Array>;
+  /** Signs a digest (the hash of the algorithm) in the token; ECDSA signatures are DER. */
+  sign(versionId: string, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array): Promise<Uint8Array>;
+  /** Verifies a signature over a digest with the version's public key; false for any invalid or malformed signature. */
+  verify(versionId: string, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  /** RSAES-OAEP decryption with the private key; InvalidCiphertextException for every failure. */
+  asymmetricDecrypt(versionId: string, spec: AsymmetricSpec, algorithm: string, ciphertext: Uint8Array): Promise<Uint8Array>;
+  /** HMAC of the message under the version's HMAC key. */
+  mac(versionId: string, spec: HmacSpec, message: Uint8Array): Promise<Uint8Array>;
+  /** ECDH with the version's private key and the other side's uncompressed point; the raw shared secret. */
+  deriveSharedSecret(versionId: string, spec: AsymmetricSpec, peerPoint: Uint8Array): Promise<Uint8Array>;
   /** True while a session is logged in and the token answers. */
   healthy(): Promise<boolean>;
   close(): Promise<void>;

@@ -7,7 +7,12 @@ import { aesGcm, aesKeyGen } from './mechanisms.js';
 import { acquireModule, findSlot, releaseModule, type Handle, type PKCS11 } from './module.js';
 import { probe, type Capabilities } from './probe.js';
 import { SessionPool } from './session-pool.js';
-import { credentialKeyTemplate, findCredentialKeyTemplate, findRootKeyTemplate, rootKeyTemplate } from './templates.js';
+import type { AsymmetricSpec, HmacSpec, KeyUsage, SigningAlgorithm } from '../core/key-spec.js';
+import { ecdh, generateHmacKey, generateKeyPair, hmacSign, readPublicKey, rsaDecrypt, signDigest, verifyDigest } from './asymmetric.js';
+import {
+  credentialKeyTemplate, findCredentialKeyTemplate, findRootKeyTemplate, findVersionObjectsTemplate, findVersionObjectTemplate,
+  rootKeyTemplate, type VersionObject,
+} from './templates.js';
 
 export interface HsmConfig {
   modulePath: string;
@@ -48,8 +53,8 @@ export class Pkcs11Hsm implements Hsm {
   async destroyRootKey(versionId: string): Promise<void> {
     templateFor(versionId);
     await this.run('other', async (s) => {
-      this.handles.delete(versionId);
-      for (const h of this.find(s, findRootKeyTemplate(versionId))) {
+      for (const k of [versionId, ...(['private', 'public', 'hmac'] as const).map((o) => `${versionId}/${o}`)]) this.handles.delete(k);
+      for (const h of this.find(s, findVersionObjectsTemplate(versionId))) {
         try {
           this.lib.C_DestroyObject(s, h);
         } catch (e) {
@@ -63,10 +68,7 @@ export class Pkcs11Hsm implements Hsm {
     templateFor(versionId);
     // Always asks the token: another process may have destroyed the key since we cached its handle.
     return this.run('other', async (s) => {
-      const found = this.find(s, findRootKeyTemplate(versionId));
-      if (found[0]) this.handles.set(versionId, found[0]);
-      else this.handles.delete(versionId);
-      return found.length > 0;
+      return this.find(s, findVersionObjectsTemplate(versionId)).length > 0;
     });
   }
 
@@ -124,6 +126,65 @@ export class Pkcs11Hsm implements Hsm {
         }
       }
       throw last;
+    });
+  }
+
+  async createKeyPair(versionId: string, spec: AsymmetricSpec, usage: KeyUsage): Promise<void> {
+    templateFor(versionId);
+    await this.run('other', async (s) => {
+      if (this.find(s, findVersionObjectTemplate(versionId, 'private')).length === 0) await generateKeyPair(this.lib, s, versionId, spec, usage);
+    });
+  }
+
+  async createHmacKey(versionId: string, spec: HmacSpec): Promise<void> {
+    templateFor(versionId);
+    await this.run('other', async (s) => {
+      if (this.find(s, findVersionObjectTemplate(versionId, 'hmac')).length === 0) await generateHmacKey(this.lib, s, versionId, spec);
+    });
+  }
+
+  publicKey(versionId: string, spec: AsymmetricSpec): Promise<Uint8Array> {
+    return this.withObject('other', versionId, 'public', async (s, h) => new Uint8Array(readPublicKey(this.lib, s, h, spec)));
+  }
+
+  sign(versionId: string, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array): Promise<Uint8Array> {
+    return this.withObject('other', versionId, 'private', async (s, h) => new Uint8Array(await signDigest(this.lib, s, h, spec, algorithm, digest)));
+  }
+
+  verify(versionId: string, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    return this.withObject('other', versionId, 'public', (s, h) => verifyDigest(this.lib, s, h, spec, algorithm, digest, signature));
+  }
+
+  asymmetricDecrypt(versionId: string, spec: AsymmetricSpec, algorithm: string, ciphertext: Uint8Array): Promise<Uint8Array> {
+    return this.withObject('decrypt', versionId, 'private', async (s, h) => new Uint8Array(await rsaDecrypt(this.lib, s, h, spec, algorithm, ciphertext)));
+  }
+
+  mac(versionId: string, spec: HmacSpec, message: Uint8Array): Promise<Uint8Array> {
+    return this.withObject('other', versionId, 'hmac', async (s, h) => new Uint8Array(await hmacSign(this.lib, s, h, spec, message)));
+  }
+
+  deriveSharedSecret(versionId: string, spec: AsymmetricSpec, peerPoint: Uint8Array): Promise<Uint8Array> {
+    return this.withObject('other', versionId, 'private', async (s, h) => new Uint8Array(await ecdh(this.lib, s, h, spec, peerPoint)));
+  }
+
+  /** Runs op in a session with the cached handle of one object of a version; re-finds once when the handle went stale. */
+  private withObject<T>(op: 'decrypt' | 'other', versionId: string, kind: VersionObject, fn: (s: Handle, h: Handle) => Promise<T>): Promise<T> {
+    templateFor(versionId);
+    const cacheKey = `${versionId}/${kind}`;
+    return this.run(op, async (s) => {
+      const cached = this.handles.get(cacheKey);
+      if (cached) {
+        try {
+          return await fn(s, cached);
+        } catch (e) {
+          if (!isHandleInvalid(e)) throw e;
+          this.handles.delete(cacheKey);
+        }
+      }
+      const found = this.find(s, findVersionObjectTemplate(versionId, kind))[0];
+      if (!found) throw new KmsError('KMSInternalException', 'The key material of this key version is not in the HSM.');
+      this.handles.set(cacheKey, found);
+      return fn(s, found);
     });
   }
 
