@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   InvalidMarkerException: { fault: 'client', retryable: false },
   InvalidSignatureException: { fault: 'client', retryable: false },
   KMSInternalException: { fault: 'server', retryable: true },
+  KMSInvalidMacException: { fault: 'client', retryable: false },
+  KMSInvalidSignatureException: { fault: 'client', retryable: false },
   KMSInvalidStateException: { fault: 'client', retryable: false },
   LimitExceededException: { fault: 'client', retryable: false },
   MalformedPolicyDocumentException: { fault: 'client', retryable: false },
