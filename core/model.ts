@@ -26,6 +26,25 @@ export interface KeyVersion {
   createdAt: Date;
 }
 
+export type RotationType = 'AUTOMATIC' | 'ON_DEMAND';
+
+/** Whether and how often a key rotates automatically. */
+export interface RotationSettings {
+  keyId: string;
+  enabled: boolean;
+  periodDays: number;
+  nextRotationDate: Date | null;
+}
+
+/** One rotation: the key version it made. */
+export interface Rotation {
+  keyId: string;
+  versionId: string;
+  version: number;
+  rotationDate: Date;
+  rotationType: RotationType;
+}
+
 export interface Alias {
   accountId: string;
   name: string;

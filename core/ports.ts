@@ -2,7 +2,7 @@
 // hsm/ and db/ implement these; core never imports them.
 import type { AuditEvent } from './audit.js';
 import type { AsymmetricSpec, HmacSpec, KeyUsage, SigningAlgorithm } from './key-spec.js';
-import type { AccessKey, AccessKeyStatus, Alias, Key, KeyVersion, Page, Tag } from './model.js';
+import type { AccessKey, AccessKeyStatus, Alias, Key, KeyVersion, Page, Rotation, RotationSettings, Tag } from './model.js';
 
 /**
  * The token. Root keys are addressed by key version id; where a version's material lives
@@ -109,8 +109,24 @@ export interface AuditRepository {
   recent(limit: number): Promise<AuditEvent[]>;
 }
 
+export interface RotationRepository {
+  getSettings(keyId: string): Promise<RotationSettings | null>;
+  putSettings(settings: RotationSettings): Promise<void>;
+  /** Adds a key version made by a rotation and its rotation row, and makes it the key's current version. */
+  addRotation(version: KeyVersion, rotation: Rotation): Promise<void>;
+  /** Rotations of a key, oldest first, after `marker` (a version number) when given. */
+  list(keyId: string, limit: number, marker: string | null): Promise<Page<Rotation>>;
+  countOnDemand(keyId: string): Promise<number>;
+  /**
+   * Inside a unit of work: locks and returns the rotation setting of one enabled key due for automatic rotation,
+   * skipping rows another instance has locked (FOR UPDATE SKIP LOCKED), or null.
+   */
+  claimDueForRotation(now: Date): Promise<{ settings: RotationSettings; key: Key } | null>;
+}
+
 export interface Repositories {
   keys: KeyRepository;
+  rotations: RotationRepository;
   aliases: AliasRepository;
   tags: TagRepository;
   accessKeys: AccessKeyRepository;

@@ -10,6 +10,7 @@ import { DrizzleAliasRepository } from './repos/aliases.js';
 import { DrizzleAuditRepository } from './repos/audit.js';
 import { DrizzleKeyRepository } from './repos/keys.js';
 import { DrizzleTagRepository } from './repos/tags.js';
+import { DrizzleRotationRepository } from './repos/rotations.js';
 
 const HEALTH_TIMEOUT_MS = 2_000;
 
@@ -17,6 +18,7 @@ const HEALTH_TIMEOUT_MS = 2_000;
 export function repositoriesOver(db: Db): Repositories {
   return {
     keys: new DrizzleKeyRepository(db),
+    rotations: new DrizzleRotationRepository(db),
     aliases: new DrizzleAliasRepository(db),
     tags: new DrizzleTagRepository(db),
     accessKeys: new DrizzleAccessKeyRepository(db),

@@ -1,7 +1,8 @@
-// Background jobs on a timer: key deletion after the waiting period. Safe with several instances
-// (each key is claimed with SKIP LOCKED); one run at a time per process.
+// Background jobs on a timer: key deletion after the waiting period, automatic key rotation. Safe with several
+// instances (each key is claimed with SKIP LOCKED); one run at a time per process.
 import type { ServiceDeps } from '../core/services/context.js';
 import { deleteDueKeys } from '../core/services/deletion-job.js';
+import { rotateDueKeys } from '../core/services/rotation.js';
 import { describeError, type Logger } from './log.js';
 
 export interface Job {
@@ -11,16 +12,24 @@ export interface Job {
 }
 
 export function startDeletionJob(deps: ServiceDeps, intervalMs: number, log: Logger): Job {
+  return startJob(() => deleteDueKeys(deps), intervalMs, log, 'deleted keys whose waiting period ended', 'key deletion job failed; it will run again');
+}
+
+export function startRotationJob(deps: ServiceDeps, intervalMs: number, log: Logger): Job {
+  return startJob(() => rotateDueKeys(deps), intervalMs, log, 'rotated keys due for automatic rotation', 'key rotation job failed; it will run again');
+}
+
+function startJob(work: () => Promise<number>, intervalMs: number, log: Logger, done: string, failed: string): Job {
   let current: Promise<void> = Promise.resolve();
   let running = false;
   const run = (): Promise<void> => {
     if (running) return current;
     running = true;
-    current = deleteDueKeys(deps)
+    current = work()
       .then((n) => {
-        if (n > 0) log.info('deleted keys whose waiting period ended', { count: n });
+        if (n > 0) log.info(done, { count: n });
       })
-      .catch((e) => log.warn('key deletion job failed; it will run again', { error: describeError(e) }))
+      .catch((e) => log.warn(failed, { error: describeError(e) }))
       .finally(() => {
         running = false;
       });

@@ -13,7 +13,7 @@ import { ensureDevToken, openHsm, type Pkcs11Hsm } from '../hsm/index.js';
 import { createApp } from './app.js';
 import { ensureBootstrapAdmin } from './bootstrap.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { startDeletionJob } from './jobs.js';
+import { startDeletionJob, startRotationJob } from './jobs.js';
 import { createLogger, describeError, type Logger } from './log.js';
 
 export interface RunningServer {
@@ -67,11 +67,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   const { server, url } = await listen(app, config);
   const job = startDeletionJob(services, config.deletionJobIntervalMs, log);
+  const rotationJob = startRotationJob(services, config.deletionJobIntervalMs, log);
   log.info('listening', { url, region: config.region, accountId: config.accountId, database: uow.kind });
   return {
     url,
     close: async () => {
       await job.stop();
+      await rotationJob.stop();
       await new Promise<void>((r) => server.close(() => r()));
       await uow.close();
       await hsm.close();

@@ -6,6 +6,8 @@ import { kmsRequests } from '../../sdk/contract/kms.js';
 import { kmsHandlers } from './kms.js';
 import { kmsAsymmetricRequests } from '../../sdk/contract/kms-asymmetric.js';
 import { kmsAsymmetricHandlers } from './kms-asymmetric.js';
+import { kmsRotationRequests } from '../../sdk/contract/kms-rotation.js';
+import { kmsRotationHandlers } from './kms-rotation.js';
 
 export interface Operation {
   /** The operation's name without its prefix, as audited. */
@@ -29,4 +31,5 @@ function family<R extends Record<string, z.ZodType>>(
 export const OPERATIONS: Readonly<Record<string, Operation>> = {
   ...family('TrentService.', kmsRequests, kmsHandlers),
   ...family('TrentService.', kmsAsymmetricRequests, kmsAsymmetricHandlers),
+  ...family('TrentService.', kmsRotationRequests, kmsRotationHandlers),
 };
