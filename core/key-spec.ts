@@ -9,7 +9,7 @@ export type KeySpec = (typeof KEY_SPECS)[number];
 export const KEY_USAGES = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'] as const;
 export type KeyUsage = (typeof KEY_USAGES)[number];
 
-export const ORIGINS = ['AWS_KMS'] as const;
+export const ORIGINS = ['AWS_KMS', 'EXTERNAL'] as const;
 export type Origin = (typeof ORIGINS)[number];
 
 export const ENCRYPTION_ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] as const;

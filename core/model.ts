@@ -45,6 +45,14 @@ export interface Rotation {
   rotationType: RotationType;
 }
 
+/** What is known of a key's imported material: a check value (to refuse different material later) and its expiry. */
+export interface ImportedMaterial {
+  keyId: string;
+  checkValue: Uint8Array;
+  expirationModel: 'KEY_MATERIAL_EXPIRES' | 'KEY_MATERIAL_DOES_NOT_EXPIRE';
+  validTo: Date | null;
+}
+
 export interface Alias {
   accountId: string;
   name: string;

@@ -2,7 +2,7 @@
 // hsm/ and db/ implement these; core never imports them.
 import type { AuditEvent } from './audit.js';
 import type { AsymmetricSpec, HmacSpec, KeyUsage, SigningAlgorithm } from './key-spec.js';
-import type { AccessKey, AccessKeyStatus, Alias, Key, KeyVersion, Page, Rotation, RotationSettings, Tag } from './model.js';
+import type { AccessKey, AccessKeyStatus, Alias, ImportedMaterial, Key, KeyVersion, Page, Rotation, RotationSettings, Tag } from './model.js';
 
 /**
  * The token. Root keys are addressed by key version id; where a version's material lives
@@ -34,6 +34,11 @@ export interface Hsm {
   /** Seals a small secret (an access key's secret) under the token's credential key; aad binds it to its owner. */
   seal(secret: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
   unseal(sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Puts caller-supplied AES-256 material into the token as the version's root key (sensitive, non-extractable),
+   * replacing any root key the version had.
+   */
+  importRootKey(versionId: string, material: Uint8Array): Promise<void>;
   /** Creates a version's key pair: private half sensitive and non-extractable, public half readable; both CKA_ID = versionId. */
   createKeyPair(versionId: string, spec: AsymmetricSpec, usage: KeyUsage): Promise<void>;
   /** Creates a version's HMAC key (a generic secret of the spec's length), sensitive and non-extractable. */
@@ -124,8 +129,14 @@ export interface RotationRepository {
   claimDueForRotation(now: Date): Promise<{ settings: RotationSettings; key: Key } | null>;
 }
 
+export interface ImportRepository {
+  get(keyId: string): Promise<ImportedMaterial | null>;
+  put(record: ImportedMaterial): Promise<void>;
+}
+
 export interface Repositories {
   keys: KeyRepository;
+  imports: ImportRepository;
   rotations: RotationRepository;
   aliases: AliasRepository;
   tags: TagRepository;

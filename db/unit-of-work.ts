@@ -11,6 +11,7 @@ import { DrizzleAuditRepository } from './repos/audit.js';
 import { DrizzleKeyRepository } from './repos/keys.js';
 import { DrizzleTagRepository } from './repos/tags.js';
 import { DrizzleRotationRepository } from './repos/rotations.js';
+import { DrizzleImportRepository } from './repos/imports.js';
 
 const HEALTH_TIMEOUT_MS = 2_000;
 
@@ -19,6 +20,7 @@ export function repositoriesOver(db: Db): Repositories {
   return {
     keys: new DrizzleKeyRepository(db),
     rotations: new DrizzleRotationRepository(db),
+    imports: new DrizzleImportRepository(db),
     aliases: new DrizzleAliasRepository(db),
     tags: new DrizzleTagRepository(db),
     accessKeys: new DrizzleAccessKeyRepository(db),

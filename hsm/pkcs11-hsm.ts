@@ -11,7 +11,7 @@ import type { AsymmetricSpec, HmacSpec, KeyUsage, SigningAlgorithm } from '../co
 import { ecdh, generateHmacKey, generateKeyPair, hmacSign, readPublicKey, rsaDecrypt, signDigest, verifyDigest } from './asymmetric.js';
 import {
   credentialKeyTemplate, findCredentialKeyTemplate, findRootKeyTemplate, findVersionObjectsTemplate, findVersionObjectTemplate,
-  rootKeyTemplate, type VersionObject,
+  importedRootKeyTemplate, rootKeyTemplate, type VersionObject,
 } from './templates.js';
 
 export interface HsmConfig {
@@ -126,6 +126,17 @@ export class Pkcs11Hsm implements Hsm {
         }
       }
       throw last;
+    });
+  }
+
+  async importRootKey(versionId: string, material: Uint8Array): Promise<void> {
+    templateFor(versionId);
+    if (material.length !== 32) throw new KmsError('IncorrectKeyMaterialException', 'The key material must be 256 bits for a SYMMETRIC_DEFAULT key.');
+    return this.run('other', async (s) => {
+      for (const h of this.find(s, findRootKeyTemplate(versionId))) this.lib.C_DestroyObject(s, h);
+      this.handles.delete(versionId);
+      const handle = this.lib.C_CreateObject(s, importedRootKeyTemplate(versionId, Buffer.from(material)));
+      this.handles.set(versionId, handle);
     });
   }
 

@@ -167,3 +167,11 @@ export function sharedSecretTemplate(bytes: number): Template {
 export const PUBLIC_EC_ATTRIBUTES: Template = [{ type: ck.CKA_EC_PARAMS }, { type: ck.CKA_EC_POINT }];
 export const PUBLIC_RSA_ATTRIBUTES: Template = [{ type: ck.CKA_MODULUS }, { type: ck.CKA_PUBLIC_EXPONENT }];
 export const VALUE_ATTRIBUTE: Template = [{ type: ck.CKA_VALUE }];
+
+/**
+ * An imported AES-256 root key: the caller's material as CKA_VALUE, then sensitive and non-extractable like a
+ * generated one. The material was unwrapped in process (the token lacks OAEP-SHA-256 and RSA-AES key wrap).
+ */
+export function importedRootKeyTemplate(versionId: string, material: Buffer): Template {
+  return [...rootKeyTemplate(versionId).filter((a) => a.type !== ck.CKA_VALUE_LEN), { type: ck.CKA_VALUE, value: material }];
+}

@@ -24,6 +24,7 @@ export async function keyForUse(
   keyIdInput: string,
   usage: KeyUsage | null,
   conditions: ConditionValues = {},
+  op: 'crypto' | 'manage' = 'crypto',
 ): Promise<KeyForUse> {
   const scope = scopeOf(deps, ctx);
   const key = await resolveKey(repos, scope, keyIdInput);
@@ -31,7 +32,7 @@ export async function keyForUse(
   draft.keyArn = arn;
   const withAlias = keyIdInput.startsWith('alias/') ? { 'kms:RequestAlias': keyIdInput } : {};
   await authorize(deps, repos, ctx, action, key, { ...conditions, ...withAlias });
-  assertStateAllows(key.state, arn, 'crypto');
+  assertStateAllows(key.state, arn, op);
   if (usage !== null) assertUsage(key, arn, usage);
   return { key, arn };
 }

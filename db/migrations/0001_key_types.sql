@@ -1,3 +1,10 @@
+CREATE TABLE "key_imports" (
+	"key_id" uuid PRIMARY KEY NOT NULL,
+	"check_value" "bytea" NOT NULL,
+	"expiration_model" text NOT NULL,
+	"valid_to" timestamp with time zone
+);
+--> statement-breakpoint
 CREATE TABLE "key_rotation_settings" (
 	"key_id" uuid PRIMARY KEY NOT NULL,
 	"enabled" boolean NOT NULL,
@@ -13,6 +20,7 @@ CREATE TABLE "key_rotations" (
 	"rotation_type" text NOT NULL
 );
 --> statement-breakpoint
+ALTER TABLE "key_imports" ADD CONSTRAINT "key_imports_key_id_keys_id_fk" FOREIGN KEY ("key_id") REFERENCES "public"."keys"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "key_rotation_settings" ADD CONSTRAINT "key_rotation_settings_key_id_keys_id_fk" FOREIGN KEY ("key_id") REFERENCES "public"."keys"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "key_rotations" ADD CONSTRAINT "key_rotations_version_id_key_versions_id_fk" FOREIGN KEY ("version_id") REFERENCES "public"."key_versions"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "key_rotations" ADD CONSTRAINT "key_rotations_key_id_keys_id_fk" FOREIGN KEY ("key_id") REFERENCES "public"."keys"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

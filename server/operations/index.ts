@@ -8,6 +8,8 @@ import { kmsAsymmetricRequests } from '../../sdk/contract/kms-asymmetric.js';
 import { kmsAsymmetricHandlers } from './kms-asymmetric.js';
 import { kmsRotationRequests } from '../../sdk/contract/kms-rotation.js';
 import { kmsRotationHandlers } from './kms-rotation.js';
+import { kmsImportRequests } from '../../sdk/contract/kms-import.js';
+import { kmsImportHandlers } from './kms-import.js';
 
 export interface Operation {
   /** The operation's name without its prefix, as audited. */
@@ -32,4 +34,5 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   ...family('TrentService.', kmsRequests, kmsHandlers),
   ...family('TrentService.', kmsAsymmetricRequests, kmsAsymmetricHandlers),
   ...family('TrentService.', kmsRotationRequests, kmsRotationHandlers),
+  ...family('TrentService.', kmsImportRequests, kmsImportHandlers),
 };
