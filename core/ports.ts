@@ -132,6 +132,11 @@ export interface RotationRepository {
 export interface ImportRepository {
   get(keyId: string): Promise<ImportedMaterial | null>;
   put(record: ImportedMaterial): Promise<void>;
+  /**
+   * Inside a unit of work: locks and returns one key whose imported material's ValidTo has passed and that still has
+   * material (Enabled or Disabled), skipping keys another instance has locked (FOR UPDATE SKIP LOCKED), or null.
+   */
+  claimExpired(now: Date): Promise<{ key: Key; material: ImportedMaterial } | null>;
 }
 
 export interface Repositories {

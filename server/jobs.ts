@@ -3,6 +3,7 @@
 import type { ServiceDeps } from '../core/services/context.js';
 import { deleteDueKeys } from '../core/services/deletion-job.js';
 import { rotateDueKeys } from '../core/services/rotation.js';
+import { expireImportedMaterial } from '../core/services/import-material.js';
 import { describeError, type Logger } from './log.js';
 
 export interface Job {
@@ -16,7 +17,8 @@ export function startDeletionJob(deps: ServiceDeps, intervalMs: number, log: Log
 }
 
 export function startRotationJob(deps: ServiceDeps, intervalMs: number, log: Logger): Job {
-  return startJob(() => rotateDueKeys(deps), intervalMs, log, 'rotated keys due for automatic rotation', 'key rotation job failed; it will run again');
+  const work = async () => (await rotateDueKeys(deps)) + (await expireImportedMaterial(deps));
+  return startJob(work, intervalMs, log, 'rotated keys or expired imported key material', 'key rotation or material expiry job failed; it will run again');
 }
 
 function startJob(work: () => Promise<number>, intervalMs: number, log: Logger, done: string, failed: string): Job {

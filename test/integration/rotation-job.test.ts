@@ -1,6 +1,7 @@
 // Integration: the automatic rotation job rotates each due key exactly once when two instances (two database
-// pools over one Postgres, one token) run it at the same time, and old ciphertexts still decrypt afterwards.
-import { randomUUID } from 'node:crypto';
+// pools over one Postgres, one token) run it at the same time, and old ciphertexts still decrypt afterwards;
+// imported key material expires at its ValidTo through the same job.
+import { constants, createPublicKey, publicEncrypt, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import type { RequestContext, ServiceDeps } from '../../core/services/context.js
 import { createKey } from '../../core/services/create-key.js';
 import { decrypt, encrypt } from '../../core/services/encrypt.js';
 import { enableKeyRotation, rotateDueKeys } from '../../core/services/rotation.js';
+import { expireImportedMaterial, getParametersForImport, importKeyMaterial } from '../../core/services/import-material.js';
 import { DrizzleUnitOfWork } from '../../db/index.js';
 import { ensureDevToken, openHsm, type Pkcs11Hsm } from '../../hsm/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -70,5 +72,31 @@ describe('automatic rotation job', () => {
       expect(rotations.items.map((r) => r.rotationType)).toEqual(i < 4 ? ['AUTOMATIC'] : []);
     }
     expect(await rotateDueKeys(da)).toBe(0); // the next rotation is 90 days on
+  });
+});
+
+describe('imported key material expiry', () => {
+  it('deletes material at ValidTo once across two instances; re-importing the same material restores decryption', async (t) => {
+    if (!db) return t.skip();
+    const da = depsOf(a);
+    const key = await createKey(da, ctx(), { Origin: 'EXTERNAL' });
+    const material = randomBytes(32);
+    const importOnce = async (validTo: Date | undefined) => {
+      const p = await getParametersForImport(da, ctx(), { KeyId: key.id, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
+      const pub = createPublicKey({ key: Buffer.from(p.publicKey), format: 'der', type: 'spki' });
+      const wrapped = publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, material);
+      await importKeyMaterial(da, ctx(), { KeyId: key.id, ImportToken: p.importToken, EncryptedKeyMaterial: wrapped, ValidTo: validTo });
+    };
+    await importOnce(new Date(now.getTime() + 3_600_000));
+    const blob = await encrypt(da, ctx(), { KeyId: key.id, Plaintext: new Uint8Array([9]) });
+    expect(await expireImportedMaterial(da)).toBe(0);
+    now = new Date(now.getTime() + 2 * 3_600_000);
+    const [na, nb] = await Promise.all([expireImportedMaterial(da), expireImportedMaterial(depsOf(b))]);
+    expect(na + nb).toBe(1);
+    expect((await a.repos.keys.get(key.accountId, key.id))!.state).toBe('PendingImport');
+    expect(await hsm.hasRootKey(key.currentVersionId)).toBe(false);
+    await expect(decrypt(da, ctx(), { CiphertextBlob: blob.ciphertext })).rejects.toMatchObject({ code: 'KMSInvalidStateException' });
+    await importOnce(undefined);
+    expect([...(await decrypt(da, ctx(), { CiphertextBlob: blob.ciphertext })).plaintext]).toEqual([9]);
   });
 });
