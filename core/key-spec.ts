@@ -2,7 +2,7 @@
 
 export const KEY_SPECS = [
   'SYMMETRIC_DEFAULT', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521',
-  'ECC_SECG_P256K1', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512',
+  'ECC_SECG_P256K1', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512', 'ECC_NIST_EDWARDS25519',
 ] as const;
 export type KeySpec = (typeof KEY_SPECS)[number];
 
@@ -18,7 +18,7 @@ export type EncryptionAlgorithm = (typeof ENCRYPTION_ALGORITHMS)[number];
 export const SIGNING_ALGORITHMS = [
   'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512',
   'RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512',
-  'ECDSA_SHA_256', 'ECDSA_SHA_384', 'ECDSA_SHA_512',
+  'ECDSA_SHA_256', 'ECDSA_SHA_384', 'ECDSA_SHA_512', 'ED25519_SHA_512',
 ] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
@@ -40,12 +40,15 @@ export type DataKeySpec = keyof typeof DATA_KEY_SPECS;
 export type RsaSpec = 'RSA_2048' | 'RSA_3072' | 'RSA_4096';
 export type EccSpec = 'ECC_NIST_P256' | 'ECC_NIST_P384' | 'ECC_NIST_P521' | 'ECC_SECG_P256K1';
 export type HmacSpec = 'HMAC_224' | 'HMAC_256' | 'HMAC_384' | 'HMAC_512';
-export type AsymmetricSpec = RsaSpec | EccSpec;
+export type EdSpec = 'ECC_NIST_EDWARDS25519';
+export type AsymmetricSpec = RsaSpec | EccSpec | EdSpec;
 
 export const isRsa = (s: string): s is RsaSpec => s.startsWith('RSA_');
-export const isEcc = (s: string): s is EccSpec => s.startsWith('ECC_');
+/** The Weierstrass curves (ECDSA, ECDH); Ed25519 is isEd. */
+export const isEcc = (s: string): s is EccSpec => s.startsWith('ECC_') && s !== 'ECC_NIST_EDWARDS25519';
+export const isEd = (s: string): s is EdSpec => s === 'ECC_NIST_EDWARDS25519';
 export const isHmac = (s: string): s is HmacSpec => s.startsWith('HMAC_');
-export const isAsymmetric = (s: string): s is AsymmetricSpec => isRsa(s) || isEcc(s);
+export const isAsymmetric = (s: string): s is AsymmetricSpec => isRsa(s) || isEcc(s) || isEd(s);
 
 /** The usages AWS allows for each spec; the first is the default. */
 const USAGES: Record<KeySpec, readonly KeyUsage[]> = {
@@ -61,6 +64,7 @@ const USAGES: Record<KeySpec, readonly KeyUsage[]> = {
   HMAC_256: ['GENERATE_VERIFY_MAC'],
   HMAC_384: ['GENERATE_VERIFY_MAC'],
   HMAC_512: ['GENERATE_VERIFY_MAC'],
+  ECC_NIST_EDWARDS25519: ['SIGN_VERIFY'],
 };
 
 export function isSupportedKeySpec(spec: string): spec is KeySpec {
@@ -98,6 +102,8 @@ export function signingAlgorithmsOf(spec: KeySpec): SigningAlgorithm[] {
       return ['ECDSA_SHA_384'];
     case 'ECC_NIST_P521':
       return ['ECDSA_SHA_512'];
+    case 'ECC_NIST_EDWARDS25519':
+      return ['ED25519_SHA_512'];
     default:
       return [];
   }

@@ -2,13 +2,13 @@
 // RSA decrypt (OAEP-SHA-1 in the token; OAEP-SHA-256 as raw RSA in the token + decoding in process), HMAC, ECDH.
 import { createPublicKey } from 'node:crypto';
 import { invalidCiphertext } from '../core/errors.js';
-import { isEcc, isRsa, type AsymmetricSpec, type HmacSpec, type KeyUsage, type SigningAlgorithm } from '../core/key-spec.js';
-import { CURVES, ecdsaDerToRaw, ecdsaRawToDer, ecSpki, unwrapEcPoint } from './der.js';
+import { isEcc, isEd, isRsa, type AsymmetricSpec, type HmacSpec, type KeyUsage, type SigningAlgorithm } from '../core/key-spec.js';
+import { CURVES, ecdsaDerToRaw, ecdsaRawToDer, ecSpki, ed25519Spki, unwrapEcPoint } from './der.js';
 import { afterCryptFailure, ckrName } from './errors.js';
 import { ck, type Handle, type PKCS11 } from './module.js';
 import { oaepDecode } from './oaep.js';
 import {
-  ecKeyPairTemplates, hmacKeyTemplate, PUBLIC_EC_ATTRIBUTES, PUBLIC_RSA_ATTRIBUTES, rsaKeyPairTemplates,
+  ecKeyPairTemplates, edKeyPairTemplates, hmacKeyTemplate, PUBLIC_EC_ATTRIBUTES, PUBLIC_RSA_ATTRIBUTES, rsaKeyPairTemplates,
   sharedSecretTemplate, VALUE_ATTRIBUTE, type PairUsage,
 } from './templates.js';
 
@@ -27,6 +27,10 @@ const HMAC_MECHANISM: Record<HmacSpec, number> = {
 };
 
 export const rsaBytes = (spec: string): number => Number(spec.slice(4)) / 8;
+/** pkcs11js 2.1.7 does not name these PKCS#11 3.0 mechanisms; SoftHSM 2.6.1 offers them (measured). */
+const CKM_EC_EDWARDS_KEY_PAIR_GEN = 0x1055;
+const CKM_EDDSA = 0x1057;
+const signatureBytes = (spec: AsymmetricSpec): number => (isEd(spec) ? 64 : isEcc(spec) ? CURVES[spec].size * 2 : rsaBytes(spec));
 const hashName = (alg: string): string => `sha${alg.slice(-3)}`;
 
 export async function generateKeyPair(lib: PKCS11, s: Handle, versionId: string, spec: AsymmetricSpec, usage: KeyUsage): Promise<void> {
@@ -34,6 +38,9 @@ export async function generateKeyPair(lib: PKCS11, s: Handle, versionId: string,
   if (isRsa(spec)) {
     const t = rsaKeyPairTemplates(versionId, rsaBytes(spec) * 8, u);
     await lib.C_GenerateKeyPairAsync(s, { mechanism: ck.CKM_RSA_PKCS_KEY_PAIR_GEN }, t.publicKey, t.privateKey);
+  } else if (isEd(spec)) {
+    const t = edKeyPairTemplates(versionId);
+    await lib.C_GenerateKeyPairAsync(s, { mechanism: CKM_EC_EDWARDS_KEY_PAIR_GEN }, t.publicKey, t.privateKey);
   } else {
     const t = ecKeyPairTemplates(versionId, CURVES[spec].oid, u);
     await lib.C_GenerateKeyPairAsync(s, { mechanism: ck.CKM_EC_KEY_PAIR_GEN }, t.publicKey, t.privateKey);
@@ -46,6 +53,7 @@ export async function generateHmacKey(lib: PKCS11, s: Handle, versionId: string,
 
 /** The DER SubjectPublicKeyInfo of a public key object. */
 export function readPublicKey(lib: PKCS11, s: Handle, pub: Handle, spec: AsymmetricSpec): Buffer {
+  if (isEd(spec)) return ed25519Spki(unwrapEcPoint(attribute(lib, s, pub, ck.CKA_EC_POINT)));
   if (isEcc(spec)) {
     const [params, point] = PUBLIC_EC_ATTRIBUTES.map((a) => attribute(lib, s, pub, a.type));
     return ecSpki(params as Buffer, unwrapEcPoint(point as Buffer));
@@ -63,6 +71,7 @@ function attribute(lib: PKCS11, s: Handle, h: Handle, type: number): Buffer {
 
 /** The mechanism and the token input for signing `digest` with `algorithm`. */
 function signing(algorithm: SigningAlgorithm, digest: Uint8Array): { mech: Parameters<PKCS11['C_SignInit']>[1]; input: Buffer } {
+  if (algorithm === 'ED25519_SHA_512') return { mech: { mechanism: CKM_EDDSA }, input: Buffer.from(digest) };
   const h = hashName(algorithm);
   if (algorithm.startsWith('ECDSA_')) return { mech: { mechanism: ck.CKM_ECDSA }, input: Buffer.from(digest) };
   if (algorithm.startsWith('RSASSA_PKCS1_')) {
@@ -75,9 +84,8 @@ function signing(algorithm: SigningAlgorithm, digest: Uint8Array): { mech: Param
 /** Signs a digest; ECDSA signatures come back DER-encoded, as AWS returns them. */
 export async function signDigest(lib: PKCS11, s: Handle, priv: Handle, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array): Promise<Buffer> {
   const { mech, input } = signing(algorithm, digest);
-  const size = isEcc(spec) ? CURVES[spec].size * 2 : rsaBytes(spec);
   lib.C_SignInit(s, mech, priv);
-  const raw = await lib.C_SignAsync(s, input, Buffer.alloc(size)).catch((e: unknown) => {
+  const raw = await lib.C_SignAsync(s, input, Buffer.alloc(signatureBytes(spec))).catch((e: unknown) => {
     throw afterCryptFailure(e);
   });
   return isEcc(spec) ? ecdsaRawToDer(raw) : raw;
@@ -88,7 +96,7 @@ export async function verifyDigest(
   lib: PKCS11, s: Handle, pub: Handle, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array, signature: Uint8Array,
 ): Promise<boolean> {
   const sig = isEcc(spec) ? ecdsaDerToRaw(signature, CURVES[spec].size) : Buffer.from(signature);
-  if (!sig || (isRsa(spec) && sig.length !== rsaBytes(spec))) return false;
+  if (!sig || (!isEcc(spec) && sig.length !== signatureBytes(spec))) return false;
   const { mech, input } = signing(algorithm, digest);
   lib.C_VerifyInit(s, mech, pub);
   try {

@@ -95,3 +95,8 @@ export function unwrapEcPoint(value: Uint8Array): Uint8Array {
   const t = readTlv(value, 0);
   return t && t.tag === 0x04 && t.end === value.length ? t.body : value;
 }
+
+/** SubjectPublicKeyInfo of an Ed25519 public key (RFC 8410). */
+export function ed25519Spki(publicKey: Uint8Array): Buffer {
+  return tlv(0x30, Buffer.concat([tlv(0x30, Buffer.from('06032b6570', 'hex')), tlv(0x03, Buffer.concat([Buffer.from([0]), publicKey]))]));
+}

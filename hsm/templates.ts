@@ -175,3 +175,12 @@ export const VALUE_ATTRIBUTE: Template = [{ type: ck.CKA_VALUE }];
 export function importedRootKeyTemplate(versionId: string, material: Buffer): Template {
   return [...rootKeyTemplate(versionId).filter((a) => a.type !== ck.CKA_VALUE_LEN), { type: ck.CKA_VALUE, value: material }];
 }
+
+/** pkcs11js 2.1.7 names neither; values from PKCS#11 3.0. SoftHSM 2.6.1 lists both mechanisms (measured). */
+export const CKK_EC_EDWARDS = 0x40;
+export const ED25519_OID = Buffer.from('06032b6570', 'hex');
+
+/** An Ed25519 key pair (CKK_EC_EDWARDS on curve OID 1.3.101.112), signing only. */
+export function edKeyPairTemplates(versionId: string): KeyPairTemplates {
+  return pairTemplates(versionId, CKK_EC_EDWARDS, 'SIGN_VERIFY', [{ type: ck.CKA_EC_PARAMS, value: ED25519_OID }]);
+}

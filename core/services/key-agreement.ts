@@ -50,6 +50,7 @@ const PAIR_SPECS: Record<string, () => Promise<{ publicKey: Buffer; privateKey: 
   ...[2048, 3072, 4096].map((bits) => [`RSA_${bits}`, () => generatePair('rsa', { modulusLength: bits, ...DER })]),
   ...Object.entries({ ECC_NIST_P256: 'prime256v1', ECC_NIST_P384: 'secp384r1', ECC_NIST_P521: 'secp521r1', ECC_SECG_P256K1: 'secp256k1' })
     .map(([spec, namedCurve]) => [spec, () => generatePair('ec', { namedCurve, ...DER })]),
+  ['ECC_NIST_EDWARDS25519', () => generatePair('ed25519', DER)],
 ]);
 const DER = { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } } as const;
 

@@ -1,4 +1,5 @@
-// Sign, Verify and GetPublicKey with asymmetric keys: the message is hashed here, the digest signed in the token.
+// Sign, Verify and GetPublicKey with asymmetric keys: the message is hashed here and the digest signed in the token
+// (Ed25519: the message itself, PureEdDSA).
 import { createHash } from 'node:crypto';
 import { KmsError, needs } from '../errors.js';
 import {
@@ -20,6 +21,11 @@ export interface SignInput {
 
 /** The digest to sign: the hash of a RAW message, or the DIGEST itself after its length is checked. */
 function digestOf(input: SignInput, algorithm: SigningAlgorithm): Uint8Array {
+  if (algorithm === 'ED25519_SHA_512') {
+    // PureEdDSA hashes inside the algorithm: the token signs the message itself.
+    needs((input.MessageType ?? 'RAW') === 'RAW', 'ValidationException', 'ED25519_SHA_512 requires MessageType RAW.');
+    return input.Message;
+  }
   const hash = hashOf(algorithm);
   if ((input.MessageType ?? 'RAW') === 'RAW') return createHash(hash).update(input.Message).digest();
   needs(input.Message.length === HASH_BYTES[hash], 'ValidationException', `Digest is invalid length for algorithm ${algorithm}.`);

@@ -1,10 +1,10 @@
-// End-to-end: HMAC keys (GenerateMac/VerifyMac), ECDH key agreement (DeriveSharedSecret) and data key pairs through the
+// End-to-end: HMAC keys (GenerateMac/VerifyMac), ECDH key agreement (DeriveSharedSecret), Ed25519 and data key pairs through the
 // AWS SDK, each checked independently with node:crypto.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createECDH, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import {
   CreateKeyCommand, DecryptCommand, DeriveSharedSecretCommand, GenerateDataKeyPairCommand, GenerateDataKeyPairWithoutPlaintextCommand,
-  GenerateMacCommand, GetPublicKeyCommand, VerifyMacCommand, type DataKeyPairSpec, type KeySpec, type KeyUsageType, type KMSClient,
+  GenerateMacCommand, GetPublicKeyCommand, SignCommand, VerifyCommand, VerifyMacCommand, type DataKeyPairSpec, type KeySpec, type KeyUsageType, type KMSClient,
   type MacAlgorithmSpec,
 } from '@aws-sdk/client-kms';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -123,3 +123,30 @@ function pointJwk(point: Buffer): { x: string; y: string } {
   const n = (point.length - 1) / 2;
   return { x: point.subarray(1, 1 + n).toString('base64url'), y: point.subarray(1 + n).toString('base64url') };
 }
+
+describe('Ed25519 (ECC_NIST_EDWARDS25519)', () => {
+  it('ED25519_SHA_512 signatures of RAW messages verify with node:crypto and with Verify; DIGEST is refused', async () => {
+    const key = await newKey('ECC_NIST_EDWARDS25519', 'SIGN_VERIFY');
+    expect(key.SigningAlgorithms).toEqual(['ED25519_SHA_512']);
+    const pub = createPublicKey({ key: Buffer.from((await kms.send(new GetPublicKeyCommand({ KeyId: key.KeyId }))).PublicKey!), format: 'der', type: 'spki' });
+    expect(pub.asymmetricKeyType).toBe('ed25519');
+    const sig = (await kms.send(new SignCommand({ KeyId: key.KeyId, Message, SigningAlgorithm: 'ED25519_SHA_512' }))).Signature!;
+    expect(sig.length).toBe(64);
+    expect(nodeVerify(null, Message, pub, sig)).toBe(true);
+    expect((await kms.send(new VerifyCommand({ KeyId: key.KeyId, Message, Signature: sig, SigningAlgorithm: 'ED25519_SHA_512' }))).SignatureValid).toBe(true);
+    const bad = sig.slice();
+    bad[3] = (bad[3] as number) ^ 1;
+    expect((await failure(kms.send(new VerifyCommand({ KeyId: key.KeyId, Message, Signature: bad, SigningAlgorithm: 'ED25519_SHA_512' })))).name).toBe('KMSInvalidSignatureException');
+    const digest = await failure(kms.send(new SignCommand({ KeyId: key.KeyId, Message: new Uint8Array(64), MessageType: 'DIGEST', SigningAlgorithm: 'ED25519_SHA_512' })));
+    expect(digest.name).toBe('ValidationException');
+    expect((await failure(kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_EDWARDS25519', KeyUsage: 'KEY_AGREEMENT' })))).name).toBe('ValidationException');
+  });
+
+  it('GenerateDataKeyPair gives Ed25519 pairs', async () => {
+    const wrapping = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    const r = await kms.send(new GenerateDataKeyPairCommand({ KeyId: wrapping.KeyId, KeyPairSpec: 'ECC_NIST_EDWARDS25519' }));
+    const priv = createPrivateKey({ key: Buffer.from(r.PrivateKeyPlaintext!), format: 'der', type: 'pkcs8' });
+    const pub = createPublicKey({ key: Buffer.from(r.PublicKey!), format: 'der', type: 'spki' });
+    expect(nodeVerify(null, Message, pub, nodeSign(null, Message, priv))).toBe(true);
+  });
+});
