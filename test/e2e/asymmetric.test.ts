@@ -155,10 +155,11 @@ describe('RSA keys', () => {
     const enc = await kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: message, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }));
     const changed = enc.CiphertextBlob!.slice();
     changed[5] = (changed[5] as number) ^ 1;
-    const wrongAlg = kms.send(new DecryptCommand({ KeyId: key.KeyId, CiphertextBlob: enc.CiphertextBlob, EncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }));
-    const tampered = kms.send(new DecryptCommand({ KeyId: key.KeyId, CiphertextBlob: changed, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }));
-    const short = kms.send(new DecryptCommand({ KeyId: key.KeyId, CiphertextBlob: changed.subarray(1), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }));
-    const errors = [await failure(wrongAlg), await failure(tampered), await failure(short)];
+    const errors = [
+      await failure(kms.send(new DecryptCommand({ KeyId: key.KeyId, CiphertextBlob: enc.CiphertextBlob, EncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }))),
+      await failure(kms.send(new DecryptCommand({ KeyId: key.KeyId, CiphertextBlob: changed, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }))),
+      await failure(kms.send(new DecryptCommand({ KeyId: key.KeyId, CiphertextBlob: changed.subarray(1), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }))),
+    ];
     for (const e of errors) expect(e).toEqual(errors[0]);
     expect(errors[0]!.name).toBe('InvalidCiphertextException');
     const ctx = await failure(kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: message, EncryptionAlgorithm: 'RSAES_OAEP_SHA_1', EncryptionContext: { a: 'b' } })));
