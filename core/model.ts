@@ -26,6 +26,33 @@ export interface KeyVersion {
   createdAt: Date;
 }
 
+export type RotationType = 'AUTOMATIC' | 'ON_DEMAND';
+
+/** Whether and how often a key rotates automatically. */
+export interface RotationSettings {
+  keyId: string;
+  enabled: boolean;
+  periodDays: number;
+  nextRotationDate: Date | null;
+}
+
+/** One rotation: the key version it made. */
+export interface Rotation {
+  keyId: string;
+  versionId: string;
+  version: number;
+  rotationDate: Date;
+  rotationType: RotationType;
+}
+
+/** What is known of a key's imported material: a check value (to refuse different material later) and its expiry. */
+export interface ImportedMaterial {
+  keyId: string;
+  checkValue: Uint8Array;
+  expirationModel: 'KEY_MATERIAL_EXPIRES' | 'KEY_MATERIAL_DOES_NOT_EXPIRE';
+  validTo: Date | null;
+}
+
 export interface Alias {
   accountId: string;
   name: string;

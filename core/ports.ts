@@ -2,7 +2,8 @@
 // hsm/ and db/ implement these; core never imports them.
 import type { AuditEvent } from './audit.js';
 import type { ChainedEvent, ChainHead, Checkpoint } from './audit-chain.js';
-import type { AccessKey, AccessKeyStatus, Alias, Key, KeyVersion, Page, Tag } from './model.js';
+import type { AsymmetricSpec, HmacSpec, KeyUsage, SigningAlgorithm } from './key-spec.js';
+import type { AccessKey, AccessKeyStatus, Alias, ImportedMaterial, Key, KeyVersion, Page, Rotation, RotationSettings, Tag } from './model.js';
 
 /**
  * The token. Root keys are addressed by key version id; where a version's material lives
@@ -38,6 +39,27 @@ export interface Hsm {
   auditPublicKey(): Promise<Uint8Array>;
   /** ECDSA P-256 signature of a SHA-256 digest with the audit-signing key, DER-encoded. */
   signAuditDigest(digest: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Puts caller-supplied AES-256 material into the token as the version's root key (sensitive, non-extractable),
+   * replacing any root key the version had.
+   */
+  importRootKey(versionId: string, material: Uint8Array): Promise<void>;
+  /** Creates a version's key pair: private half sensitive and non-extractable, public half readable; both CKA_ID = versionId. */
+  createKeyPair(versionId: string, spec: AsymmetricSpec, usage: KeyUsage): Promise<void>;
+  /** Creates a version's HMAC key (a generic secret of the spec's length), sensitive and non-extractable. */
+  createHmacKey(versionId: string, spec: HmacSpec): Promise<void>;
+  /** The DER SubjectPublicKeyInfo of a version's key pair. */
+  publicKey(versionId: string, spec: AsymmetricSpec): Promise<Uint8Array>;
+  /** Signs a digest (the hash of the algorithm) in the token; ECDSA signatures are DER. */
+  sign(versionId: string, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array): Promise<Uint8Array>;
+  /** Verifies a signature over a digest with the version's public key; false for any invalid or malformed signature. */
+  verify(versionId: string, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  /** RSAES-OAEP decryption with the private key; InvalidCiphertextException for every failure. */
+  asymmetricDecrypt(versionId: string, spec: AsymmetricSpec, algorithm: string, ciphertext: Uint8Array): Promise<Uint8Array>;
+  /** HMAC of the message under the version's HMAC key. */
+  mac(versionId: string, spec: HmacSpec, message: Uint8Array): Promise<Uint8Array>;
+  /** ECDH with the version's private key and the other side's uncompressed point; the raw shared secret. */
+  deriveSharedSecret(versionId: string, spec: AsymmetricSpec, peerPoint: Uint8Array): Promise<Uint8Array>;
   /** True while a session is logged in and the token answers. */
   healthy(): Promise<boolean>;
   close(): Promise<void>;
@@ -120,8 +142,35 @@ export interface AuditLookupFilter {
   end?: Date;
 }
 
+export interface RotationRepository {
+  getSettings(keyId: string): Promise<RotationSettings | null>;
+  putSettings(settings: RotationSettings): Promise<void>;
+  /** Adds a key version made by a rotation and its rotation row, and makes it the key's current version. */
+  addRotation(version: KeyVersion, rotation: Rotation): Promise<void>;
+  /** Rotations of a key, oldest first, after `marker` (a version number) when given. */
+  list(keyId: string, limit: number, marker: string | null): Promise<Page<Rotation>>;
+  countOnDemand(keyId: string): Promise<number>;
+  /**
+   * Inside a unit of work: locks and returns the rotation setting of one enabled key due for automatic rotation,
+   * skipping rows another instance has locked (FOR UPDATE SKIP LOCKED), or null.
+   */
+  claimDueForRotation(now: Date): Promise<{ settings: RotationSettings; key: Key } | null>;
+}
+
+export interface ImportRepository {
+  get(keyId: string): Promise<ImportedMaterial | null>;
+  put(record: ImportedMaterial): Promise<void>;
+  /**
+   * Inside a unit of work: locks and returns one key whose imported material's ValidTo has passed and that still has
+   * material (Enabled or Disabled), skipping keys another instance has locked (FOR UPDATE SKIP LOCKED), or null.
+   */
+  claimExpired(now: Date): Promise<{ key: Key; material: ImportedMaterial } | null>;
+}
+
 export interface Repositories {
   keys: KeyRepository;
+  imports: ImportRepository;
+  rotations: RotationRepository;
   aliases: AliasRepository;
   tags: TagRepository;
   accessKeys: AccessKeyRepository;

@@ -133,3 +133,4 @@ export const auditEvents = pgTable(
 );
 
 export * from './schema-audit.js';
+export * from './schema-keys-extra.js';

@@ -11,6 +11,8 @@ import { DrizzleAliasRepository } from './repos/aliases.js';
 import { DrizzleAuditRepository } from './repos/audit.js';
 import { DrizzleKeyRepository } from './repos/keys.js';
 import { DrizzleTagRepository } from './repos/tags.js';
+import { DrizzleRotationRepository } from './repos/rotations.js';
+import { DrizzleImportRepository } from './repos/imports.js';
 
 const HEALTH_TIMEOUT_MS = 2_000;
 
@@ -18,6 +20,8 @@ const HEALTH_TIMEOUT_MS = 2_000;
 export function repositoriesOver(db: Db, inTransaction = false): Repositories {
   return {
     keys: new DrizzleKeyRepository(db),
+    rotations: new DrizzleRotationRepository(db),
+    imports: new DrizzleImportRepository(db),
     aliases: new DrizzleAliasRepository(db),
     tags: new DrizzleTagRepository(db),
     accessKeys: new DrizzleAccessKeyRepository(db),

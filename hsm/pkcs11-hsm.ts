@@ -2,7 +2,7 @@
 import { IV_BYTES, TAG_BYTES, uuidToBytes } from '../core/ciphertext.js';
 import { KmsError, internalError, invalidCiphertext } from '../core/errors.js';
 import type { Hsm } from '../core/ports.js';
-import { loadAuditSigningKey, signDigest, type AuditSigningKey } from './audit-signing.js';
+import { loadAuditSigningKey, signDigest as signAuditDigestWith, type AuditSigningKey } from './audit-signing.js';
 import { afterCryptFailure, isHandleInvalid, toKmsError } from './errors.js';
 import { FipsPolicy } from './fips.js';
 import { aesGcm, aesKeyGen } from './mechanisms.js';
@@ -10,7 +10,12 @@ import { acquireModule, findSlot, releaseModule, type Handle, type PKCS11 } from
 import { probe, type Capabilities } from './probe.js';
 import { runSelfTest, type SelfTestResult } from './self-test.js';
 import { SessionPool } from './session-pool.js';
-import { credentialKeyTemplate, findCredentialKeyTemplate, findRootKeyTemplate, rootKeyTemplate } from './templates.js';
+import type { AsymmetricSpec, HmacSpec, KeyUsage, SigningAlgorithm } from '../core/key-spec.js';
+import { ecdh, generateHmacKey, generateKeyPair, hmacSign, readPublicKey, rsaDecrypt, signDigest, verifyDigest } from './asymmetric.js';
+import {
+  credentialKeyTemplate, findCredentialKeyTemplate, findRootKeyTemplate, findVersionObjectsTemplate, findVersionObjectTemplate,
+  importedRootKeyTemplate, rootKeyTemplate, type VersionObject,
+} from './templates.js';
 
 export interface HsmConfig {
   modulePath: string;
@@ -55,8 +60,8 @@ export class Pkcs11Hsm implements Hsm {
   async destroyRootKey(versionId: string): Promise<void> {
     templateFor(versionId);
     await this.run('other', async (s) => {
-      this.handles.delete(versionId);
-      for (const h of this.find(s, findRootKeyTemplate(versionId))) {
+      for (const k of [versionId, ...(['private', 'public', 'hmac'] as const).map((o) => `${versionId}/${o}`)]) this.handles.delete(k);
+      for (const h of this.find(s, findVersionObjectsTemplate(versionId))) {
         try {
           this.lib.C_DestroyObject(s, h);
         } catch (e) {
@@ -70,10 +75,7 @@ export class Pkcs11Hsm implements Hsm {
     templateFor(versionId);
     // Always asks the token: another process may have destroyed the key since we cached its handle.
     return this.run('other', async (s) => {
-      const found = this.find(s, findRootKeyTemplate(versionId));
-      if (found[0]) this.handles.set(versionId, found[0]);
-      else this.handles.delete(versionId);
-      return found.length > 0;
+      return this.find(s, findVersionObjectsTemplate(versionId)).length > 0;
     });
   }
 
@@ -135,6 +137,76 @@ export class Pkcs11Hsm implements Hsm {
     );
   }
 
+  async importRootKey(versionId: string, material: Uint8Array): Promise<void> {
+    templateFor(versionId);
+    if (material.length !== 32) throw new KmsError('IncorrectKeyMaterialException', 'The key material must be 256 bits for a SYMMETRIC_DEFAULT key.');
+    return this.run('other', async (s) => {
+      for (const h of this.find(s, findRootKeyTemplate(versionId))) this.lib.C_DestroyObject(s, h);
+      this.handles.delete(versionId);
+      const handle = this.lib.C_CreateObject(s, importedRootKeyTemplate(versionId, Buffer.from(material)));
+      this.handles.set(versionId, handle);
+    });
+  }
+
+  async createKeyPair(versionId: string, spec: AsymmetricSpec, usage: KeyUsage): Promise<void> {
+    templateFor(versionId);
+    await this.run('other', async (s) => {
+      if (this.find(s, findVersionObjectTemplate(versionId, 'private')).length === 0) await generateKeyPair(this.lib, s, versionId, spec, usage);
+    });
+  }
+
+  async createHmacKey(versionId: string, spec: HmacSpec): Promise<void> {
+    templateFor(versionId);
+    await this.run('other', async (s) => {
+      if (this.find(s, findVersionObjectTemplate(versionId, 'hmac')).length === 0) await generateHmacKey(this.lib, s, versionId, spec);
+    });
+  }
+
+  publicKey(versionId: string, spec: AsymmetricSpec): Promise<Uint8Array> {
+    return this.withObject('other', versionId, 'public', async (s, h) => new Uint8Array(readPublicKey(this.lib, s, h, spec)));
+  }
+
+  sign(versionId: string, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array): Promise<Uint8Array> {
+    return this.withObject('other', versionId, 'private', async (s, h) => new Uint8Array(await signDigest(this.lib, s, h, spec, algorithm, digest)));
+  }
+
+  verify(versionId: string, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    return this.withObject('other', versionId, 'public', (s, h) => verifyDigest(this.lib, s, h, spec, algorithm, digest, signature));
+  }
+
+  asymmetricDecrypt(versionId: string, spec: AsymmetricSpec, algorithm: string, ciphertext: Uint8Array): Promise<Uint8Array> {
+    return this.withObject('decrypt', versionId, 'private', async (s, h) => new Uint8Array(await rsaDecrypt(this.lib, s, h, spec, algorithm, ciphertext)));
+  }
+
+  mac(versionId: string, spec: HmacSpec, message: Uint8Array): Promise<Uint8Array> {
+    return this.withObject('other', versionId, 'hmac', async (s, h) => new Uint8Array(await hmacSign(this.lib, s, h, spec, message)));
+  }
+
+  deriveSharedSecret(versionId: string, spec: AsymmetricSpec, peerPoint: Uint8Array): Promise<Uint8Array> {
+    return this.withObject('other', versionId, 'private', async (s, h) => new Uint8Array(await ecdh(this.lib, s, h, spec, peerPoint)));
+  }
+
+  /** Runs op in a session with the cached handle of one object of a version; re-finds once when the handle went stale. */
+  private withObject<T>(op: 'decrypt' | 'other', versionId: string, kind: VersionObject, fn: (s: Handle, h: Handle) => Promise<T>): Promise<T> {
+    templateFor(versionId);
+    const cacheKey = `${versionId}/${kind}`;
+    return this.run(op, async (s) => {
+      const cached = this.handles.get(cacheKey);
+      if (cached) {
+        try {
+          return await fn(s, cached);
+        } catch (e) {
+          if (!isHandleInvalid(e)) throw e;
+          this.handles.delete(cacheKey);
+        }
+      }
+      const found = this.find(s, findVersionObjectTemplate(versionId, kind))[0];
+      if (!found) throw new KmsError('KMSInternalException', 'The key material of this key version is not in the HSM.');
+      this.handles.set(cacheKey, found);
+      return fn(s, found);
+    });
+  }
+
   async healthy(): Promise<boolean> {
     if (this.closed) return false;
     const check = this.pool.withSession(async (s) => {
@@ -170,7 +242,7 @@ export class Pkcs11Hsm implements Hsm {
 
   async signAuditDigest(digest: Uint8Array): Promise<Uint8Array> {
     const key = await this.auditSigningKey();
-    return this.run('other', async (s) => new Uint8Array(await signDigest(this.lib, s, key.privateKey, digest)));
+    return this.run('other', async (s) => new Uint8Array(await signAuditDigestWith(this.lib, s, key.privateKey, digest)));
   }
 
   /** The audit-signing key pair, loaded (or created) on first use. */

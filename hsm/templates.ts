@@ -56,6 +56,136 @@ export function findCredentialKeyTemplate(): Template {
   return search(CREDENTIAL_KEY_ID, CREDENTIAL_KEY_LABEL);
 }
 
+/** Any token object of a key version (secret key, private key or public key), for destroy and presence checks. */
+export function findVersionObjectsTemplate(versionId: string): Template {
+  return [
+    { type: ck.CKA_TOKEN, value: true },
+    { type: ck.CKA_ID, value: Buffer.from(uuidToBytes(versionId)) },
+    { type: ck.CKA_LABEL, value: rootKeyLabel(versionId) },
+  ];
+}
+
+export type VersionObject = 'private' | 'public' | 'hmac';
+
+const CLASS_OF: Record<VersionObject, number> = { private: ck.CKO_PRIVATE_KEY, public: ck.CKO_PUBLIC_KEY, hmac: ck.CKO_SECRET_KEY };
+
+/** One object of a key version by class. */
+export function findVersionObjectTemplate(versionId: string, kind: VersionObject): Template {
+  return [{ type: ck.CKA_CLASS, value: CLASS_OF[kind] }, ...findVersionObjectsTemplate(versionId)];
+}
+
+export interface KeyPairTemplates {
+  publicKey: Template;
+  privateKey: Template;
+}
+
+export type PairUsage = 'SIGN_VERIFY' | 'ENCRYPT_DECRYPT' | 'KEY_AGREEMENT';
+
+function pairTemplates(versionId: string, keyType: number, usage: PairUsage, pub: Template): KeyPairTemplates {
+  const id = Buffer.from(uuidToBytes(versionId));
+  const label = rootKeyLabel(versionId);
+  const common = [
+    { type: ck.CKA_KEY_TYPE, value: keyType },
+    { type: ck.CKA_TOKEN, value: true },
+    { type: ck.CKA_ID, value: id },
+    { type: ck.CKA_LABEL, value: label },
+  ];
+  return {
+    publicKey: [
+      { type: ck.CKA_CLASS, value: ck.CKO_PUBLIC_KEY },
+      ...common,
+      { type: ck.CKA_PRIVATE, value: false },
+      { type: ck.CKA_VERIFY, value: usage === 'SIGN_VERIFY' },
+      { type: ck.CKA_ENCRYPT, value: usage === 'ENCRYPT_DECRYPT' },
+      { type: ck.CKA_WRAP, value: false },
+      ...pub,
+    ],
+    privateKey: [
+      { type: ck.CKA_CLASS, value: ck.CKO_PRIVATE_KEY },
+      ...common,
+      { type: ck.CKA_PRIVATE, value: true },
+      { type: ck.CKA_SENSITIVE, value: true },
+      { type: ck.CKA_EXTRACTABLE, value: false },
+      { type: ck.CKA_SIGN, value: usage === 'SIGN_VERIFY' },
+      { type: ck.CKA_DECRYPT, value: usage === 'ENCRYPT_DECRYPT' },
+      { type: ck.CKA_DERIVE, value: usage === 'KEY_AGREEMENT' },
+      { type: ck.CKA_UNWRAP, value: false },
+    ],
+  };
+}
+
+/** An EC key pair on the curve named by its DER OID; the private half sensitive and non-extractable. */
+export function ecKeyPairTemplates(versionId: string, curveOid: Buffer, usage: PairUsage): KeyPairTemplates {
+  return pairTemplates(versionId, ck.CKK_EC, usage, [{ type: ck.CKA_EC_PARAMS, value: curveOid }]);
+}
+
+/** An RSA key pair of `bits` with public exponent 65537. */
+export function rsaKeyPairTemplates(versionId: string, bits: number, usage: PairUsage): KeyPairTemplates {
+  return pairTemplates(versionId, ck.CKK_RSA, usage, [
+    { type: ck.CKA_MODULUS_BITS, value: bits },
+    { type: ck.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+  ]);
+}
+
+/** An HMAC key (generic secret of `bytes`), sensitive and non-extractable, able to sign and verify only. */
+export function hmacKeyTemplate(versionId: string, bytes: number): Template {
+  return [
+    { type: ck.CKA_CLASS, value: ck.CKO_SECRET_KEY },
+    { type: ck.CKA_KEY_TYPE, value: ck.CKK_GENERIC_SECRET },
+    { type: ck.CKA_VALUE_LEN, value: bytes },
+    { type: ck.CKA_TOKEN, value: true },
+    { type: ck.CKA_PRIVATE, value: true },
+    { type: ck.CKA_SENSITIVE, value: true },
+    { type: ck.CKA_EXTRACTABLE, value: false },
+    { type: ck.CKA_SIGN, value: true },
+    { type: ck.CKA_VERIFY, value: true },
+    { type: ck.CKA_ENCRYPT, value: false },
+    { type: ck.CKA_DECRYPT, value: false },
+    { type: ck.CKA_WRAP, value: false },
+    { type: ck.CKA_UNWRAP, value: false },
+    { type: ck.CKA_DERIVE, value: false },
+    { type: ck.CKA_ID, value: Buffer.from(uuidToBytes(versionId)) },
+    { type: ck.CKA_LABEL, value: rootKeyLabel(versionId) },
+  ];
+}
+
+/**
+ * The ECDH shared secret as a session object (never on the token) that can be read once and destroyed:
+ * DeriveSharedSecret returns the raw secret to the caller, as AWS does.
+ */
+export function sharedSecretTemplate(bytes: number): Template {
+  return [
+    { type: ck.CKA_CLASS, value: ck.CKO_SECRET_KEY },
+    { type: ck.CKA_KEY_TYPE, value: ck.CKK_GENERIC_SECRET },
+    { type: ck.CKA_VALUE_LEN, value: bytes },
+    { type: ck.CKA_TOKEN, value: false },
+    { type: ck.CKA_SENSITIVE, value: false },
+    { type: ck.CKA_EXTRACTABLE, value: true },
+  ];
+}
+
+export const PUBLIC_EC_ATTRIBUTES: Template = [{ type: ck.CKA_EC_PARAMS }, { type: ck.CKA_EC_POINT }];
+export const PUBLIC_RSA_ATTRIBUTES: Template = [{ type: ck.CKA_MODULUS }, { type: ck.CKA_PUBLIC_EXPONENT }];
+export const VALUE_ATTRIBUTE: Template = [{ type: ck.CKA_VALUE }];
+
+/**
+ * An imported AES-256 root key: the caller's material as CKA_VALUE, then sensitive and non-extractable like a
+ * generated one. The material was unwrapped in process (the token lacks OAEP-SHA-256 and RSA-AES key wrap).
+ */
+export function importedRootKeyTemplate(versionId: string, material: Buffer): Template {
+  return [...rootKeyTemplate(versionId).filter((a) => a.type !== ck.CKA_VALUE_LEN), { type: ck.CKA_VALUE, value: material }];
+}
+
+/** pkcs11js 2.1.7 names neither; values from PKCS#11 3.0. SoftHSM 2.6.1 lists both mechanisms (measured). */
+export const CKK_EC_EDWARDS = 0x40;
+export const ED25519_OID = Buffer.from('06032b6570', 'hex');
+
+/** An Ed25519 key pair (CKK_EC_EDWARDS on curve OID 1.3.101.112), signing only. */
+export function edKeyPairTemplates(versionId: string): KeyPairTemplates {
+  return pairTemplates(versionId, CKK_EC_EDWARDS, 'SIGN_VERIFY', [{ type: ck.CKA_EC_PARAMS, value: ED25519_OID }]);
+}
+
+
 // Session objects (CKA_TOKEN false, gone when the session closes) from published test material, for the
 // start-up known-answer tests in hsm/self-test.ts only. Never used for customer keys.
 function sessionKey(keyType: number, value: Buffer, usage: number[]): Template {

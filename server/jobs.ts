@@ -3,6 +3,8 @@
 // One run at a time per process; stop() waits for the current run.
 import type { ServiceDeps } from '../core/services/context.js';
 import { deleteDueKeys } from '../core/services/deletion-job.js';
+import { expireImportedMaterial } from '../core/services/import-material.js';
+import { rotateDueKeys } from '../core/services/rotation.js';
 import { describeError, type Logger } from './log.js';
 
 export interface Job {
@@ -67,4 +69,10 @@ export function startJob(spec: JobSpec, log: Logger): Job {
 /** Key deletion after the waiting period: each due key is claimed with SKIP LOCKED, so instances share the work. */
 export function startDeletionJob(deps: ServiceDeps, intervalMs: number, log: Logger, onRun?: JobSpec['onRun']): Job {
   return startJob({ name: 'key-deletion', intervalMs, run: () => deleteDueKeys(deps), ...(onRun ? { onRun } : {}) }, log);
+}
+
+/** Automatic rotation and expiry of imported material: each key is claimed with SKIP LOCKED, so done once. */
+export function startRotationJob(deps: ServiceDeps, intervalMs: number, log: Logger, onRun?: JobSpec['onRun']): Job {
+  const run = async () => (await rotateDueKeys(deps)) + (await expireImportedMaterial(deps));
+  return startJob({ name: 'key-rotation', intervalMs, run, ...(onRun ? { onRun } : {}) }, log);
 }

@@ -13,7 +13,7 @@ import { ensureDevToken, openHsm, type Pkcs11Hsm } from '../hsm/index.js';
 import { createApp } from './app.js';
 import { ensureBootstrapAdmin } from './bootstrap.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { startDeletionJob } from './jobs.js';
+import { startDeletionJob, startRotationJob } from './jobs.js';
 import { startAuditJob } from './audit-jobs.js';
 import { createLogger, describeError, type Logger } from './log.js';
 import { meteredUnitOfWork } from './metered-uow.js';
@@ -127,13 +127,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const { server, url } = await listen(app, config);
   const job = startDeletionJob(services, config.deletionJobIntervalMs, log);
   const auditJob = startAuditJob(services, config.audit, log);
+  const rotationJob = startRotationJob(services, config.deletionJobIntervalMs, log);
   log.info('listening', { url, region: config.region, accountId: config.accountId, database: uow.kind, fipsMode: config.fipsMode });
   return {
     url,
     metrics,
     close: async () => {
       shuttingDown = true;
-      await Promise.all([drain(server), job.stop(), auditJob.stop()]);
+      await Promise.all([drain(server), job.stop(), auditJob.stop(), rotationJob.stop()]);
       log.info('drained: no request in flight, jobs stopped');
       await hsm.close();
       await uow.close();

@@ -1,6 +1,7 @@
-// CreateKey: a symmetric key whose first version's root key is made inside the token.
+// CreateKey: a key of any supported spec whose first version's material (AES key, key pair or HMAC key) is made inside the token.
 import { KmsError, needs } from '../errors.js';
-import { isSupportedKeySpec } from '../key-spec.js';
+import { isAsymmetric, isHmac, isSupportedKeySpec, isValidUsage, type KeySpec, type KeyUsage, type Origin } from '../key-spec.js';
+import type { Hsm } from '../ports.js';
 import { keyArn } from '../identifiers.js';
 import type { Key, KeyVersion, Tag } from '../model.js';
 import { audited } from './audited.js';
@@ -29,9 +30,14 @@ function checkSpec(input: CreateKeyInput): void {
   const spec = input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT';
   const usage = input.KeyUsage ?? 'ENCRYPT_DECRYPT';
   needs(isSupportedKeySpec(spec), 'UnsupportedOperationException', `KeySpec ${spec} is not supported by this server yet.`);
-  needs(usage === 'ENCRYPT_DECRYPT', 'ValidationException', `KeyUsage ${usage} is not compatible with KeySpec ${spec}`);
+  needs(isValidUsage(spec, usage), 'ValidationException', `KeyUsage ${usage} is not compatible with KeySpec ${spec}`);
   const origin = input.Origin ?? 'AWS_KMS';
-  needs(origin === 'AWS_KMS', 'UnsupportedOperationException', `Origin ${origin} is not supported by this server yet.`);
+  needs(origin === 'AWS_KMS' || origin === 'EXTERNAL', 'UnsupportedOperationException', `Origin ${origin} is not supported by this server yet.`);
+  needs(
+    origin === 'AWS_KMS' || spec === 'SYMMETRIC_DEFAULT',
+    'UnsupportedOperationException',
+    `Imported key material is supported for SYMMETRIC_DEFAULT keys only on this server, not ${spec}.`,
+  );
   needs(!input.CustomKeyStoreId && !input.XksKeyId, 'UnsupportedOperationException', 'Custom key stores are not supported.');
   needs(!input.MultiRegion, 'UnsupportedOperationException', 'Multi-Region keys are not supported.');
   if (input.Policy !== undefined) {
@@ -58,10 +64,10 @@ export async function createKey(deps: ServiceDeps, ctx: RequestContext, input: C
       id: deps.newId(),
       accountId: scope.accountId,
       description: input.Description ?? '',
-      keySpec: 'SYMMETRIC_DEFAULT',
-      keyUsage: 'ENCRYPT_DECRYPT',
-      origin: 'AWS_KMS',
-      state: 'Enabled',
+      keySpec: (input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT') as KeySpec,
+      keyUsage: (input.KeyUsage ?? 'ENCRYPT_DECRYPT') as KeyUsage,
+      origin: (input.Origin ?? 'AWS_KMS') as Origin,
+      state: input.Origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled',
       createdAt: now,
       deletionDate: null,
       pendingWindowDays: null,
@@ -69,7 +75,8 @@ export async function createKey(deps: ServiceDeps, ctx: RequestContext, input: C
     };
     const version: KeyVersion = { id: key.currentVersionId, keyId: key.id, version: 1, createdAt: now };
     draft.keyArn = keyArn(scope, key.id);
-    await deps.hsm.createRootKey(version.id);
+    // A key of EXTERNAL origin waits for ImportKeyMaterial.
+    if (key.origin === 'AWS_KMS') await createMaterial(deps.hsm, key, version.id);
     try {
       await repos.keys.insert(key, version);
       if (tags.length > 0) await repos.tags.put(key.id, tags);
@@ -80,4 +87,12 @@ export async function createKey(deps: ServiceDeps, ctx: RequestContext, input: C
     }
     return key;
   });
+}
+
+/** Makes a version's material in the token: an AES root key, a key pair or an HMAC key, by spec. */
+export async function createMaterial(hsm: Hsm, key: Pick<Key, 'keySpec' | 'keyUsage'>, versionId: string): Promise<void> {
+  const spec = key.keySpec;
+  if (isAsymmetric(spec)) await hsm.createKeyPair(versionId, spec, key.keyUsage);
+  else if (isHmac(spec)) await hsm.createHmacKey(versionId, spec);
+  else await hsm.createRootKey(versionId);
 }

@@ -4,6 +4,7 @@ import { contextKeys, type EncryptionContext } from '../encryption-context.js';
 import { invalidCiphertext, KmsError, needs } from '../errors.js';
 import { keyArn } from '../identifiers.js';
 import { assertStateAllows } from '../key-state.js';
+import { algorithmsOf } from '../key-spec.js';
 import type { AuditDraft } from '../audit.js';
 import type { Key } from '../model.js';
 import type { ConditionValues } from '../authorization.js';
@@ -22,15 +23,15 @@ export function cryptoConditions(input: string | undefined, algorithm: string | 
   return values;
 }
 
-/** A symmetric key accepts only SYMMETRIC_DEFAULT. */
+/** A symmetric key accepts only SYMMETRIC_DEFAULT, an RSA key RSAES_OAEP_SHA_1 or _256. */
 export function checkAlgorithm(key: Key, arn: string, algorithm: string | undefined): void {
   const alg = algorithm ?? 'SYMMETRIC_DEFAULT';
+  needs(key.keyUsage === 'ENCRYPT_DECRYPT', 'InvalidKeyUsageException', `${arn} key usage is ${key.keyUsage} which is not valid for this operation.`);
   needs(
-    alg === 'SYMMETRIC_DEFAULT',
+    (algorithmsOf(key.keySpec, key.keyUsage).EncryptionAlgorithms ?? []).includes(alg),
     'InvalidKeyUsageException',
     `The encryption algorithm ${alg} is not compatible with the key spec ${key.keySpec} of ${arn}.`,
   );
-  needs(key.keyUsage === 'ENCRYPT_DECRYPT', 'InvalidKeyUsageException', `${arn} key usage is ${key.keyUsage} which is not valid for this operation.`);
 }
 
 /** Resolves a key for encryption: found, enabled, of the right usage. Records its ARN and the context keys. */
@@ -56,6 +57,7 @@ export async function keyForEncryption(
 }
 
 export async function sealUnderKey(hsm: Hsm, key: Key, plaintext: Uint8Array, context: EncryptionContext | undefined): Promise<Uint8Array> {
+  needs(key.keySpec === 'SYMMETRIC_DEFAULT', 'UnsupportedOperationException', `This operation needs a symmetric key; ${key.keySpec} is not.`);
   let header: Uint8Array = new Uint8Array(0);
   const { ciphertext } = await hsm.encrypt(key.currentVersionId, plaintext, (iv) => {
     header = encodeHeader({ keyId: key.id, versionId: key.currentVersionId, iv });

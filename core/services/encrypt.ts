@@ -2,7 +2,8 @@
 import type { EncryptionContext } from '../encryption-context.js';
 import { needs } from '../errors.js';
 import { keyArn } from '../identifiers.js';
-import { DATA_KEY_SPECS, type DataKeySpec } from '../key-spec.js';
+import { DATA_KEY_SPECS, isRsa, type DataKeySpec } from '../key-spec.js';
+import { refuseContext, rsaDecryptIfNamed, rsaEncrypt } from './rsa-encrypt.js';
 import { audited } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { dryRunSucceeded, keyForEncryption, openBlob, sealUnderKey } from './crypto.js';
@@ -18,15 +19,20 @@ export interface EncryptInput {
 export interface EncryptResult {
   keyArn: string;
   ciphertext: Uint8Array;
+  algorithm: string;
 }
 
 export function encrypt(deps: ServiceDeps, ctx: RequestContext, input: EncryptInput): Promise<EncryptResult> {
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
     const key = await keyForEncryption(deps, ctx, repos, 'kms:Encrypt', input.KeyId, input.EncryptionAlgorithm, input.EncryptionContext, draft);
+    if (isRsa(key.keySpec)) refuseContext(input.EncryptionContext);
     if (input.DryRun) throw dryRunSucceeded();
-    const ciphertext = await sealUnderKey(deps.hsm, key, input.Plaintext, input.EncryptionContext);
-    return { keyArn: keyArn(scope, key.id), ciphertext };
+    const algorithm = input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT';
+    const ciphertext = isRsa(key.keySpec)
+      ? await rsaEncrypt(deps.hsm, key, algorithm, input.Plaintext)
+      : await sealUnderKey(deps.hsm, key, input.Plaintext, input.EncryptionContext);
+    return { keyArn: keyArn(scope, key.id), ciphertext, algorithm };
   });
 }
 
@@ -38,12 +44,14 @@ export interface DecryptInput {
   DryRun?: boolean | undefined;
 }
 
-export function decrypt(deps: ServiceDeps, ctx: RequestContext, input: DecryptInput): Promise<{ keyArn: string; plaintext: Uint8Array }> {
+export function decrypt(deps: ServiceDeps, ctx: RequestContext, input: DecryptInput): Promise<{ keyArn: string; plaintext: Uint8Array; algorithm: string }> {
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
+    const rsa = await rsaDecryptIfNamed(deps, ctx, repos, 'kms:Decrypt', input, draft);
+    if (rsa) return { keyArn: keyArn(scope, rsa.key.id), plaintext: rsa.plaintext, algorithm: rsa.algorithm };
     const opts = { keyIdInput: input.KeyId, algorithm: input.EncryptionAlgorithm, context: input.EncryptionContext, dryRun: input.DryRun };
     const { key, plaintext } = await openBlob(deps, ctx, repos, 'kms:Decrypt', input.CiphertextBlob, opts, draft);
-    return { keyArn: keyArn(scope, key.id), plaintext };
+    return { keyArn: keyArn(scope, key.id), plaintext, algorithm: 'SYMMETRIC_DEFAULT' };
   });
 }
 

@@ -19,7 +19,7 @@ type KeyRow = typeof keys.$inferSelect;
 type VersionRow = typeof keyVersions.$inferSelect;
 type KeyPatch = Parameters<KeyRepository['update']>[1];
 
-const toKey = (r: KeyRow): Key => ({
+export const toKey = (r: KeyRow): Key => ({
   id: r.id,
   accountId: r.accountId,
   description: r.description,

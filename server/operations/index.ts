@@ -6,6 +6,12 @@ import { kmsRequests } from '../../sdk/contract/kms.js';
 import { kmsHandlers } from './kms.js';
 import { auditRequests } from '../../sdk/contract/audit.js';
 import { auditHandlers } from './audit.js';
+import { kmsAsymmetricRequests } from '../../sdk/contract/kms-asymmetric.js';
+import { kmsAsymmetricHandlers } from './kms-asymmetric.js';
+import { kmsRotationRequests } from '../../sdk/contract/kms-rotation.js';
+import { kmsRotationHandlers } from './kms-rotation.js';
+import { kmsImportRequests } from '../../sdk/contract/kms-import.js';
+import { kmsImportHandlers } from './kms-import.js';
 
 export interface Operation {
   /** The operation's name without its prefix, as audited. */
@@ -29,4 +35,7 @@ function family<R extends Record<string, z.ZodType>>(
 export const OPERATIONS: Readonly<Record<string, Operation>> = {
   ...family('TrentService.', kmsRequests, kmsHandlers),
   ...family('CofferAudit.', auditRequests, auditHandlers),
+  ...family('TrentService.', kmsAsymmetricRequests, kmsAsymmetricHandlers),
+  ...family('TrentService.', kmsRotationRequests, kmsRotationHandlers),
+  ...family('TrentService.', kmsImportRequests, kmsImportHandlers),
 };

@@ -47,12 +47,12 @@ export const kmsHandlers: KmsHandlers = {
   CancelKeyDeletion: async (d, c, i) => ({ KeyId: keyArn(scopeOf(d, c), (await cancelKeyDeletion(d, c, i.KeyId)).id) }),
   Encrypt: async (d, c, i) => {
     const r = await encrypt(d, c, i);
-    return { CiphertextBlob: b64(r.ciphertext), KeyId: r.keyArn, EncryptionAlgorithm: ALG };
+    return { CiphertextBlob: b64(r.ciphertext), KeyId: r.keyArn, EncryptionAlgorithm: r.algorithm };
   },
   Decrypt: async (d, c, i) => {
     refuseUnsupported({ Recipient: i.Recipient });
     const r = await decrypt(d, c, i);
-    const body = { KeyId: r.keyArn, Plaintext: b64(r.plaintext), EncryptionAlgorithm: ALG };
+    const body = { KeyId: r.keyArn, Plaintext: b64(r.plaintext), EncryptionAlgorithm: r.algorithm };
     r.plaintext.fill(0);
     return body;
   },

@@ -1,6 +1,7 @@
 // Turns domain records into AWS's response shapes: ARNs, epoch-second dates, base64 blobs.
 import { aliasArn, keyArn, type Scope } from '../../core/identifiers.js';
 import type { Alias, Key, Page } from '../../core/model.js';
+import { algorithmsOf } from '../../core/key-spec.js';
 
 export const epoch = (d: Date) => d.getTime() / 1000;
 export const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
@@ -21,7 +22,7 @@ export function keyMetadata(key: Key, scope: Scope) {
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: key.keySpec,
     KeySpec: key.keySpec,
-    EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+    ...algorithmsOf(key.keySpec, key.keyUsage),
     MultiRegion: false,
   };
 }

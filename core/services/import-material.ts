@@ -1,0 +1,170 @@
+// Imported key material for symmetric keys: GetParametersForImport (an RSA wrapping key pair in the token and a sealed
+// import token valid 24 hours), ImportKeyMaterial and DeleteImportedKeyMaterial.
+// The token lacks OAEP-SHA-256 and RSA-AES key wrap as unwrap mechanisms, so the wrapped material is decrypted by the
+// wrapping private key inside the token (raw RSA + OAEP decoding for SHA-256), the AES-KWP layer is undone in process,
+// and the material is created in the token as a non-extractable key: a clearly labelled in-process unwrap.
+import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
+import { invalidCiphertext, KmsError, needs } from '../errors.js';
+import { keyArn } from '../identifiers.js';
+import type { AsymmetricSpec } from '../key-spec.js';
+import type { ImportedMaterial, Key } from '../model.js';
+import type { Hsm, Repositories } from '../ports.js';
+import type { AuditDraft } from '../audit.js';
+import { audited } from './audited.js';
+import type { RequestContext, ServiceDeps } from './context.js';
+import { keyForUse } from './key-use.js';
+
+const TOKEN_LIFETIME_MS = 24 * 3_600_000;
+const KWP_IV = Buffer.from('a65959a6', 'hex');
+const CHECK_IV = Buffer.alloc(12);
+const CHECK_INPUT = Buffer.alloc(16);
+const CHECK_AAD = Buffer.from('coffer:import-check');
+const tokenAad = (keyId: string) => new TextEncoder().encode(`coffer:import-token:${keyId}`);
+
+interface TokenBody {
+  keyId: string;
+  wrappingVersionId: string;
+  spec: AsymmetricSpec;
+  algorithm: string;
+  validTo: number;
+}
+
+function assertExternal(key: Key, arn: string): void {
+  needs(key.origin === 'EXTERNAL', 'UnsupportedOperationException', `${arn} origin is ${key.origin} which is not valid for this operation.`);
+}
+
+export interface ImportParameters {
+  keyArn: string;
+  importToken: Uint8Array;
+  publicKey: Uint8Array;
+  validTo: Date;
+}
+
+export function getParametersForImport(deps: ServiceDeps, ctx: RequestContext, input: { KeyId: string; WrappingAlgorithm: string; WrappingKeySpec: string }): Promise<ImportParameters> {
+  return audited(deps, ctx, async (repos, draft) => {
+    const { key, arn } = await keyForImport(deps, ctx, repos, draft, 'kms:GetParametersForImport', input.KeyId);
+    needs(/^RSA_(2048|3072|4096)$/.test(input.WrappingKeySpec), 'UnsupportedOperationException', `WrappingKeySpec ${input.WrappingKeySpec} is not supported.`);
+    needs(/^(RSAES_OAEP_SHA_(1|256)|RSA_AES_KEY_WRAP_SHA_(1|256))$/.test(input.WrappingAlgorithm), 'UnsupportedOperationException', `WrappingAlgorithm ${input.WrappingAlgorithm} is not supported.`);
+    const spec = input.WrappingKeySpec as AsymmetricSpec;
+    const wrappingVersionId = deps.newId();
+    await deps.hsm.createKeyPair(wrappingVersionId, spec, 'ENCRYPT_DECRYPT');
+    const publicKey = await deps.hsm.publicKey(wrappingVersionId, spec);
+    const validTo = new Date(deps.clock.now().getTime() + TOKEN_LIFETIME_MS);
+    const body: TokenBody = { keyId: key.id, wrappingVersionId, spec, algorithm: input.WrappingAlgorithm, validTo: validTo.getTime() };
+    const importToken = await deps.hsm.seal(new TextEncoder().encode(JSON.stringify(body)), tokenAad(key.id));
+    return { keyArn: arn, importToken, publicKey, validTo };
+  });
+}
+
+async function keyForImport(deps: ServiceDeps, ctx: RequestContext, repos: Repositories, draft: AuditDraft, action: string, keyId: string) {
+  // PendingImport keys are not usable for crypto, so the state check is the management one.
+  const found = await keyForUse(deps, ctx, repos, draft, action, keyId, null, {}, 'manage');
+  assertExternal(found.key, found.arn);
+  return found;
+}
+
+async function openToken(hsm: Hsm, key: Key, token: Uint8Array, now: Date): Promise<TokenBody> {
+  let body: TokenBody;
+  try {
+    body = JSON.parse(new TextDecoder().decode(await hsm.unseal(token, tokenAad(key.id)))) as TokenBody;
+  } catch {
+    throw new KmsError('InvalidImportTokenException', 'The import token is not valid for this key.');
+  }
+  if (body.validTo <= now.getTime()) throw new KmsError('ExpiredImportTokenException', 'The import token has expired. Call GetParametersForImport again.');
+  return body;
+}
+
+/** Unwraps the material: OAEP in the token with the wrapping private key; for RSA_AES_KEY_WRAP, AES-KWP in process. */
+async function unwrap(hsm: Hsm, body: TokenBody, wrapped: Uint8Array): Promise<Buffer> {
+  const k = Number(body.spec.slice(4)) / 8;
+  const oaep = body.algorithm.endsWith('SHA_1') ? 'RSAES_OAEP_SHA_1' : 'RSAES_OAEP_SHA_256';
+  if (body.algorithm.startsWith('RSAES_')) return Buffer.from(await hsm.asymmetricDecrypt(body.wrappingVersionId, body.spec, oaep, wrapped));
+  if (wrapped.length <= k) throw invalidCiphertext();
+  const aesKey = Buffer.from(await hsm.asymmetricDecrypt(body.wrappingVersionId, body.spec, oaep, wrapped.subarray(0, k)));
+  try {
+    needs([16, 24, 32].includes(aesKey.length), 'InvalidCiphertextException', 'The wrapped key material is not valid.');
+    const d = createDecipheriv(`id-aes${aesKey.length * 8}-wrap-pad`, aesKey, KWP_IV);
+    return Buffer.concat([d.update(wrapped.subarray(k)), d.final()]);
+  } catch {
+    throw invalidCiphertext();
+  } finally {
+    aesKey.fill(0);
+  }
+}
+
+/** A key check value of the material: AES-256-GCM of a fixed block under a fixed IV; it reveals nothing of the key. */
+function checkValueOf(material: Buffer): Buffer {
+  const c = createCipheriv('aes-256-gcm', material, CHECK_IV).setAAD(CHECK_AAD);
+  return Buffer.concat([c.update(CHECK_INPUT), c.final(), c.getAuthTag()]);
+}
+
+export interface ImportInput {
+  KeyId: string;
+  ImportToken: Uint8Array;
+  EncryptedKeyMaterial: Uint8Array;
+  ValidTo?: Date | undefined;
+  ExpirationModel?: string | undefined;
+}
+
+function expiryOf(input: ImportInput, now: Date): Pick<ImportedMaterial, 'expirationModel' | 'validTo'> {
+  const model = input.ExpirationModel ?? (input.ValidTo ? 'KEY_MATERIAL_EXPIRES' : 'KEY_MATERIAL_DOES_NOT_EXPIRE');
+  if (model === 'KEY_MATERIAL_DOES_NOT_EXPIRE') {
+    needs(!input.ValidTo, 'ValidationException', 'ValidTo must not be set when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.');
+    return { expirationModel: model, validTo: null };
+  }
+  needs(input.ValidTo, 'ValidationException', 'ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES.');
+  needs(input.ValidTo.getTime() > now.getTime(), 'ValidationException', 'ValidTo must be in the future.');
+  return { expirationModel: 'KEY_MATERIAL_EXPIRES', validTo: input.ValidTo };
+}
+
+export function importKeyMaterial(deps: ServiceDeps, ctx: RequestContext, input: ImportInput): Promise<void> {
+  return audited(deps, ctx, async (repos, draft) => {
+    const { key, arn } = await keyForImport(deps, ctx, repos, draft, 'kms:ImportKeyMaterial', input.KeyId);
+    const now = deps.clock.now();
+    const expiry = expiryOf(input, now);
+    const body = await openToken(deps.hsm, key, input.ImportToken, now);
+    const material = await unwrap(deps.hsm, body, input.EncryptedKeyMaterial);
+    try {
+      needs(material.length === 32, 'IncorrectKeyMaterialException', 'The key material must be 256 bits for a SYMMETRIC_DEFAULT key.');
+      const checkValue = checkValueOf(material);
+      const before = await repos.imports.get(key.id);
+      const same = !before || (before.checkValue.length === checkValue.length && timingSafeEqual(before.checkValue, checkValue));
+      needs(same, 'IncorrectKeyMaterialException', `The key material is not the material ${arn} had before.`);
+      await deps.hsm.importRootKey(key.currentVersionId, material);
+      await repos.imports.put({ keyId: key.id, checkValue, ...expiry });
+      if (key.state === 'PendingImport') await repos.keys.update(key.id, { state: 'Enabled' });
+    } finally {
+      material.fill(0);
+    }
+  });
+}
+
+export function deleteImportedKeyMaterial(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<void> {
+  return audited(deps, ctx, async (repos, draft) => {
+    const { key } = await keyForImport(deps, ctx, repos, draft, 'kms:DeleteImportedKeyMaterial', keyId);
+    await deps.hsm.destroyRootKey(key.currentVersionId);
+    await repos.keys.update(key.id, { state: 'PendingImport' });
+  });
+}
+
+/** The background job: deletes imported material whose ValidTo has passed (the key goes to PendingImport), once per key across instances. */
+export async function expireImportedMaterial(deps: ServiceDeps): Promise<number> {
+  let expired = 0;
+  for (;;) {
+    const done = await deps.uow.transaction(async (repos) => {
+      const claimed = await repos.imports.claimExpired(deps.clock.now());
+      if (!claimed) return false;
+      await deps.hsm.destroyRootKey(claimed.key.currentVersionId);
+      await repos.keys.update(claimed.key.id, { state: 'PendingImport' });
+      await repos.imports.put({ ...claimed.material, validTo: null });
+      await repos.audit.append({
+        id: deps.newId(), time: deps.clock.now(), requestId: deps.newId(), operation: 'DeleteExpiredKeyMaterial',
+        keyArn: keyArn({ region: deps.region, accountId: claimed.key.accountId }, claimed.key.id), callerArn: null, accessKeyId: null,
+        sourceIp: null, userAgent: 'coffer-import-expiry-job', outcome: 'Success', errorCode: null, encryptionContextKeys: [],
+      });
+      return true;
+    });
+    if (!done) return expired;
+    expired++;
+  }
+}

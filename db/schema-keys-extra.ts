@@ -1,0 +1,52 @@
+// Tables for key rotation (the rotation setting of a key, one row per rotation) and imported key material.
+import { sql } from 'drizzle-orm';
+import { boolean, customType, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import type { ImportedMaterial, RotationType } from '../core/model.js';
+import { keys, keyVersions } from './schema.js';
+
+/** bytea as Uint8Array (as in schema.ts; not imported from it, which would be a cycle through its re-export). */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+  toDriver: (value) => Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+  fromDriver: (value) => new Uint8Array(value),
+});
+
+const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const keyRotationSettings = pgTable(
+  'key_rotation_settings',
+  {
+    keyId: uuid('key_id')
+      .primaryKey()
+      .references(() => keys.id, { onDelete: 'cascade' }),
+    enabled: boolean('enabled').notNull(),
+    periodDays: integer('period_days').notNull(),
+    nextRotationDate: tstz('next_rotation_date'),
+  },
+  (t) => [index('key_rotation_due_idx').on(t.nextRotationDate).where(sql`enabled`)],
+);
+
+export const keyRotations = pgTable(
+  'key_rotations',
+  {
+    versionId: uuid('version_id')
+      .primaryKey()
+      .references(() => keyVersions.id, { onDelete: 'cascade' }),
+    keyId: uuid('key_id')
+      .notNull()
+      .references(() => keys.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    rotationDate: tstz('rotation_date').notNull(),
+    rotationType: text('rotation_type').$type<RotationType>().notNull(),
+  },
+  (t) => [index('key_rotations_key_id_idx').on(t.keyId, t.version)],
+);
+
+export const keyImports = pgTable('key_imports', {
+  keyId: uuid('key_id')
+    .primaryKey()
+    .references(() => keys.id, { onDelete: 'cascade' }),
+  checkValue: bytea('check_value').notNull(),
+  expirationModel: text('expiration_model').$type<ImportedMaterial['expirationModel']>().notNull(),
+  validTo: tstz('valid_to'),
+});

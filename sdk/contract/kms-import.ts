@@ -1,0 +1,34 @@
+// Request shapes of the imported key material operations with AWS's member constraints.
+import { z } from 'zod';
+import { blob, keyIdMember, oneOf } from './shapes.js';
+
+const WRAPPING_ALGORITHMS = [
+  'RSAES_PKCS1_V1_5', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1', 'RSA_AES_KEY_WRAP_SHA_256', 'SM2PKE',
+] as const;
+const WRAPPING_KEY_SPECS = ['RSA_2048', 'RSA_3072', 'RSA_4096', 'SM2'] as const;
+const EXPIRATION_MODELS = ['KEY_MATERIAL_EXPIRES', 'KEY_MATERIAL_DOES_NOT_EXPIRE'] as const;
+
+/** AWS JSON 1.1 timestamps are epoch seconds. */
+const timestamp = z.number().transform((s) => new Date(s * 1000));
+
+export const kmsImportRequests = {
+  GetParametersForImport: z.object({
+    KeyId: keyIdMember,
+    WrappingAlgorithm: oneOf(WRAPPING_ALGORITHMS),
+    WrappingKeySpec: oneOf(WRAPPING_KEY_SPECS),
+  }),
+  ImportKeyMaterial: z.object({
+    KeyId: keyIdMember,
+    ImportToken: blob(1, 6144),
+    EncryptedKeyMaterial: blob(1, 6144),
+    ValidTo: timestamp.optional(),
+    ExpirationModel: oneOf(EXPIRATION_MODELS).optional(),
+    ImportType: z.string().optional(),
+    KeyMaterialDescription: z.string().optional(),
+    KeyMaterialId: z.string().optional(),
+  }),
+  DeleteImportedKeyMaterial: z.object({ KeyId: keyIdMember, KeyMaterialId: z.string().optional() }),
+} as const;
+
+export type KmsImportOperation = keyof typeof kmsImportRequests;
+export type KmsImportRequest<O extends KmsImportOperation> = z.output<(typeof kmsImportRequests)[O]>;

@@ -1,0 +1,102 @@
+// Integration: the automatic rotation job rotates each due key exactly once when two instances (two database
+// pools over one Postgres, one token) run it at the same time, and old ciphertexts still decrypt afterwards;
+// imported key material expires at its ValidTo through the same job.
+import { constants, createPublicKey, publicEncrypt, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ownerOnlyAuthorizer } from '../../core/authorization.js';
+import type { Caller } from '../../core/model.js';
+import type { RequestContext, ServiceDeps } from '../../core/services/context.js';
+import { createKey } from '../../core/services/create-key.js';
+import { decrypt, encrypt } from '../../core/services/encrypt.js';
+import { enableKeyRotation, rotateDueKeys } from '../../core/services/rotation.js';
+import { expireImportedMaterial, getParametersForImport, importKeyMaterial } from '../../core/services/import-material.js';
+import { DrizzleUnitOfWork } from '../../db/index.js';
+import { ensureDevToken, openHsm, type Pkcs11Hsm } from '../../hsm/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+let dataDir: string;
+let hsm: Pkcs11Hsm;
+let db: TestDatabase | null;
+let a: DrizzleUnitOfWork;
+let b: DrizzleUnitOfWork;
+let now = new Date();
+
+const caller: Caller = { arn: 'arn:aws:iam::111122223333:user/t', accountId: '111122223333', userName: 't', accessKeyId: 'AKIATEST' };
+const ctx = (): RequestContext => ({ requestId: randomUUID(), operation: 'Test', caller, sourceIp: null, userAgent: null, audit: { recorded: false } });
+const depsOf = (uow: DrizzleUnitOfWork): ServiceDeps => ({
+  uow, hsm, clock: { now: () => now }, authorizer: ownerOnlyAuthorizer, region: 'us-east-1', newId: randomUUID,
+});
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'coffer-rot-'));
+  const token = await ensureDevToken({ dataDir, label: `coffer-rot-${randomUUID().slice(0, 8)}` });
+  hsm = await openHsm({ ...token, poolSize: 4 });
+  db = await createTestDatabase({ allowPglite: false });
+  if (!db) return;
+  a = await DrizzleUnitOfWork.open({ url: db.url! });
+  b = await DrizzleUnitOfWork.open({ url: db.url! });
+});
+
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await db?.drop();
+  await hsm?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('automatic rotation job', () => {
+  it('two instances rotate each due key exactly once; earlier ciphertexts still decrypt, new ones use the new version', async (t) => {
+    if (!db) return t.skip();
+    const da = depsOf(a);
+    const keys = await Promise.all([1, 2, 3, 4, 5].map(() => createKey(da, ctx(), {})));
+    const blobs = await Promise.all(keys.map((k) => encrypt(da, ctx(), { KeyId: k.id, Plaintext: new Uint8Array([1, 2, 3]) })));
+    for (const k of keys.slice(0, 4)) await enableKeyRotation(da, ctx(), k.id, 90);
+    expect(await rotateDueKeys(da)).toBe(0); // not due yet
+    now = new Date(now.getTime() + 91 * 86_400_000);
+    const [na, nb] = await Promise.all([rotateDueKeys(da), rotateDueKeys(depsOf(b))]);
+    expect(na + nb).toBe(4);
+    for (const [i, k] of keys.entries()) {
+      const versions = await a.repos.keys.listVersions(k.id);
+      expect(versions).toHaveLength(i < 4 ? 2 : 1);
+      const current = (await a.repos.keys.get(k.accountId, k.id))!;
+      expect(current.currentVersionId).toBe(versions[versions.length - 1]!.id);
+      const dec = await decrypt(da, ctx(), { CiphertextBlob: blobs[i]!.ciphertext });
+      expect([...dec.plaintext]).toEqual([1, 2, 3]);
+      const fresh = await encrypt(da, ctx(), { KeyId: k.id, Plaintext: new Uint8Array([4]) });
+      expect(Buffer.from(fresh.ciphertext.subarray(17, 33)).toString('hex')).toBe(current.currentVersionId.replaceAll('-', ''));
+      const rotations = await a.repos.rotations.list(k.id, 10, null);
+      expect(rotations.items.map((r) => r.rotationType)).toEqual(i < 4 ? ['AUTOMATIC'] : []);
+    }
+    expect(await rotateDueKeys(da)).toBe(0); // the next rotation is 90 days on
+  });
+});
+
+describe('imported key material expiry', () => {
+  it('deletes material at ValidTo once across two instances; re-importing the same material restores decryption', async (t) => {
+    if (!db) return t.skip();
+    const da = depsOf(a);
+    const key = await createKey(da, ctx(), { Origin: 'EXTERNAL' });
+    const material = randomBytes(32);
+    const importOnce = async (validTo: Date | undefined) => {
+      const p = await getParametersForImport(da, ctx(), { KeyId: key.id, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
+      const pub = createPublicKey({ key: Buffer.from(p.publicKey), format: 'der', type: 'spki' });
+      const wrapped = publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, material);
+      await importKeyMaterial(da, ctx(), { KeyId: key.id, ImportToken: p.importToken, EncryptedKeyMaterial: wrapped, ValidTo: validTo });
+    };
+    await importOnce(new Date(now.getTime() + 3_600_000));
+    const blob = await encrypt(da, ctx(), { KeyId: key.id, Plaintext: new Uint8Array([9]) });
+    expect(await expireImportedMaterial(da)).toBe(0);
+    now = new Date(now.getTime() + 2 * 3_600_000);
+    const [na, nb] = await Promise.all([expireImportedMaterial(da), expireImportedMaterial(depsOf(b))]);
+    expect(na + nb).toBe(1);
+    expect((await a.repos.keys.get(key.accountId, key.id))!.state).toBe('PendingImport');
+    expect(await hsm.hasRootKey(key.currentVersionId)).toBe(false);
+    await expect(decrypt(da, ctx(), { CiphertextBlob: blob.ciphertext })).rejects.toMatchObject({ code: 'KMSInvalidStateException' });
+    await importOnce(undefined);
+    expect([...(await decrypt(da, ctx(), { CiphertextBlob: blob.ciphertext })).plaintext]).toEqual([9]);
+  });
+});
