@@ -121,3 +121,4 @@ export const auditEvents = pgTable(
   },
   (t) => [index('audit_events_time_idx').on(t.time), index('audit_events_key_arn_idx').on(t.keyArn)],
 );
+export * from './schema-identity.js';

@@ -8,6 +8,9 @@ import { migrate } from './migrate.js';
 import { DrizzleAccessKeyRepository } from './repos/access-keys.js';
 import { DrizzleAliasRepository } from './repos/aliases.js';
 import { DrizzleAuditRepository } from './repos/audit.js';
+import {
+  DrizzleAccountRepository, DrizzleGrantRepository, DrizzleKeyPolicyRepository, DrizzleUserPolicyRepository, DrizzleUserRepository,
+} from './repos/identity.js';
 import { DrizzleKeyRepository } from './repos/keys.js';
 import { DrizzleTagRepository } from './repos/tags.js';
 
@@ -21,6 +24,11 @@ export function repositoriesOver(db: Db): Repositories {
     tags: new DrizzleTagRepository(db),
     accessKeys: new DrizzleAccessKeyRepository(db),
     audit: new DrizzleAuditRepository(db),
+    accounts: new DrizzleAccountRepository(db),
+    users: new DrizzleUserRepository(db),
+    userPolicies: new DrizzleUserPolicyRepository(db),
+    keyPolicies: new DrizzleKeyPolicyRepository(db),
+    grants: new DrizzleGrantRepository(db),
   };
 }
 

@@ -4,8 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
-import { ownerOnlyAuthorizer } from '../core/authorization.js';
 import { systemClock } from '../core/ports.js';
+import { policyAuthorizer } from '../core/policy/authorizer.js';
 import type { ServiceDeps } from '../core/services/context.js';
 import { lookupCredential } from '../core/services/credentials.js';
 import { DrizzleUnitOfWork } from '../db/index.js';
@@ -54,7 +54,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     uow,
     hsm,
     clock: systemClock,
-    authorizer: ownerOnlyAuthorizer,
+    authorizer: policyAuthorizer,
     region: config.region,
     newId: randomUUID,
   };

@@ -1,10 +1,11 @@
 // CreateKey: a symmetric key whose first version's root key is made inside the token.
-import { KmsError, needs } from '../errors.js';
+import { needs } from '../errors.js';
 import { isSupportedKeySpec } from '../key-spec.js';
 import { keyArn } from '../identifiers.js';
 import type { Key, KeyVersion, Tag } from '../model.js';
 import { audited } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
+import { checkKeyPolicy } from './key-policies.js';
 import { validateNewTags } from './tags.js';
 
 export interface CreateKeyInput {
@@ -18,6 +19,7 @@ export interface CreateKeyInput {
   CustomKeyStoreId?: string;
   XksKeyId?: string;
   Policy?: string;
+  BypassPolicyLockoutSafetyCheck?: boolean;
 }
 
 function checkSpec(input: CreateKeyInput): void {
@@ -34,13 +36,6 @@ function checkSpec(input: CreateKeyInput): void {
   needs(origin === 'AWS_KMS', 'UnsupportedOperationException', `Origin ${origin} is not supported by this server yet.`);
   needs(!input.CustomKeyStoreId && !input.XksKeyId, 'UnsupportedOperationException', 'Custom key stores are not supported.');
   needs(!input.MultiRegion, 'UnsupportedOperationException', 'Multi-Region keys are not supported.');
-  if (input.Policy !== undefined) {
-    try {
-      JSON.parse(input.Policy);
-    } catch {
-      throw new KmsError('MalformedPolicyDocumentException', 'The policy is not valid JSON.');
-    }
-  }
 }
 
 export async function createKey(deps: ServiceDeps, ctx: RequestContext, input: CreateKeyInput): Promise<Key> {
@@ -51,6 +46,7 @@ export async function createKey(deps: ServiceDeps, ctx: RequestContext, input: C
       'kms:KeySpec': input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT',
       'kms:KeyUsage': input.KeyUsage ?? 'ENCRYPT_DECRYPT',
       'kms:KeyOrigin': input.Origin ?? 'AWS_KMS',
+      'kms:BypassPolicyLockoutSafetyCheck': input.BypassPolicyLockoutSafetyCheck ?? false,
     });
     const tags = validateNewTags(input.Tags ?? [], 0);
     const now = deps.clock.now();
@@ -69,9 +65,11 @@ export async function createKey(deps: ServiceDeps, ctx: RequestContext, input: C
     };
     const version: KeyVersion = { id: key.currentVersionId, keyId: key.id, version: 1, createdAt: now };
     draft.keyArn = keyArn(scope, key.id);
+    const policy = await checkKeyPolicy(deps, repos, ctx.caller, key, input.Policy, input.BypassPolicyLockoutSafetyCheck);
     await deps.hsm.createRootKey(version.id);
     try {
       await repos.keys.insert(key, version);
+      await repos.keyPolicies.put(key.id, policy);
       if (tags.length > 0) await repos.tags.put(key.id, tags);
     } catch (e) {
       // The transaction will roll back: do not leave an orphan object in the token.

@@ -26,7 +26,7 @@ export function encrypt(deps: ServiceDeps, ctx: RequestContext, input: EncryptIn
     const key = await keyForEncryption(deps, ctx, repos, 'kms:Encrypt', input.KeyId, input.EncryptionAlgorithm, input.EncryptionContext, draft);
     if (input.DryRun) throw dryRunSucceeded();
     const ciphertext = await sealUnderKey(deps.hsm, key, input.Plaintext, input.EncryptionContext);
-    return { keyArn: keyArn(scope, key.id), ciphertext };
+    return { keyArn: keyArn({ ...scope, accountId: key.accountId }, key.id), ciphertext };
   });
 }
 
@@ -43,7 +43,7 @@ export function decrypt(deps: ServiceDeps, ctx: RequestContext, input: DecryptIn
   return audited(deps, ctx, async (repos, draft) => {
     const opts = { keyIdInput: input.KeyId, algorithm: input.EncryptionAlgorithm, context: input.EncryptionContext, dryRun: input.DryRun };
     const { key, plaintext } = await openBlob(deps, ctx, repos, 'kms:Decrypt', input.CiphertextBlob, opts, draft);
-    return { keyArn: keyArn(scope, key.id), plaintext };
+    return { keyArn: keyArn({ ...scope, accountId: key.accountId }, key.id), plaintext };
   });
 }
 
@@ -87,7 +87,7 @@ export function reEncrypt(
       );
       if (input.DryRun) throw dryRunSucceeded();
       const ciphertext = await sealUnderKey(deps.hsm, dest, source.plaintext, input.DestinationEncryptionContext);
-      return { sourceKeyArn: keyArn(scope, source.key.id), keyArn: keyArn(scope, dest.id), ciphertext };
+      return { sourceKeyArn: keyArn({ ...scope, accountId: source.key.accountId }, source.key.id), keyArn: keyArn({ ...scope, accountId: dest.accountId }, dest.id), ciphertext };
     } finally {
       source.plaintext.fill(0);
     }
@@ -125,7 +125,7 @@ export function generateDataKey(
     if (input.DryRun) throw dryRunSucceeded();
     const plaintext = await deps.hsm.generateRandom(length);
     const ciphertext = await sealUnderKey(deps.hsm, key, plaintext, input.EncryptionContext);
-    return { keyArn: keyArn(scope, key.id), ciphertext, plaintext };
+    return { keyArn: keyArn({ ...scope, accountId: key.accountId }, key.id), ciphertext, plaintext };
   });
 }
 

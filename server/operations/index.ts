@@ -4,6 +4,8 @@ import type { z } from 'zod';
 import type { RequestContext, ServiceDeps } from '../../core/services/context.js';
 import { kmsRequests } from '../../sdk/contract/kms.js';
 import { kmsHandlers } from './kms.js';
+import { kmsAccessRequests } from '../../sdk/contract/kms-access.js';
+import { kmsAccessHandlers } from './kms-access.js';
 
 export interface Operation {
   /** The operation's name without its prefix, as audited. */
@@ -26,4 +28,5 @@ function family<R extends Record<string, z.ZodType>>(
 
 export const OPERATIONS: Readonly<Record<string, Operation>> = {
   ...family('TrentService.', kmsRequests, kmsHandlers),
+  ...family('TrentService.', kmsAccessRequests, kmsAccessHandlers),
 };
