@@ -57,6 +57,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     authorizer: policyAuthorizer,
     region: config.region,
     newId: randomUUID,
+    systemAccountId: config.accountId,
   };
   await ensureBootstrapAdmin(config, services, log);
   const app = createApp({

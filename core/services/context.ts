@@ -12,6 +12,8 @@ export interface ServiceDeps {
   region: string;
   /** New ids (UUID v4); injectable for tests. */
   newId: () => string;
+  /** The default account, whose `admin` is the system administrator (may call CofferIdentity.CreateAccount). */
+  systemAccountId?: string;
 }
 
 export interface RequestContext {

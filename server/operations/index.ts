@@ -6,6 +6,8 @@ import { kmsRequests } from '../../sdk/contract/kms.js';
 import { kmsHandlers } from './kms.js';
 import { kmsAccessRequests } from '../../sdk/contract/kms-access.js';
 import { kmsAccessHandlers } from './kms-access.js';
+import { identityRequests } from '../../sdk/contract/identity.js';
+import { identityHandlers } from './identity.js';
 
 export interface Operation {
   /** The operation's name without its prefix, as audited. */
@@ -29,4 +31,5 @@ function family<R extends Record<string, z.ZodType>>(
 export const OPERATIONS: Readonly<Record<string, Operation>> = {
   ...family('TrentService.', kmsRequests, kmsHandlers),
   ...family('TrentService.', kmsAccessRequests, kmsAccessHandlers),
+  ...family('CofferIdentity.', identityRequests, identityHandlers),
 };
