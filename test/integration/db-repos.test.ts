@@ -422,7 +422,7 @@ describe('db unit of work without a server', () => {
 describe('schema', () => {
   it('names every table the migrations create', () => {
     expect(Object.keys(schema).filter((k) => k !== 'bytea').sort()).toEqual(
-      ['accessKeys', 'aliases', 'auditEvents', 'keyVersions', 'keys', 'tags'],
+      ['accessKeys', 'accounts', 'aliases', 'auditEvents', 'grants', 'keyPolicies', 'keyVersions', 'keys', 'tags', 'userPolicies', 'users'],
     );
   });
 });
