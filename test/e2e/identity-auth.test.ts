@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { ListKeysCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { newUser, ok, type Credentials } from '../helpers/identity.js';
+import { ok, type Credentials } from '../helpers/identity.js';
 import { ADMIN, failure, REGION, startCoffer, type CofferProcess } from '../helpers/server.js';
 
 let server: CofferProcess;
