@@ -17,6 +17,12 @@ export const CROSS_ACCOUNT_ACTIONS = new Set([
   'kms:Verify', 'kms:VerifyMac', 'kms:DeriveSharedSecret',
 ]);
 
+/** Operations that take an encryption context, to which grant constraints apply. */
+const CONTEXT_ACTIONS = new Set([
+  'kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext',
+  'kms:GenerateDataKeyPair', 'kms:GenerateDataKeyPairWithoutPlaintext',
+]);
+
 /** The user name every account's administrator has: full rights in its own account. */
 export const ADMIN_USER = 'admin';
 
@@ -46,7 +52,8 @@ export function grantAllows(grant: Grant, caller: Caller, action: string, condit
   if (grant.granteePrincipal !== caller.arn) return false;
   if (!grant.operations.some((op) => `kms:${op}` === action)) return false;
   const c = grant.constraints;
-  if (!c) return true;
+  // Constraints bind the operations that take an encryption context; CreateGrant is bound by the subset rule instead.
+  if (!c || !CONTEXT_ACTIONS.has(action)) return true;
   const ctx = requestContext(conditions);
   if (c.EncryptionContextEquals) {
     const want = Object.entries(c.EncryptionContextEquals);
@@ -120,5 +127,6 @@ export async function wouldAllow(repos: Repositories, caller: Caller, request: A
   const kp = evaluatePolicy(keyPolicy, r);
   const identity = evaluatePolicies(identityDocs, r);
   if (kp.decision !== 'Allow' || identity.decision === 'Deny') return false;
-  return kp.via === 'principal' || identity.decision === 'Allow';
+  const crossAccount = request.key !== null && request.key.accountId !== caller.accountId;
+  return (kp.via === 'principal' && !crossAccount) || identity.decision === 'Allow';
 }

@@ -46,7 +46,7 @@ export function authorize(
 }
 
 /** The global condition keys every request offers, and the key's own when there is one. */
-function requestConditions(deps: ServiceDeps, ctx: RequestContext, key: Key | null): ConditionValues {
+export function requestConditions(deps: ServiceDeps, ctx: RequestContext, key: Key | null): ConditionValues {
   return {
     'kms:CallerAccount': ctx.caller.accountId,
     'aws:PrincipalArn': ctx.caller.arn,

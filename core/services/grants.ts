@@ -7,9 +7,11 @@ import type { Grant, GrantConstraints } from '../identity-model.js';
 import type { Key } from '../model.js';
 import type { Repositories } from '../ports.js';
 import { audited } from './audited.js';
-import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
+import { authorize, requestConditions, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { dryRunSucceeded } from './crypto.js';
 import { resolveKeyById } from './resolve.js';
+import { keyPolicyText, wouldAllow } from '../policy/authorizer.js';
+import { accessDenied, type AuthorizationRequest, type ConditionValues } from '../authorization.js';
 
 export const GRANT_OPERATIONS = [
   'Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo', 'Sign', 'Verify',
@@ -49,12 +51,14 @@ export function createGrant(deps: ServiceDeps, ctx: RequestContext, input: Creat
     needs(input.Operations.length > 0, 'ValidationException', 'Operations must name at least one grant operation.');
     const operations = sortedOps(input.Operations);
     const constraints = input.Constraints && Object.keys(input.Constraints).length > 0 ? input.Constraints : null;
-    await authorize(deps, repos, ctx, 'kms:CreateGrant', key, {
+    const conditions: ConditionValues = {
       'kms:GranteePrincipal': input.GranteePrincipal,
       'kms:RetiringPrincipal': input.RetiringPrincipal,
       'kms:GrantOperations': operations,
       ...(constraints ? { 'kms:GrantConstraintType': Object.keys(constraints) } : {}),
-    });
+    };
+    await authorize(deps, repos, ctx, 'kms:CreateGrant', key, conditions);
+    await checkDerivedGrant(deps, repos, ctx, key, { operations, constraints, conditions });
     needs(key.state !== 'PendingDeletion', 'KMSInvalidStateException', `${draft.keyArn} is pending deletion.`);
     if (input.DryRun) throw dryRunSucceeded();
     if (input.Name !== undefined) {
@@ -79,6 +83,36 @@ export function createGrant(deps: ServiceDeps, ctx: RequestContext, input: Creat
     await repos.grants.insert(grant);
     return grant;
   });
+}
+
+/** Every pair a parent grant's constraint demands is demanded by the child grant too. */
+function atLeastAsStrict(parent: GrantConstraints | null, child: GrantConstraints | null): boolean {
+  if (!parent) return true;
+  if (!child) return false;
+  const childPairs = { ...child.EncryptionContextSubset, ...child.EncryptionContextEquals };
+  if (parent.EncryptionContextEquals) return same(parent.EncryptionContextEquals, child.EncryptionContextEquals);
+  return Object.entries(parent.EncryptionContextSubset ?? {}).every(([k, v]) => childPairs[k] === v);
+}
+
+/**
+ * A principal allowed CreateGrant only by a grant may create grants for a subset of that grant's operations,
+ * with constraints at least as strict, as in AWS.
+ */
+async function checkDerivedGrant(
+  deps: ServiceDeps,
+  repos: Repositories,
+  ctx: RequestContext,
+  key: Key,
+  child: { operations: string[]; constraints: GrantConstraints | null; conditions: ConditionValues },
+): Promise<void> {
+  const { operations, constraints } = child;
+  const parents = (await repos.grants.listForKey(key.id, ctx.caller.arn)).filter((g) => g.operations.includes('CreateGrant'));
+  if (parents.length === 0) return; // authorized by policies alone
+  const conditions = { ...requestConditions(deps, ctx, key), ...child.conditions };
+  const request: AuthorizationRequest = { action: 'kms:CreateGrant', key, resource: arnOf(deps, key), conditions };
+  if (await wouldAllow(repos, ctx.caller, request, await keyPolicyText(repos, key.id, key.accountId))) return;
+  const ok = parents.some((p) => operations.every((op) => p.operations.includes(op)) && atLeastAsStrict(p.constraints, constraints));
+  if (!ok) throw accessDenied(ctx.caller, request, 'because a grant can only create grants for a subset of its own operations and constraints');
 }
 
 export function listGrants(

@@ -201,6 +201,21 @@ describe('a user allowed Decrypt only by a grant with an encryption-context cons
   });
 });
 
+describe('grants created through a grant', () => {
+  it('cover only a subset of the parent grant’s operations, with constraints at least as strict', async () => {
+    const subset = { EncryptionContextSubset: { tenant: 'a' } };
+    await admin.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: grantUser.arn, Operations: ['Decrypt', 'CreateGrant'], Constraints: subset }));
+    const c = as(grantUser);
+    const child = await c.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: encUser.arn, Operations: ['Decrypt'], Constraints: subset }));
+    expect(child.GrantId).toMatch(/^[0-9a-f]{64}$/);
+    expect((await failure(c.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: encUser.arn, Operations: ['Encrypt'], Constraints: subset })))).name).toBe('AccessDeniedException');
+    expect((await failure(c.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: encUser.arn, Operations: ['Decrypt'] })))).name).toBe('AccessDeniedException');
+    for (const g of (await admin.send(new ListGrantsCommand({ KeyId: keyId }))).Grants!) {
+      await admin.send(new RevokeGrantCommand({ KeyId: keyId, GrantId: g.GrantId }));
+    }
+  });
+});
+
 describe('a user of another account allowed by both policies', () => {
   it('is refused while only the key policy allows', async () => {
     const e = await failure(as(partner).send(new EncryptCommand({ KeyId: keyArn, Plaintext: data })));
