@@ -43,13 +43,14 @@ export async function keyForEncryption(
   algorithm: string | undefined,
   context: EncryptionContext | undefined,
   draft: AuditDraft,
+  extra: ConditionValues = {},
 ): Promise<Key> {
   const scope = scopeOf(deps, ctx);
   const key = await resolveKey(repos, scope, keyIdInput);
   const arn = keyArn({ ...scope, accountId: key.accountId }, key.id);
   draft.keyArn = arn;
   draft.encryptionContextKeys = contextKeys(context);
-  await authorize(deps, repos, ctx, action, key, cryptoConditions(keyIdInput, algorithm, context));
+  await authorize(deps, repos, ctx, action, key, { ...cryptoConditions(keyIdInput, algorithm, context), ...extra });
   assertStateAllows(key.state, arn, 'crypto');
   checkAlgorithm(key, arn, algorithm);
   return key;
@@ -71,6 +72,8 @@ export interface OpenOptions {
   context?: EncryptionContext | undefined;
   /** Check everything but the token operation. */
   dryRun?: boolean | undefined;
+  /** Further condition values (ReEncrypt's kms:ReEncryptOnSameKey). */
+  conditions?: ConditionValues | undefined;
 }
 
 /**
@@ -98,7 +101,7 @@ export async function openBlob(
   if (!key) throw invalidCiphertext();
   const arn = keyArn({ ...scope, accountId: key.accountId }, key.id);
   draft.keyArn = arn;
-  await authorize(deps, repos, ctx, action, key, cryptoConditions(opts.keyIdInput, opts.algorithm, opts.context));
+  await authorize(deps, repos, ctx, action, key, { ...cryptoConditions(opts.keyIdInput, opts.algorithm, opts.context), ...opts.conditions });
   assertStateAllows(key.state, arn, 'crypto');
   checkAlgorithm(key, arn, opts.algorithm);
   const version = await repos.keys.getVersion(key.id, parsed.versionId);

@@ -1,7 +1,10 @@
 // Encrypt, Decrypt, ReEncrypt, GenerateDataKey(WithoutPlaintext), GenerateRandom.
 import type { EncryptionContext } from '../encryption-context.js';
 import { needs } from '../errors.js';
-import { keyArn } from '../identifiers.js';
+import { keyArn, type Scope } from '../identifiers.js';
+import { decodeCiphertext } from '../ciphertext.js';
+import type { Repositories } from '../ports.js';
+import { resolveKey } from './resolve.js';
 import { DATA_KEY_SPECS, type DataKeySpec } from '../key-spec.js';
 import { audited } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
@@ -65,13 +68,14 @@ export function reEncrypt(
 ): Promise<{ sourceKeyArn: string; keyArn: string; ciphertext: Uint8Array }> {
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
+    const sameKey = { 'kms:ReEncryptOnSameKey': await sameKeyValue(repos, scope, input) };
     const source = await openBlob(
       deps,
       ctx,
       repos,
       'kms:ReEncryptFrom',
       input.CiphertextBlob,
-      { keyIdInput: input.SourceKeyId, algorithm: input.SourceEncryptionAlgorithm, context: input.SourceEncryptionContext },
+      { keyIdInput: input.SourceKeyId, algorithm: input.SourceEncryptionAlgorithm, context: input.SourceEncryptionContext, conditions: sameKey },
       draft,
     );
     try {
@@ -84,6 +88,7 @@ export function reEncrypt(
         input.DestinationEncryptionAlgorithm,
         input.DestinationEncryptionContext,
         draft,
+        sameKey,
       );
       if (input.DryRun) throw dryRunSucceeded();
       const ciphertext = await sealUnderKey(deps.hsm, dest, source.plaintext, input.DestinationEncryptionContext);
@@ -92,6 +97,17 @@ export function reEncrypt(
       source.plaintext.fill(0);
     }
   });
+}
+
+/** kms:ReEncryptOnSameKey: whether the blob's key is the destination key (undefined when either is unknown yet). */
+async function sameKeyValue(repos: Repositories, scope: Scope, input: ReEncryptInput): Promise<boolean | undefined> {
+  try {
+    const sourceKeyId = decodeCiphertext(input.CiphertextBlob).keyId;
+    const dest = await resolveKey(repos, scope, input.DestinationKeyId);
+    return dest.id === sourceKeyId;
+  } catch {
+    return undefined; // the use case reports the bad blob or the unknown key in its usual order
+  }
 }
 
 export interface GenerateDataKeyInput {

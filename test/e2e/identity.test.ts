@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateGrantCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand,
   GetKeyPolicyCommand, ListGrantsCommand, ListKeyPoliciesCommand, ListKeysCommand, ListRetirableGrantsCommand,
-  PutKeyPolicyCommand, RetireGrantCommand, RevokeGrantCommand, ScheduleKeyDeletionCommand, type KMSClient,
+  PutKeyPolicyCommand, ReEncryptCommand, RetireGrantCommand, RevokeGrantCommand, ScheduleKeyDeletionCommand, type KMSClient,
 } from '@aws-sdk/client-kms';
 import postgres from 'postgres';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -88,6 +88,34 @@ describe('key policies', () => {
     expect(e.message).toMatch(/will not allow you to update the key policy/);
     const k = (await admin.send(new CreateKeyCommand({ Policy: lockout, BypassPolicyLockoutSafetyCheck: true }))).KeyMetadata!;
     expect((await failure(admin.send(new DescribeKeyCommand({ KeyId: k.KeyId })))).name).toBe('AccessDeniedException');
+  });
+});
+
+describe('condition keys the request supplies', () => {
+  it('kms:ReEncryptOnSameKey: a Deny on re-encrypting under the same key', async () => {
+    const k = (await admin.send(new CreateKeyCommand({
+      Policy: policy(rootStatement(ACCOUNT), {
+        Effect: 'Deny', Principal: '*', Action: 'kms:ReEncrypt*', Resource: '*', Condition: { Bool: { 'kms:ReEncryptOnSameKey': 'true' } },
+      }),
+    }))).KeyMetadata!;
+    const other = (await admin.send(new CreateKeyCommand({}))).KeyMetadata!;
+    const blob = (await admin.send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: data }))).CiphertextBlob!;
+    const e = await failure(admin.send(new ReEncryptCommand({ CiphertextBlob: blob, DestinationKeyId: k.KeyId })));
+    expect(e.name).toBe('AccessDeniedException');
+    expect(e.message).toMatch(/with an explicit deny in a resource-based policy$/);
+    expect((await admin.send(new ReEncryptCommand({ CiphertextBlob: blob, DestinationKeyId: other.KeyId }))).KeyId).toBe(other.Arn);
+  });
+
+  it('kms:EncryptionContext:<key> in a key policy Allow', async () => {
+    const k = (await admin.send(new CreateKeyCommand({
+      Policy: policy(rootStatement(ACCOUNT), {
+        Effect: 'Allow', Principal: { AWS: encUser.arn }, Action: 'kms:Encrypt', Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:app': 'billing' } },
+      }),
+    }))).KeyMetadata!;
+    const c = as(encUser);
+    await c.send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: data, EncryptionContext: { app: 'billing' } }));
+    expect((await failure(c.send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: data, EncryptionContext: { app: 'other' } })))).name).toBe('AccessDeniedException');
+    expect((await failure(c.send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: data })))).name).toBe('AccessDeniedException');
   });
 });
 
