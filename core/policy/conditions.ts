@@ -5,10 +5,20 @@ import type { ConditionClause } from './document.js';
 
 type Test = (request: string, policy: string) => boolean;
 
-/** Shell-style match: * any run, ? one character. */
+const compiled = new Map<string, RegExp>();
+
+/** Shell-style match: * any run, ? one character. Compiled patterns are kept (bounded), as policies repeat. */
 export function globMatch(pattern: string, value: string, ignoreCase = false): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${re}$`, ignoreCase ? 'is' : 's').test(value);
+  if (!pattern.includes('*') && !pattern.includes('?')) return ignoreCase ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
+  const cacheKey = `${ignoreCase ? 'i' : 's'}${pattern}`;
+  let re = compiled.get(cacheKey);
+  if (!re) {
+    const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    re = new RegExp(`^${body}$`, ignoreCase ? 'is' : 's');
+    if (compiled.size >= 1000) compiled.clear();
+    compiled.set(cacheKey, re);
+  }
+  return re.test(value);
 }
 
 const num = (s: string) => (s.trim() === '' ? NaN : Number(s));
