@@ -22,10 +22,12 @@ export interface Authorizer {
   authorize(repos: Repositories, caller: Caller, request: AuthorizationRequest): Promise<void>;
 }
 
-export function accessDenied(caller: Caller, request: AuthorizationRequest): KmsError {
+/** AWS's message form; `why` defaults to "because no resource-based policy allows the <action> action". */
+export function accessDenied(caller: Caller, request: AuthorizationRequest, why?: string): KmsError {
+  const reason = why ?? `because no resource-based policy allows the ${request.action} action`;
   return new KmsError(
     'AccessDeniedException',
-    `User: ${caller.arn} is not authorized to perform: ${request.action} on resource: ${request.resource} because no resource-based policy allows the ${request.action} action`,
+    `User: ${caller.arn} is not authorized to perform: ${request.action} on resource: ${request.resource} ${reason}`,
   );
 }
 

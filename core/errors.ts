@@ -35,6 +35,9 @@ export const ERROR_CODES = {
   UnrecognizedClientException: { fault: 'client', retryable: false },
   UnsupportedOperationException: { fault: 'client', retryable: false },
   ValidationException: { fault: 'client', retryable: false },
+  EntityAlreadyExistsException: { fault: 'client', retryable: false },
+  NoSuchEntityException: { fault: 'client', retryable: false },
+  DeleteConflictException: { fault: 'client', retryable: false },
 } as const satisfies Record<string, { fault: 'client' | 'server'; retryable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -4,6 +4,7 @@ import type { AuditEvent } from './audit.js';
 import type { ChainedEvent, ChainHead, Checkpoint } from './audit-chain.js';
 import type { AsymmetricSpec, HmacSpec, KeyUsage, SigningAlgorithm } from './key-spec.js';
 import type { AccessKey, AccessKeyStatus, Alias, ImportedMaterial, Key, KeyVersion, Page, Rotation, RotationSettings, Tag } from './model.js';
+import type { Account, Grant, User, UserPolicy } from './identity-model.js';
 
 /**
  * The token. Root keys are addressed by key version id; where a version's material lives
@@ -81,6 +82,8 @@ export interface KeyRepository {
   claimDueForDeletion(now: Date): Promise<Key | null>;
   /** Removes the key with its versions, aliases and tags. */
   delete(keyId: string): Promise<void>;
+  /** A key of any account (cross-account use names keys by ARN, and blobs name keys by id). */
+  findById(keyId: string): Promise<Key | null>;
 }
 
 export interface AliasRepository {
@@ -111,6 +114,8 @@ export interface AccessKeyRepository {
   /** Any access key of the principal. */
   listForPrincipal(principalArn: string): Promise<AccessKey[]>;
   setStatus(accessKeyId: string, status: AccessKeyStatus): Promise<void>;
+  /** Returns false when there was no such access key. */
+  delete(accessKeyId: string): Promise<boolean>;
 }
 
 export interface AuditRepository {
@@ -167,6 +172,47 @@ export interface ImportRepository {
   claimExpired(now: Date): Promise<{ key: Key; material: ImportedMaterial } | null>;
 }
 
+export interface AccountRepository {
+  /** Throws KmsError AlreadyExistsException when the id is taken. */
+  insert(account: Account): Promise<void>;
+  get(accountId: string): Promise<Account | null>;
+}
+
+export interface UserRepository {
+  /** Throws KmsError AlreadyExistsException when the name is taken in the account. */
+  insert(user: User): Promise<void>;
+  get(accountId: string, userName: string): Promise<User | null>;
+  list(accountId: string): Promise<User[]>;
+  /** Removes the user with its policies; returns false when there was none. */
+  delete(accountId: string, userName: string): Promise<boolean>;
+}
+
+export interface UserPolicyRepository {
+  /** Adds or replaces the named policy. */
+  put(policy: UserPolicy): Promise<void>;
+  get(accountId: string, userName: string, policyName: string): Promise<UserPolicy | null>;
+  /** Ordered by policy name. */
+  list(accountId: string, userName: string): Promise<UserPolicy[]>;
+  delete(accountId: string, userName: string, policyName: string): Promise<boolean>;
+}
+
+export interface KeyPolicyRepository {
+  /** Sets the key's (only) policy, named `default`. */
+  put(keyId: string, document: string): Promise<void>;
+  get(keyId: string): Promise<string | null>;
+}
+
+export interface GrantRepository {
+  insert(grant: Grant): Promise<void>;
+  get(keyId: string, grantId: string): Promise<Grant | null>;
+  byToken(token: string): Promise<Grant | null>;
+  /** Grants of a key ordered by creation, optionally only those of one grantee. */
+  listForKey(keyId: string, granteePrincipal?: string): Promise<Grant[]>;
+  /** Grants naming the principal as retiring principal. */
+  listRetirable(retiringPrincipal: string): Promise<Grant[]>;
+  delete(grantId: string): Promise<boolean>;
+}
+
 export interface Repositories {
   keys: KeyRepository;
   imports: ImportRepository;
@@ -175,6 +221,11 @@ export interface Repositories {
   tags: TagRepository;
   accessKeys: AccessKeyRepository;
   audit: AuditRepository;
+  accounts: AccountRepository;
+  users: UserRepository;
+  userPolicies: UserPolicyRepository;
+  keyPolicies: KeyPolicyRepository;
+  grants: GrantRepository;
 }
 
 /** A database transaction: everything `fn` does commits together or not at all. */

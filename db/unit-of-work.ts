@@ -9,6 +9,9 @@ import { migrate, migrationsCurrent } from './migrate.js';
 import { DrizzleAccessKeyRepository } from './repos/access-keys.js';
 import { DrizzleAliasRepository } from './repos/aliases.js';
 import { DrizzleAuditRepository } from './repos/audit.js';
+import {
+  DrizzleAccountRepository, DrizzleGrantRepository, DrizzleKeyPolicyRepository, DrizzleUserPolicyRepository, DrizzleUserRepository,
+} from './repos/identity.js';
 import { DrizzleKeyRepository } from './repos/keys.js';
 import { DrizzleTagRepository } from './repos/tags.js';
 import { DrizzleRotationRepository } from './repos/rotations.js';
@@ -26,6 +29,11 @@ export function repositoriesOver(db: Db, inTransaction = false): Repositories {
     tags: new DrizzleTagRepository(db),
     accessKeys: new DrizzleAccessKeyRepository(db),
     audit: new DrizzleAuditRepository(db, inTransaction),
+    accounts: new DrizzleAccountRepository(db),
+    users: new DrizzleUserRepository(db),
+    userPolicies: new DrizzleUserPolicyRepository(db),
+    keyPolicies: new DrizzleKeyPolicyRepository(db),
+    grants: new DrizzleGrantRepository(db),
   };
 }
 

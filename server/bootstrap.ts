@@ -3,7 +3,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceDeps } from '../core/services/context.js';
-import { adminExists, ensureAdmin } from '../core/services/credentials.js';
+import { adminExists, ensureAccount, ensureAdmin } from '../core/services/credentials.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 
@@ -38,6 +38,7 @@ export async function ensureBootstrapAdmin(config: Config, deps: ServiceDeps, lo
   }
   const file = join(config.dataDir, ADMIN_CREDENTIALS_FILE);
   if (await adminExists(deps.uow, config.accountId)) {
+    await ensureAccount(deps.uow.repos, config.accountId, 'default', now);
     if (existsSync(file)) log.info('administrator credentials', { file, profile: 'coffer' });
     else log.info('administrator credentials exist in the database; their file is not in this data directory');
     return;

@@ -4,8 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
-import { ownerOnlyAuthorizer } from '../core/authorization.js';
 import { systemClock } from '../core/ports.js';
+import { policyAuthorizer } from '../core/policy/authorizer.js';
 import type { ServiceDeps } from '../core/services/context.js';
 import { lookupCredential } from '../core/services/credentials.js';
 import { DrizzleUnitOfWork } from '../db/index.js';
@@ -103,9 +103,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     uow: meteredUnitOfWork(uow, metrics),
     hsm,
     clock: systemClock,
-    authorizer: ownerOnlyAuthorizer,
+    authorizer: policyAuthorizer,
     region: config.region,
     newId: randomUUID,
+    systemAccountId: config.accountId,
   };
   await ensureBootstrapAdmin(config, services, log);
   let shuttingDown = false;

@@ -12,6 +12,8 @@ export interface ServiceDeps {
   region: string;
   /** New ids (UUID v4); injectable for tests. */
   newId: () => string;
+  /** The default account, whose `admin` is the system administrator (may call CofferIdentity.CreateAccount). */
+  systemAccountId?: string;
 }
 
 export interface RequestContext {
@@ -41,6 +43,18 @@ export function authorize(
   conditions: ConditionValues = {},
 ): Promise<void> {
   const resource = key ? keyArn({ region: deps.region, accountId: key.accountId }, key.id) : '*';
-  const request: AuthorizationRequest = { action, key, resource, conditions: { 'kms:CallerAccount': ctx.caller.accountId, ...conditions } };
+  const request: AuthorizationRequest = { action, key, resource, conditions: { ...requestConditions(deps, ctx, key), ...conditions } };
   return deps.authorizer.authorize(repos, ctx.caller, request);
+}
+
+/** The global condition keys every request offers, and the key's own when there is one. */
+export function requestConditions(deps: ServiceDeps, ctx: RequestContext, key: Key | null): ConditionValues {
+  return {
+    'kms:CallerAccount': ctx.caller.accountId,
+    'aws:PrincipalArn': ctx.caller.arn,
+    'aws:username': ctx.caller.userName,
+    'aws:CurrentTime': deps.clock.now().toISOString(),
+    'aws:SourceIp': ctx.sourceIp ?? undefined,
+    ...(key ? { 'kms:KeySpec': key.keySpec, 'kms:KeyUsage': key.keyUsage, 'kms:KeyOrigin': key.origin } : {}),
+  };
 }

@@ -1,10 +1,11 @@
 // CreateKey: a key of any supported spec whose first version's material (AES key, key pair or HMAC key) is made inside the token.
-import { KmsError, needs } from '../errors.js';
+import { needs } from '../errors.js';
 import { isAsymmetric, isHmac, isSupportedKeySpec, isValidUsage, type KeySpec, type KeyUsage, type Origin } from '../key-spec.js';
 import type { Hsm } from '../ports.js';
 import { keyArn } from '../identifiers.js';
 import type { Key, KeyVersion, Tag } from '../model.js';
 import { audited } from './audited.js';
+import { checkKeyPolicy } from './key-policies.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { validateNewTags } from './tags.js';
 
@@ -19,6 +20,7 @@ export interface CreateKeyInput {
   CustomKeyStoreId?: string;
   XksKeyId?: string;
   Policy?: string;
+  BypassPolicyLockoutSafetyCheck?: boolean;
 }
 
 function checkSpec(input: CreateKeyInput): void {
@@ -40,13 +42,6 @@ function checkSpec(input: CreateKeyInput): void {
   );
   needs(!input.CustomKeyStoreId && !input.XksKeyId, 'UnsupportedOperationException', 'Custom key stores are not supported.');
   needs(!input.MultiRegion, 'UnsupportedOperationException', 'Multi-Region keys are not supported.');
-  if (input.Policy !== undefined) {
-    try {
-      JSON.parse(input.Policy);
-    } catch {
-      throw new KmsError('MalformedPolicyDocumentException', 'The policy is not valid JSON.');
-    }
-  }
 }
 
 export async function createKey(deps: ServiceDeps, ctx: RequestContext, input: CreateKeyInput): Promise<Key> {
@@ -57,6 +52,7 @@ export async function createKey(deps: ServiceDeps, ctx: RequestContext, input: C
       'kms:KeySpec': input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT',
       'kms:KeyUsage': input.KeyUsage ?? 'ENCRYPT_DECRYPT',
       'kms:KeyOrigin': input.Origin ?? 'AWS_KMS',
+      'kms:BypassPolicyLockoutSafetyCheck': input.BypassPolicyLockoutSafetyCheck ?? false,
     });
     const tags = validateNewTags(input.Tags ?? [], 0);
     const now = deps.clock.now();
@@ -75,10 +71,12 @@ export async function createKey(deps: ServiceDeps, ctx: RequestContext, input: C
     };
     const version: KeyVersion = { id: key.currentVersionId, keyId: key.id, version: 1, createdAt: now };
     draft.keyArn = keyArn(scope, key.id);
+    const policy = await checkKeyPolicy(deps, repos, ctx.caller, key, input.Policy, input.BypassPolicyLockoutSafetyCheck);
     // A key of EXTERNAL origin waits for ImportKeyMaterial.
     if (key.origin === 'AWS_KMS') await createMaterial(deps.hsm, key, version.id);
     try {
       await repos.keys.insert(key, version);
+      await repos.keyPolicies.put(key.id, policy);
       if (tags.length > 0) await repos.tags.put(key.id, tags);
     } catch (e) {
       // The transaction will roll back: do not leave an orphan object in the token.

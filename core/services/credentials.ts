@@ -1,7 +1,8 @@
-// Access keys: the bootstrap administrator, and the secret lookup SigV4 verification needs.
+// Access keys: the bootstrap administrator, issuing keys to users, and the secret lookup SigV4 verification needs.
+import { randomBytes, randomInt } from 'node:crypto';
 import { KmsError } from '../errors.js';
 import type { AccessKey, Caller } from '../model.js';
-import type { Hsm, UnitOfWork } from '../ports.js';
+import type { Hsm, Repositories, UnitOfWork } from '../ports.js';
 
 export const ACCESS_KEY_ID = /^[A-Z0-9]{20}$/;
 export const SECRET_ACCESS_KEY = /^[A-Za-z0-9/+]{40}$/;
@@ -30,6 +31,7 @@ export async function ensureAdmin(uow: UnitOfWork, hsm: Hsm, admin: BootstrapAdm
   }
   const sealedSecret = await hsm.seal(enc.encode(admin.secretAccessKey), sealAad(admin.accessKeyId));
   const existing = await uow.repos.accessKeys.get(admin.accessKeyId);
+  await ensureAccount(uow.repos, admin.accountId, 'default', now);
   await uow.repos.accessKeys.upsert({
     accessKeyId: admin.accessKeyId,
     principalArn: userArn(admin.accountId, 'admin'),
@@ -61,4 +63,44 @@ export async function lookupCredential(uow: UnitOfWork, hsm: Hsm, accessKeyId: s
     secretAccessKey: new TextDecoder().decode(secret),
     caller: { arn: key.principalArn, accountId: key.accountId, userName: key.userName, accessKeyId },
   };
+}
+
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** An IAM-style id: a prefix and upper-case letters and digits, 20 characters in all. */
+export function newIamId(prefix: 'AKIA' | 'AIDA'): string {
+  let id = prefix;
+  while (id.length < 20) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+  return id;
+}
+
+/** The account row and its `admin` user, created when missing. */
+export async function ensureAccount(repos: Repositories, accountId: string, name: string, now: Date): Promise<void> {
+  if (!(await repos.accounts.get(accountId))) await repos.accounts.insert({ accountId, name, createdAt: now });
+  if (!(await repos.users.get(accountId, 'admin'))) {
+    await repos.users.insert({ accountId, userName: 'admin', userId: newIamId('AIDA'), createdAt: now });
+  }
+}
+
+/** Issues a new active access key to a user; the secret is returned once and stored only sealed by the token. */
+export async function issueAccessKey(
+  repos: Repositories,
+  hsm: Hsm,
+  accountId: string,
+  userName: string,
+  now: Date,
+): Promise<{ key: AccessKey; secretAccessKey: string }> {
+  const accessKeyId = newIamId('AKIA');
+  const secretAccessKey = randomBytes(30).toString('base64');
+  const key: AccessKey = {
+    accessKeyId,
+    principalArn: userArn(accountId, userName),
+    accountId,
+    userName,
+    sealedSecret: await hsm.seal(enc.encode(secretAccessKey), sealAad(accessKeyId)),
+    status: 'Active',
+    createdAt: now,
+  };
+  await repos.accessKeys.upsert(key);
+  return { key, secretAccessKey };
 }

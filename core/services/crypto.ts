@@ -44,13 +44,14 @@ export async function keyForEncryption(
   algorithm: string | undefined,
   context: EncryptionContext | undefined,
   draft: AuditDraft,
+  extra: ConditionValues = {},
 ): Promise<Key> {
   const scope = scopeOf(deps, ctx);
   const key = await resolveKey(repos, scope, keyIdInput);
-  const arn = keyArn(scope, key.id);
+  const arn = keyArn({ ...scope, accountId: key.accountId }, key.id);
   draft.keyArn = arn;
   draft.encryptionContextKeys = contextKeys(context);
-  await authorize(deps, repos, ctx, action, key, cryptoConditions(keyIdInput, algorithm, context));
+  await authorize(deps, repos, ctx, action, key, { ...cryptoConditions(keyIdInput, algorithm, context), ...extra });
   assertStateAllows(key.state, arn, 'crypto');
   checkAlgorithm(key, arn, algorithm);
   return key;
@@ -73,6 +74,8 @@ export interface OpenOptions {
   context?: EncryptionContext | undefined;
   /** Check everything but the token operation. */
   dryRun?: boolean | undefined;
+  /** Further condition values (ReEncrypt's kms:ReEncryptOnSameKey). */
+  conditions?: ConditionValues | undefined;
 }
 
 /**
@@ -93,14 +96,14 @@ export async function openBlob(
   const parsed = decodeCiphertext(blob);
   if (opts.keyIdInput !== undefined) {
     const named = await resolveKey(repos, scope, opts.keyIdInput);
-    draft.keyArn = keyArn(scope, named.id);
+    draft.keyArn = keyArn({ ...scope, accountId: named.accountId }, named.id);
     needs(named.id === parsed.keyId, 'IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.');
   }
-  const key = await repos.keys.get(scope.accountId, parsed.keyId);
+  const key = await repos.keys.findById(parsed.keyId);
   if (!key) throw invalidCiphertext();
-  const arn = keyArn(scope, key.id);
+  const arn = keyArn({ ...scope, accountId: key.accountId }, key.id);
   draft.keyArn = arn;
-  await authorize(deps, repos, ctx, action, key, cryptoConditions(opts.keyIdInput, opts.algorithm, opts.context));
+  await authorize(deps, repos, ctx, action, key, { ...cryptoConditions(opts.keyIdInput, opts.algorithm, opts.context), ...opts.conditions });
   assertStateAllows(key.state, arn, 'crypto');
   checkAlgorithm(key, arn, opts.algorithm);
   const version = await repos.keys.getVersion(key.id, parsed.versionId);

@@ -4,6 +4,10 @@ import { needs } from '../errors.js';
 import { keyArn } from '../identifiers.js';
 import { DATA_KEY_SPECS, isRsa, type DataKeySpec } from '../key-spec.js';
 import { refuseContext, rsaDecryptIfNamed, rsaEncrypt } from './rsa-encrypt.js';
+import { decodeCiphertext } from '../ciphertext.js';
+import type { Repositories } from '../ports.js';
+import { resolveKey } from './resolve.js';
+import type { Scope } from '../identifiers.js';
 import { audited } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { dryRunSucceeded, keyForEncryption, openBlob, sealUnderKey } from './crypto.js';
@@ -32,7 +36,7 @@ export function encrypt(deps: ServiceDeps, ctx: RequestContext, input: EncryptIn
     const ciphertext = isRsa(key.keySpec)
       ? await rsaEncrypt(deps.hsm, key, algorithm, input.Plaintext)
       : await sealUnderKey(deps.hsm, key, input.Plaintext, input.EncryptionContext);
-    return { keyArn: keyArn(scope, key.id), ciphertext, algorithm };
+    return { keyArn: keyArn({ ...scope, accountId: key.accountId }, key.id), ciphertext, algorithm };
   });
 }
 
@@ -48,10 +52,10 @@ export function decrypt(deps: ServiceDeps, ctx: RequestContext, input: DecryptIn
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
     const rsa = await rsaDecryptIfNamed(deps, ctx, repos, 'kms:Decrypt', input, draft);
-    if (rsa) return { keyArn: keyArn(scope, rsa.key.id), plaintext: rsa.plaintext, algorithm: rsa.algorithm };
+    if (rsa) return { keyArn: keyArn({ ...scope, accountId: rsa.key.accountId }, rsa.key.id), plaintext: rsa.plaintext, algorithm: rsa.algorithm };
     const opts = { keyIdInput: input.KeyId, algorithm: input.EncryptionAlgorithm, context: input.EncryptionContext, dryRun: input.DryRun };
     const { key, plaintext } = await openBlob(deps, ctx, repos, 'kms:Decrypt', input.CiphertextBlob, opts, draft);
-    return { keyArn: keyArn(scope, key.id), plaintext, algorithm: 'SYMMETRIC_DEFAULT' };
+    return { keyArn: keyArn({ ...scope, accountId: key.accountId }, key.id), plaintext, algorithm: 'SYMMETRIC_DEFAULT' };
   });
 }
 
@@ -73,13 +77,14 @@ export function reEncrypt(
 ): Promise<{ sourceKeyArn: string; keyArn: string; ciphertext: Uint8Array }> {
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
+    const sameKey = { 'kms:ReEncryptOnSameKey': await sameKeyValue(repos, scope, input) };
     const source = await openBlob(
       deps,
       ctx,
       repos,
       'kms:ReEncryptFrom',
       input.CiphertextBlob,
-      { keyIdInput: input.SourceKeyId, algorithm: input.SourceEncryptionAlgorithm, context: input.SourceEncryptionContext },
+      { keyIdInput: input.SourceKeyId, algorithm: input.SourceEncryptionAlgorithm, context: input.SourceEncryptionContext, conditions: sameKey },
       draft,
     );
     try {
@@ -92,14 +97,26 @@ export function reEncrypt(
         input.DestinationEncryptionAlgorithm,
         input.DestinationEncryptionContext,
         draft,
+        sameKey,
       );
       if (input.DryRun) throw dryRunSucceeded();
       const ciphertext = await sealUnderKey(deps.hsm, dest, source.plaintext, input.DestinationEncryptionContext);
-      return { sourceKeyArn: keyArn(scope, source.key.id), keyArn: keyArn(scope, dest.id), ciphertext };
+      return { sourceKeyArn: keyArn({ ...scope, accountId: source.key.accountId }, source.key.id), keyArn: keyArn({ ...scope, accountId: dest.accountId }, dest.id), ciphertext };
     } finally {
       source.plaintext.fill(0);
     }
   });
+}
+
+/** kms:ReEncryptOnSameKey: whether the blob's key is the destination key (undefined when either is unknown yet). */
+async function sameKeyValue(repos: Repositories, scope: Scope, input: ReEncryptInput): Promise<boolean | undefined> {
+  try {
+    const sourceKeyId = decodeCiphertext(input.CiphertextBlob).keyId;
+    const dest = await resolveKey(repos, scope, input.DestinationKeyId);
+    return dest.id === sourceKeyId;
+  } catch {
+    return undefined; // the use case reports the bad blob or the unknown key in its usual order
+  }
 }
 
 export interface GenerateDataKeyInput {
@@ -133,7 +150,7 @@ export function generateDataKey(
     if (input.DryRun) throw dryRunSucceeded();
     const plaintext = await deps.hsm.generateRandom(length);
     const ciphertext = await sealUnderKey(deps.hsm, key, plaintext, input.EncryptionContext);
-    return { keyArn: keyArn(scope, key.id), ciphertext, plaintext };
+    return { keyArn: keyArn({ ...scope, accountId: key.accountId }, key.id), ciphertext, plaintext };
   });
 }
 

@@ -8,12 +8,10 @@ export function keyNotFound(scope: Scope, keyId: string): KmsError {
   return new KmsError('NotFoundException', `Key '${keyArn(scope, keyId)}' does not exist`);
 }
 
-/** Any of the four forms. An ARN of another account is not found (cross-account use comes with key policies). */
-export async function resolveKey(repos: Repositories, scope: Scope, input: string): Promise<Key> {
-  const ref = parseKeyReference(input, scope);
-  if (ref.accountId !== null && ref.accountId !== scope.accountId) {
-    throw new KmsError('NotFoundException', `Invalid arn ${input}`);
-  }
+/** Any of the four forms. An ARN may name another account's key or alias: the authorizer decides whether it may be used. */
+export async function resolveKey(repos: Repositories, callerScope: Scope, input: string): Promise<Key> {
+  const ref = parseKeyReference(input, callerScope);
+  const scope = { ...callerScope, accountId: ref.accountId ?? callerScope.accountId };
   if (ref.kind === 'alias') {
     const alias = await repos.aliases.get(scope.accountId, ref.aliasName);
     if (!alias) throw new KmsError('NotFoundException', `Alias ${aliasArn(scope, ref.aliasName)} is not found.`);
@@ -27,11 +25,9 @@ export async function resolveKey(repos: Repositories, scope: Scope, input: strin
 }
 
 /** Key id or key ARN only, for operations AWS does not let an alias name. */
-export async function resolveKeyById(repos: Repositories, scope: Scope, input: string): Promise<Key> {
-  const ref = parseKeyIdOnly(input, scope);
-  if (ref.accountId !== null && ref.accountId !== scope.accountId) {
-    throw new KmsError('NotFoundException', `Invalid arn ${input}`);
-  }
+export async function resolveKeyById(repos: Repositories, callerScope: Scope, input: string): Promise<Key> {
+  const ref = parseKeyIdOnly(input, callerScope);
+  const scope = { ...callerScope, accountId: ref.accountId ?? callerScope.accountId };
   const key = await repos.keys.get(scope.accountId, ref.keyId);
   if (!key) throw keyNotFound(scope, ref.keyId);
   return key;

@@ -53,4 +53,8 @@ export class DrizzleAccessKeyRepository implements AccessKeyRepository {
       await this.db.update(accessKeys).set({ status }).where(eq(accessKeys.accessKeyId, accessKeyId));
     });
   }
+
+  delete(accessKeyId: string): Promise<boolean> {
+    return guard(async () => (await this.db.delete(accessKeys).where(eq(accessKeys.accessKeyId, accessKeyId)).returning()).length > 0);
+  }
 }

@@ -54,6 +54,14 @@ export class DrizzleKeyRepository implements KeyRepository {
     });
   }
 
+  findById(keyId: string): Promise<Key | null> {
+    return guard(async () => {
+      if (!isUuid(keyId)) return null;
+      const rows = await this.db.select().from(keys).where(eq(keys.id, keyId));
+      return rows[0] ? toKey(rows[0]) : null;
+    });
+  }
+
   list(accountId: string, limit: number, marker: string | null): Promise<Page<Key>> {
     return guard(async () => {
       if (marker !== null && !isUuid(marker)) throw new KmsError('InvalidMarkerException', INVALID_MARKER_MESSAGE);

@@ -104,4 +104,4 @@ export type KmsRequest<O extends KmsOperation> = z.output<(typeof kmsRequests)[O
 export const KMS_OPERATIONS = Object.keys(kmsRequests) as KmsOperation[];
 
 /** Request members whose values must never be echoed in an error message. */
-export const SENSITIVE_MEMBERS = new Set(['Plaintext', 'CiphertextBlob', 'Policy', 'EncryptionContext', 'SourceEncryptionContext', 'DestinationEncryptionContext', 'GrantTokens', 'Message', 'Mac', 'Signature', 'ImportToken', 'EncryptedKeyMaterial']);
+export const SENSITIVE_MEMBERS = new Set(['Plaintext', 'CiphertextBlob', 'Policy', 'EncryptionContext', 'SourceEncryptionContext', 'DestinationEncryptionContext', 'GrantTokens', 'GrantToken', 'PolicyDocument', 'Constraints', 'Message', 'Mac', 'Signature', 'ImportToken', 'EncryptedKeyMaterial']);

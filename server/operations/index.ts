@@ -12,6 +12,10 @@ import { kmsRotationRequests } from '../../sdk/contract/kms-rotation.js';
 import { kmsRotationHandlers } from './kms-rotation.js';
 import { kmsImportRequests } from '../../sdk/contract/kms-import.js';
 import { kmsImportHandlers } from './kms-import.js';
+import { kmsAccessRequests } from '../../sdk/contract/kms-access.js';
+import { kmsAccessHandlers } from './kms-access.js';
+import { identityRequests } from '../../sdk/contract/identity.js';
+import { identityHandlers } from './identity.js';
 
 export interface Operation {
   /** The operation's name without its prefix, as audited. */
@@ -38,4 +42,6 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   ...family('TrentService.', kmsAsymmetricRequests, kmsAsymmetricHandlers),
   ...family('TrentService.', kmsRotationRequests, kmsRotationHandlers),
   ...family('TrentService.', kmsImportRequests, kmsImportHandlers),
+  ...family('TrentService.', kmsAccessRequests, kmsAccessHandlers),
+  ...family('CofferIdentity.', identityRequests, identityHandlers),
 };

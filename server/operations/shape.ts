@@ -10,7 +10,7 @@ export function keyMetadata(key: Key, scope: Scope) {
   return {
     AWSAccountId: key.accountId,
     KeyId: key.id,
-    Arn: keyArn(scope, key.id),
+    Arn: keyArn({ region: scope.region, accountId: key.accountId }, key.id),
     CreationDate: epoch(key.createdAt),
     Enabled: key.state === 'Enabled',
     Description: key.description,

@@ -36,6 +36,10 @@ export const HTTP_STATUS = {
   UnrecognizedClientException: 400,
   UnsupportedOperationException: 400,
   ValidationException: 400,
+  // IAM's names for the CofferIdentity. operations
+  EntityAlreadyExistsException: 409,
+  NoSuchEntityException: 404,
+  DeleteConflictException: 409,
 } as const satisfies Record<ErrorCode, number>;
 
 export function errorBody(e: KmsError): { __type: ErrorCode; message: string } {

@@ -422,7 +422,7 @@ describe('db unit of work without a server', () => {
 describe('schema', () => {
   it('names every table the migrations create', () => {
     expect(Object.keys(schema).filter((k) => k !== 'bytea').sort()).toEqual(
-      ['accessKeys', 'aliases', 'auditChainHead', 'auditCheckpoints', 'auditEvents', 'keyImports', 'keyRotationSettings', 'keyRotations', 'keyVersions', 'keys', 'tags'],
+      ['accessKeys', 'accounts', 'aliases', 'auditChainHead', 'auditCheckpoints', 'auditEvents', 'grants', 'keyImports', 'keyPolicies', 'keyRotationSettings', 'keyRotations', 'keyVersions', 'keys', 'tags', 'userPolicies', 'users'],
     );
   });
 });

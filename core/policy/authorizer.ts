@@ -1,0 +1,132 @@
+// The policy Authorizer: AWS KMS's evaluation over key policies, identity (user) policies and grants.
+// Explicit Deny anywhere wins; else the key policy for the principal, or the key policy for the principal's account
+// together with an identity policy, or a grant; account-level actions are decided by identity policies alone.
+import { accessDenied, type AuthorizationRequest, type Authorizer, type ConditionValues } from '../authorization.js';
+import type { Grant } from '../identity-model.js';
+import type { Caller } from '../model.js';
+import type { Repositories } from '../ports.js';
+import { ADMIN_IDENTITY_POLICY, defaultKeyPolicy } from './defaults.js';
+import { parsePolicy, type PolicyDocument } from './document.js';
+import { evaluatePolicies, evaluatePolicy, type Evaluation, type EvaluationRequest } from './evaluate.js';
+
+/** Operations AWS KMS lets a principal of another account perform on a key (when both policies allow). */
+export const CROSS_ACCOUNT_ACTIONS = new Set([
+  'kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyPair',
+  'kms:GenerateDataKeyPairWithoutPlaintext', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:GenerateMac', 'kms:GetKeyRotationStatus',
+  'kms:GetPublicKey', 'kms:ListGrants', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:RetireGrant', 'kms:RevokeGrant', 'kms:Sign',
+  'kms:Verify', 'kms:VerifyMac', 'kms:DeriveSharedSecret',
+]);
+
+/** Operations that take an encryption context, to which grant constraints apply. */
+const CONTEXT_ACTIONS = new Set([
+  'kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext',
+  'kms:GenerateDataKeyPair', 'kms:GenerateDataKeyPairWithoutPlaintext',
+]);
+
+/** The user name every account's administrator has: full rights in its own account. */
+export const ADMIN_USER = 'admin';
+
+/** Identity policies of the caller: the administrator's implicit one, else the user's inline policies. */
+export async function identityPolicies(repos: Repositories, caller: Caller): Promise<PolicyDocument[]> {
+  if (caller.userName === ADMIN_USER) return [ADMIN_IDENTITY_POLICY];
+  const stored = await repos.userPolicies.list(caller.accountId, caller.userName);
+  return stored.map((p) => parsePolicy(p.document, 'identity'));
+}
+
+/** The stored key policy, or the default one for keys that have none. */
+export async function keyPolicyText(repos: Repositories, keyId: string, accountId: string): Promise<string> {
+  return (await repos.keyPolicies.get(keyId)) ?? defaultKeyPolicy(accountId);
+}
+
+/** The encryption context a request carries, rebuilt from its kms:EncryptionContext:<k> condition values. */
+export function requestContext(conditions: ConditionValues): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(conditions)) {
+    if (k.startsWith('kms:EncryptionContext:') && typeof v === 'string') out[k.slice('kms:EncryptionContext:'.length)] = v;
+  }
+  return out;
+}
+
+/** Whether a grant lets the caller perform the action with these request values. */
+export function grantAllows(grant: Grant, caller: Caller, action: string, conditions: ConditionValues): boolean {
+  if (grant.granteePrincipal !== caller.arn) return false;
+  if (!grant.operations.some((op) => `kms:${op}` === action)) return false;
+  const c = grant.constraints;
+  // Constraints bind the operations that take an encryption context; CreateGrant is bound by the subset rule instead.
+  if (!c || !CONTEXT_ACTIONS.has(action)) return true;
+  const ctx = requestContext(conditions);
+  if (c.EncryptionContextEquals) {
+    const want = Object.entries(c.EncryptionContextEquals);
+    if (want.length !== Object.keys(ctx).length || want.some(([k, v]) => ctx[k] !== v)) return false;
+  }
+  if (c.EncryptionContextSubset && Object.entries(c.EncryptionContextSubset).some(([k, v]) => ctx[k] !== v)) return false;
+  return true;
+}
+
+/** Adds the values only the repositories know (resource tags, aliases) when a policy asks for them. */
+async function enrich(repos: Repositories, req: AuthorizationRequest, texts: string): Promise<ConditionValues> {
+  const values: ConditionValues = { ...req.conditions };
+  const key = req.key;
+  if (!key) return values;
+  const lower = texts.toLowerCase();
+  if (lower.includes('aws:resourcetag/')) {
+    for (const t of (await repos.tags.list(key.id, 50, null)).items) values[`aws:ResourceTag/${t.TagKey}`] = t.TagValue;
+  }
+  if (lower.includes('kms:resourcealiases')) {
+    values['kms:ResourceAliases'] = (await repos.aliases.list(key.accountId, key.id, 100, null)).items.map((a) => a.name);
+  }
+  return values;
+}
+
+function explicitDeny(e: Evaluation): boolean {
+  return e.decision === 'Deny';
+}
+
+export const policyAuthorizer: Authorizer = {
+  async authorize(repos, caller, request) {
+    const identityDocs = await identityPolicies(repos, caller);
+    const base = { principal: { arn: caller.arn, accountId: caller.accountId }, action: request.action, resource: request.resource };
+    if (!request.key) {
+      const values = await enrich(repos, request, '');
+      const identity = evaluatePolicies(identityDocs, { ...base, conditions: values });
+      if (identity.decision === 'Allow') return;
+      throw accessDenied(caller, request, explicitDeny(identity) ? 'with an explicit deny in an identity-based policy' : `because no identity-based policy allows the ${request.action} action`);
+    }
+    const key = request.key;
+    const policyText = await keyPolicyText(repos, key.id, key.accountId);
+    const keyPolicy = parsePolicy(policyText, 'resource');
+    const values = await enrich(repos, request, policyText + JSON.stringify(identityDocs));
+    const r: EvaluationRequest = { ...base, conditions: values };
+    const kp = evaluatePolicy(keyPolicy, r);
+    const identity = evaluatePolicies(identityDocs, r);
+    if (explicitDeny(kp)) throw accessDenied(caller, request, 'with an explicit deny in a resource-based policy');
+    if (explicitDeny(identity)) throw accessDenied(caller, request, 'with an explicit deny in an identity-based policy');
+    const crossAccount = key.accountId !== caller.accountId;
+    if (crossAccount && !CROSS_ACCOUNT_ACTIONS.has(request.action)) throw accessDenied(caller, request);
+    if (kp.decision === 'Allow') {
+      if (kp.via === 'principal' && !crossAccount) return;
+      if (identity.decision === 'Allow') return;
+    }
+    const grants = await repos.grants.listForKey(key.id, caller.arn);
+    if (grants.some((g) => grantAllows(g, caller, request.action, values))) return;
+    if (kp.decision === 'Allow') throw accessDenied(caller, request, `because no identity-based policy allows the ${request.action} action`);
+    throw accessDenied(caller, request);
+  },
+};
+
+/** Whether the caller would be allowed, without throwing (the lockout safety check uses it). */
+export async function wouldAllow(repos: Repositories, caller: Caller, request: AuthorizationRequest, policyText: string): Promise<boolean> {
+  const keyPolicy = parsePolicy(policyText, 'resource');
+  const identityDocs = await identityPolicies(repos, caller);
+  const r: EvaluationRequest = {
+    principal: { arn: caller.arn, accountId: caller.accountId },
+    action: request.action,
+    resource: request.resource,
+    conditions: request.conditions,
+  };
+  const kp = evaluatePolicy(keyPolicy, r);
+  const identity = evaluatePolicies(identityDocs, r);
+  if (kp.decision !== 'Allow' || identity.decision === 'Deny') return false;
+  const crossAccount = request.key !== null && request.key.accountId !== caller.accountId;
+  return (kp.via === 'principal' && !crossAccount) || identity.decision === 'Allow';
+}

@@ -1,0 +1,175 @@
+// CofferIdentity: accounts, users, access keys and inline user policies, in IAM's shapes. An account's admin
+// manages its own account; only the system administrator (admin of the default account) creates accounts.
+import { randomInt } from 'node:crypto';
+import { KmsError, needs } from '../errors.js';
+import type { Account, User, UserPolicy } from '../identity-model.js';
+import type { AccessKey, AccessKeyStatus } from '../model.js';
+import type { Repositories } from '../ports.js';
+import { ADMIN_USER } from '../policy/authorizer.js';
+import { parsePolicy } from '../policy/document.js';
+import { audited } from './audited.js';
+import type { RequestContext, ServiceDeps } from './context.js';
+import { ensureAccount, issueAccessKey, newIamId, userArn } from './credentials.js';
+
+const USER_NAME = /^[\w+=,.@-]{1,64}$/;
+const POLICY_NAME = /^[\w+=,.@-]{1,128}$/;
+const MAX_ACCESS_KEYS = 2;
+
+/** IAM actions are decided by the caller's identity policies, over the user's ARN. */
+async function authorizeIam(deps: ServiceDeps, repos: Repositories, ctx: RequestContext, action: string, userName: string | null): Promise<void> {
+  const resource = userName === null ? '*' : userArn(ctx.caller.accountId, userName);
+  const conditions = { 'aws:PrincipalArn': ctx.caller.arn, 'aws:username': ctx.caller.userName, 'aws:CurrentTime': deps.clock.now().toISOString() };
+  await deps.authorizer.authorize(repos, ctx.caller, { action, key: null, resource, conditions });
+}
+
+function checkUserName(name: string): void {
+  needs(USER_NAME.test(name), 'ValidationException', `The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-`);
+}
+
+async function existingUser(repos: Repositories, accountId: string, userName: string): Promise<User> {
+  checkUserName(userName);
+  const user = await repos.users.get(accountId, userName);
+  if (!user) throw new KmsError('NoSuchEntityException', `The user with name ${userName} cannot be found.`);
+  return user;
+}
+
+export function createAccount(
+  deps: ServiceDeps,
+  ctx: RequestContext,
+  input: { AccountName: string; AccountId?: string | undefined },
+): Promise<{ account: Account; key: AccessKey; secretAccessKey: string }> {
+  return audited(deps, ctx, async (repos) => {
+    const c = ctx.caller;
+    if (!(deps.systemAccountId !== undefined && c.accountId === deps.systemAccountId && c.userName === ADMIN_USER)) {
+      throw new KmsError('AccessDeniedException', `User: ${c.arn} is not authorized to perform: coffer:CreateAccount because only the system administrator may create accounts`);
+    }
+    const accountId = input.AccountId ?? String(randomInt(100_000_000_000, 999_999_999_999));
+    needs(/^\d{12}$/.test(accountId), 'ValidationException', 'AccountId must be 12 digits.');
+    if (await repos.accounts.get(accountId)) throw new KmsError('EntityAlreadyExistsException', `Account ${accountId} already exists.`);
+    const now = deps.clock.now();
+    await ensureAccount(repos, accountId, input.AccountName, now);
+    const { key, secretAccessKey } = await issueAccessKey(repos, deps.hsm, accountId, ADMIN_USER, now);
+    return { account: { accountId, name: input.AccountName, createdAt: now }, key, secretAccessKey };
+  });
+}
+
+export function createUser(deps: ServiceDeps, ctx: RequestContext, userName: string): Promise<User> {
+  return audited(deps, ctx, async (repos) => {
+    checkUserName(userName);
+    await authorizeIam(deps, repos, ctx, 'iam:CreateUser', userName);
+    const acct = ctx.caller.accountId;
+    if (await repos.users.get(acct, userName)) throw new KmsError('EntityAlreadyExistsException', `User with name ${userName} already exists.`);
+    const user: User = { accountId: acct, userName, userId: newIamId('AIDA'), createdAt: deps.clock.now() };
+    await repos.users.insert(user);
+    return user;
+  });
+}
+
+/** As IAM: a user with access keys or policies cannot be deleted; the account's admin never. */
+export function deleteUser(deps: ServiceDeps, ctx: RequestContext, userName: string): Promise<void> {
+  return audited(deps, ctx, async (repos) => {
+    await authorizeIam(deps, repos, ctx, 'iam:DeleteUser', userName);
+    const acct = ctx.caller.accountId;
+    await existingUser(repos, acct, userName);
+    needs(userName !== ADMIN_USER, 'DeleteConflictException', 'The account administrator cannot be deleted.');
+    if ((await repos.accessKeys.listForPrincipal(userArn(acct, userName))).length > 0) {
+      throw new KmsError('DeleteConflictException', 'Cannot delete entity, must delete access keys first.');
+    }
+    if ((await repos.userPolicies.list(acct, userName)).length > 0) {
+      throw new KmsError('DeleteConflictException', 'Cannot delete entity, must delete policies first.');
+    }
+    await repos.users.delete(acct, userName);
+  });
+}
+
+export function listUsers(deps: ServiceDeps, ctx: RequestContext): Promise<User[]> {
+  return audited(deps, ctx, async (repos) => {
+    await authorizeIam(deps, repos, ctx, 'iam:ListUsers', null);
+    return repos.users.list(ctx.caller.accountId);
+  });
+}
+
+export function createAccessKey(deps: ServiceDeps, ctx: RequestContext, userName: string | undefined) {
+  return audited(deps, ctx, async (repos) => {
+    const name = userName ?? ctx.caller.userName;
+    await authorizeIam(deps, repos, ctx, 'iam:CreateAccessKey', name);
+    const acct = ctx.caller.accountId;
+    await existingUser(repos, acct, name);
+    const count = (await repos.accessKeys.listForPrincipal(userArn(acct, name))).length;
+    needs(count < MAX_ACCESS_KEYS, 'LimitExceededException', `Cannot exceed quota for AccessKeysPerUser: ${MAX_ACCESS_KEYS}`);
+    return issueAccessKey(repos, deps.hsm, acct, name, deps.clock.now());
+  });
+}
+
+async function ownKey(repos: Repositories, ctx: RequestContext, userName: string, accessKeyId: string): Promise<AccessKey> {
+  const key = await repos.accessKeys.get(accessKeyId);
+  if (!key || key.accountId !== ctx.caller.accountId || key.userName !== userName) {
+    throw new KmsError('NoSuchEntityException', `The Access Key with id ${accessKeyId} cannot be found.`);
+  }
+  return key;
+}
+
+export function updateAccessKey(deps: ServiceDeps, ctx: RequestContext, input: { UserName?: string | undefined; AccessKeyId: string; Status: AccessKeyStatus }) {
+  return audited(deps, ctx, async (repos) => {
+    const name = input.UserName ?? ctx.caller.userName;
+    await authorizeIam(deps, repos, ctx, 'iam:UpdateAccessKey', name);
+    await ownKey(repos, ctx, name, input.AccessKeyId);
+    await repos.accessKeys.setStatus(input.AccessKeyId, input.Status);
+  });
+}
+
+export function deleteAccessKey(deps: ServiceDeps, ctx: RequestContext, input: { UserName?: string | undefined; AccessKeyId: string }) {
+  return audited(deps, ctx, async (repos) => {
+    const name = input.UserName ?? ctx.caller.userName;
+    await authorizeIam(deps, repos, ctx, 'iam:DeleteAccessKey', name);
+    await ownKey(repos, ctx, name, input.AccessKeyId);
+    await repos.accessKeys.delete(input.AccessKeyId);
+  });
+}
+
+export function listAccessKeys(deps: ServiceDeps, ctx: RequestContext, userName: string | undefined): Promise<AccessKey[]> {
+  return audited(deps, ctx, async (repos) => {
+    const name = userName ?? ctx.caller.userName;
+    await authorizeIam(deps, repos, ctx, 'iam:ListAccessKeys', name);
+    await existingUser(repos, ctx.caller.accountId, name);
+    return repos.accessKeys.listForPrincipal(userArn(ctx.caller.accountId, name));
+  });
+}
+
+export function putUserPolicy(deps: ServiceDeps, ctx: RequestContext, input: { UserName: string; PolicyName: string; PolicyDocument: string }) {
+  return audited(deps, ctx, async (repos) => {
+    await authorizeIam(deps, repos, ctx, 'iam:PutUserPolicy', input.UserName);
+    await existingUser(repos, ctx.caller.accountId, input.UserName);
+    needs(POLICY_NAME.test(input.PolicyName), 'ValidationException', 'The specified value for policyName is invalid.');
+    parsePolicy(input.PolicyDocument, 'identity');
+    await repos.userPolicies.put({ accountId: ctx.caller.accountId, userName: input.UserName, policyName: input.PolicyName, document: input.PolicyDocument });
+  });
+}
+
+export function getUserPolicy(deps: ServiceDeps, ctx: RequestContext, userName: string, policyName: string): Promise<UserPolicy> {
+  return audited(deps, ctx, async (repos) => {
+    await authorizeIam(deps, repos, ctx, 'iam:GetUserPolicy', userName);
+    await existingUser(repos, ctx.caller.accountId, userName);
+    const p = await repos.userPolicies.get(ctx.caller.accountId, userName, policyName);
+    if (!p) throw new KmsError('NoSuchEntityException', `The user policy with name ${policyName} cannot be found.`);
+    return p;
+  });
+}
+
+export function deleteUserPolicy(deps: ServiceDeps, ctx: RequestContext, userName: string, policyName: string): Promise<void> {
+  return audited(deps, ctx, async (repos) => {
+    await authorizeIam(deps, repos, ctx, 'iam:DeleteUserPolicy', userName);
+    await existingUser(repos, ctx.caller.accountId, userName);
+    if (!(await repos.userPolicies.delete(ctx.caller.accountId, userName, policyName))) {
+      throw new KmsError('NoSuchEntityException', `The user policy with name ${policyName} cannot be found.`);
+    }
+  });
+}
+
+export function listUserPolicies(deps: ServiceDeps, ctx: RequestContext, userName: string): Promise<string[]> {
+  return audited(deps, ctx, async (repos) => {
+    await authorizeIam(deps, repos, ctx, 'iam:ListUserPolicies', userName);
+    await existingUser(repos, ctx.caller.accountId, userName);
+    return (await repos.userPolicies.list(ctx.caller.accountId, userName)).map((p) => p.policyName);
+  });
+}

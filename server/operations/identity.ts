@@ -1,0 +1,40 @@
+// Thin handlers for CofferIdentity.: validated input in, a core service called, IAM's response shape out.
+import type { User } from '../../core/identity-model.js';
+import type { AccessKey } from '../../core/model.js';
+import type { RequestContext, ServiceDeps } from '../../core/services/context.js';
+import { userArn } from '../../core/services/credentials.js';
+import {
+  createAccessKey, createAccount, createUser, deleteAccessKey, deleteUser, deleteUserPolicy, getUserPolicy, listAccessKeys,
+  listUserPolicies, listUsers, putUserPolicy, updateAccessKey,
+} from '../../core/services/identity.js';
+import type { IdentityOperation, IdentityRequest } from '../../sdk/contract/identity.js';
+import { epoch } from './shape.js';
+
+type Handler<O extends IdentityOperation> = (deps: ServiceDeps, ctx: RequestContext, input: IdentityRequest<O>) => Promise<object>;
+export type IdentityHandlers = { [O in IdentityOperation]: Handler<O> };
+
+const userShape = (u: User) => ({ UserName: u.userName, UserId: u.userId, Arn: userArn(u.accountId, u.userName), Path: '/', CreateDate: epoch(u.createdAt) });
+const keyMeta = (k: AccessKey) => ({ UserName: k.userName, AccessKeyId: k.accessKeyId, Status: k.status, CreateDate: epoch(k.createdAt) });
+const newKey = (r: { key: AccessKey; secretAccessKey: string }) => ({ AccessKey: { ...keyMeta(r.key), SecretAccessKey: r.secretAccessKey } });
+
+export const identityHandlers: IdentityHandlers = {
+  CreateAccount: async (d, c, i) => {
+    const r = await createAccount(d, c, i);
+    const a = r.account;
+    return { Account: { AccountId: a.accountId, AccountName: a.name, Arn: `arn:aws:iam::${a.accountId}:root` }, ...newKey(r) };
+  },
+  CreateUser: async (d, c, i) => ({ User: userShape(await createUser(d, c, i.UserName)) }),
+  DeleteUser: async (d, c, i) => (await deleteUser(d, c, i.UserName), {}),
+  ListUsers: async (d, c) => ({ Users: (await listUsers(d, c)).map(userShape), IsTruncated: false }),
+  CreateAccessKey: async (d, c, i) => newKey(await createAccessKey(d, c, i.UserName)),
+  UpdateAccessKey: async (d, c, i) => (await updateAccessKey(d, c, i), {}),
+  DeleteAccessKey: async (d, c, i) => (await deleteAccessKey(d, c, i), {}),
+  ListAccessKeys: async (d, c, i) => ({ AccessKeyMetadata: (await listAccessKeys(d, c, i.UserName)).map(keyMeta), IsTruncated: false }),
+  PutUserPolicy: async (d, c, i) => (await putUserPolicy(d, c, i), {}),
+  GetUserPolicy: async (d, c, i) => {
+    const p = await getUserPolicy(d, c, i.UserName, i.PolicyName);
+    return { UserName: p.userName, PolicyName: p.policyName, PolicyDocument: p.document };
+  },
+  DeleteUserPolicy: async (d, c, i) => (await deleteUserPolicy(d, c, i.UserName, i.PolicyName), {}),
+  ListUserPolicies: async (d, c, i) => ({ PolicyNames: await listUserPolicies(d, c, i.UserName), IsTruncated: false }),
+};
