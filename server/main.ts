@@ -15,6 +15,7 @@ import { ensureBootstrapAdmin } from './bootstrap.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startDeletionJob } from './jobs.js';
 import { createLogger, describeError, type Logger } from './log.js';
+import { startBenchStats } from './bench-stats.js';
 
 export interface RunningServer {
   url: string;
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.logLevel);
+  const benchStats = startBenchStats(process.env, log);
   let running: RunningServer;
   try {
     running = await startServer(config, log);
@@ -103,7 +105,10 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
     running.close().then(
-      () => process.exit(0),
+      () => {
+        benchStats();
+        process.exit(0);
+      },
       (e) => {
         log.error('shutdown failed', { error: describeError(e) });
         process.exit(1);
