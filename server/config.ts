@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { Secret } from './secret.js';
+import { DEFAULT_QUOTAS, type QuotaConfig } from './quotas.js';
 
 export const DEFAULT_SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 export const DEV_TOKEN_LABEL = 'coffer-dev';
@@ -28,6 +29,10 @@ const schema = z.object({
   COFFER_ADMIN_SECRET_ACCESS_KEY: optional.refine((v) => v === undefined || /^[A-Za-z0-9/+]{40}$/.test(v), 'must be 40 base64 characters'),
   COFFER_DELETION_JOB_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(86400).default(60),
   COFFER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  COFFER_QUOTA_SYMMETRIC_RPS: z.coerce.number().min(0).default(DEFAULT_QUOTAS.symmetric),
+  COFFER_QUOTA_GENERATE_RANDOM_RPS: z.coerce.number().min(0).optional(),
+  COFFER_QUOTA_ASYMMETRIC_RPS: z.coerce.number().min(0).default(DEFAULT_QUOTAS.asymmetric),
+  COFFER_QUOTA_MANAGEMENT_RPS: z.coerce.number().min(0).default(DEFAULT_QUOTAS.management),
 });
 
 export interface HsmConfig {
@@ -51,6 +56,8 @@ export interface Config {
   admin: { accessKeyId: string; secretAccessKey: Secret } | null;
   deletionJobIntervalMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Requests per second per account and operation class; 0 = no quota. */
+  quotas: QuotaConfig;
 }
 
 export class ConfigError extends Error {
@@ -123,5 +130,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         : null,
     deletionJobIntervalMs: env.COFFER_DELETION_JOB_INTERVAL_SECONDS * 1000,
     logLevel: env.COFFER_LOG_LEVEL,
+    quotas: {
+      symmetric: env.COFFER_QUOTA_SYMMETRIC_RPS,
+      generateRandom: env.COFFER_QUOTA_GENERATE_RANDOM_RPS ?? null,
+      asymmetric: env.COFFER_QUOTA_ASYMMETRIC_RPS,
+      management: env.COFFER_QUOTA_MANAGEMENT_RPS,
+    },
   };
 }

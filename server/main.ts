@@ -16,6 +16,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { startDeletionJob } from './jobs.js';
 import { createLogger, describeError, type Logger } from './log.js';
 import { startBenchStats } from './bench-stats.js';
+import { QuotaLimiter } from './quotas.js';
 
 export interface RunningServer {
   url: string;
@@ -65,6 +66,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log,
     lookupCredential: (id) => lookupCredential(uow, hsm, id),
     health: async () => ({ hsm: await hsm.healthy(), database: await uow.healthy() }),
+    quotas: new QuotaLimiter(config.quotas),
   });
   const { server, url } = await listen(app, config);
   const job = startDeletionJob(services, config.deletionJobIntervalMs, log);

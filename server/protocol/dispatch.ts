@@ -9,6 +9,7 @@ import type { ResolvedCredential } from '../../core/services/credentials.js';
 import type { Caller } from '../../core/model.js';
 import { OPERATIONS, type Operation } from '../operations/index.js';
 import type { Logger } from '../log.js';
+import type { QuotaLimiter } from '../quotas.js';
 import { describeError } from '../log.js';
 import { errorBody, HTTP_STATUS } from './errors.js';
 import { verifySigV4 } from './sigv4.js';
@@ -21,6 +22,8 @@ export interface DispatchDeps {
   services: ServiceDeps;
   lookupCredential(accessKeyId: string): Promise<ResolvedCredential | null>;
   log: Logger;
+  /** Per-account request-rate quotas (server/quotas.ts); none when absent. */
+  quotas?: QuotaLimiter;
 }
 
 function operationOf(target: string | undefined): Operation {
@@ -100,6 +103,7 @@ export function kmsEndpoint(deps: DispatchDeps) {
       ctx.operation = op.name;
       const body = await readBody(c);
       ctx.caller = await authenticate(deps, c, body);
+      deps.quotas?.check(ctx.caller.accountId, op.name);
       const input = validateRequest(op.schema, parseJson(body));
       const result = await op.handler(deps.services, ctx as RequestContext, input);
       return c.body(JSON.stringify(result), 200, { 'content-type': JSON_11 });
