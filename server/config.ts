@@ -33,6 +33,7 @@ const schema = z.object({
   COFFER_QUOTA_GENERATE_RANDOM_RPS: z.coerce.number().min(0).optional(),
   COFFER_QUOTA_ASYMMETRIC_RPS: z.coerce.number().min(0).default(DEFAULT_QUOTAS.asymmetric),
   COFFER_QUOTA_MANAGEMENT_RPS: z.coerce.number().min(0).default(DEFAULT_QUOTAS.management),
+  COFFER_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
 });
 
 export interface HsmConfig {
@@ -58,6 +59,8 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Requests per second per account and operation class; 0 = no quota. */
   quotas: QuotaConfig;
+  /** How long a looked-up access key (its unsealed secret) is reused, at most 1 s; 0 = not cached. */
+  credentialCacheMs: number;
 }
 
 export class ConfigError extends Error {
@@ -136,5 +139,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       asymmetric: env.COFFER_QUOTA_ASYMMETRIC_RPS,
       management: env.COFFER_QUOTA_MANAGEMENT_RPS,
     },
+    credentialCacheMs: env.COFFER_CREDENTIAL_CACHE_MS,
   };
 }

@@ -8,6 +8,7 @@ import { ownerOnlyAuthorizer } from '../core/authorization.js';
 import { systemClock } from '../core/ports.js';
 import type { ServiceDeps } from '../core/services/context.js';
 import { lookupCredential } from '../core/services/credentials.js';
+import { cachedCredentialLookup } from '../core/services/credential-cache.js';
 import { DrizzleUnitOfWork } from '../db/index.js';
 import { ensureDevToken, openHsm, type Pkcs11Hsm } from '../hsm/index.js';
 import { createApp } from './app.js';
@@ -64,7 +65,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const app = createApp({
     services,
     log,
-    lookupCredential: (id) => lookupCredential(uow, hsm, id),
+    lookupCredential: cachedCredentialLookup((id) => lookupCredential(uow, hsm, id), config.credentialCacheMs),
     health: async () => ({ hsm: await hsm.healthy(), database: await uow.healthy() }),
     quotas: new QuotaLimiter(config.quotas),
   });

@@ -146,3 +146,13 @@ export function sampleRss(pid: number, everyMs = 250): { stop(): number[] } {
     },
   };
 }
+
+/** CPU time (user + system) of a process in clock ticks (1/100 s), from /proc (Linux); 0 elsewhere. */
+export function cpuTicks(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}

@@ -1,12 +1,13 @@
 // `npm run bench`: the real server under SigV4-signed load from a second process, beside the bare Hono ceiling
 // and the raw token rate, in one run; prints a table and writes bench/results/<time>.json and latest.json.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { LoadResult, LoadSpec } from './loadgen.js';
-import { ADMIN, freshDatabase, REGION, ROOT, runLoadProcess, sampleRss, startBareHono, startCofferServer, type Child } from './processes.js';
+import { ADMIN, cpuTicks, freshDatabase, REGION, ROOT, runLoadProcess, sampleRss, startBareHono, startCofferServer, type Child } from './processes.js';
 import { rawTokenRates, type RawOp, type RawRate } from './raw-token.js';
 
 const num = (name: string, dflt: number) => (process.env[name] ? Number(process.env[name]) : dflt);
@@ -15,9 +16,9 @@ const WARMUP = num('BENCH_WARMUP_SECONDS', 2);
 const CONNECTIONS = num('BENCH_CONNECTIONS', 64);
 const ONLY = process.env.BENCH_ONLY?.split(',');
 /** Quotas high enough never to throttle, but still counted (the bucket code runs). */
-const NO_THROTTLE = { COFFER_QUOTA_SYMMETRIC_RPS: '1000000000', COFFER_QUOTA_MANAGEMENT_RPS: '1000000000', COFFER_QUOTA_ASYMMETRIC_RPS: '1000000000' };
+export const NO_THROTTLE = { COFFER_QUOTA_SYMMETRIC_RPS: '1000000000', COFFER_QUOTA_MANAGEMENT_RPS: '1000000000', COFFER_QUOTA_ASYMMETRIC_RPS: '1000000000' };
 
-interface Phase {
+export interface Phase {
   name: string;
   target: string;
   bodies: string[];
@@ -32,17 +33,14 @@ export interface Row extends LoadResult {
   ratioToRaw: number | null;
   ratioToBareHono: number | null;
   serverCpuPercent: number | null;
+  /** Server CPU time per request: the work a request costs, much steadier than req/s on a busy machine. */
+  serverCpuMsPerRequest: number | null;
   loopDelayP99Ms: number | null;
   loopDelayMaxMs: number | null;
   rssMaxMb: number | null;
 }
 
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (100/s)
-}
-
-async function prepare(url: string): Promise<{ keyId: string; ciphertexts: string[] }> {
+export async function prepare(url: string): Promise<{ keyId: string; ciphertexts: string[] }> {
   const kms = new KMSClient({ endpoint: url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
   const key = await kms.send(new CreateKeyCommand({ Description: 'bench' }));
   const keyId = key.KeyMetadata?.KeyId as string;
@@ -55,7 +53,7 @@ async function prepare(url: string): Promise<{ keyId: string; ciphertexts: strin
   return { keyId, ciphertexts };
 }
 
-function phases(keyId: string, ciphertexts: string[]): Phase[] {
+export function phases(keyId: string, ciphertexts: string[]): Phase[] {
   const plaintexts = Array.from({ length: 64 }, () => JSON.stringify({ KeyId: keyId, Plaintext: randomBytes(32).toString('base64') }));
   const all: Phase[] = [
     { name: 'bare Hono (HTTP ceiling)', target: 'TrentService.Encrypt', bodies: plaintexts, raw: null, server: 'bare' },
@@ -95,13 +93,17 @@ async function measure(phase: Phase, url: string, server: Child | null): Promise
   const ticks0 = pid ? cpuTicks(pid) : 0;
   const t0 = performance.now();
   const result = await runLoadProcess(spec);
-  const cpu = pid ? (cpuTicks(pid) - ticks0) / ((performance.now() - t0) / 1000) : null;
+  const ticks = pid ? cpuTicks(pid) - ticks0 : 0;
+  const cpu = pid ? ticks / ((performance.now() - t0) / 1000) : null;
+  // The load generator's warm-up requests and those of the measured window all ran while ticks were counted.
+  const served = result.requests * (1 + WARMUP / SECONDS);
   const samples = rss?.stop() ?? [];
   const loop = server ? await loopStats(server) : null;
   return {
     operation: phase.name,
     ...result,
     serverCpuPercent: cpu === null ? null : Math.round(cpu),
+    serverCpuMsPerRequest: pid && served ? Math.round(((ticks * 10) / served) * 100) / 100 : null,
     loopDelayP99Ms: loop?.p99Ms ?? null,
     loopDelayMaxMs: loop?.maxMs ?? null,
     rssMaxMb: samples.length ? Math.max(...samples) : null,
@@ -112,11 +114,11 @@ const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.
 const fmt = (v: number | null, digits = 0) => (v === null ? '-' : v.toFixed(digits));
 
 function table(rows: Row[]): string {
-  const head = ['operation', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'raw token/s', 'vs raw', 'vs bare Hono', 'loop p99/max ms', 'server CPU%', 'RSS max MB'];
+  const head = ['operation', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'raw token/s', 'vs raw', 'vs bare Hono', 'loop p99/max ms', 'server CPU%', 'CPU ms/req', 'RSS max MB'];
   const lines = rows.map((r) => [
     r.operation, fmt(r.rps), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), String(r.errors),
     r.rawTokenRps === null ? '-' : `${r.rawTokenRps} (${r.rawTokenMode})`, fmt(r.ratioToRaw, 2), fmt(r.ratioToBareHono, 2),
-    r.loopDelayP99Ms === null ? '-' : `${r.loopDelayP99Ms}/${r.loopDelayMaxMs}`, fmt(r.serverCpuPercent), fmt(r.rssMaxMb),
+    r.loopDelayP99Ms === null ? '-' : `${r.loopDelayP99Ms}/${r.loopDelayMaxMs}`, fmt(r.serverCpuPercent), fmt(r.serverCpuMsPerRequest, 2), fmt(r.rssMaxMb),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
   const row = (cells: string[]) => `| ${cells.map((c, i) => pad(c, widths[i] as number)).join(' | ')} |`;
@@ -176,7 +178,9 @@ async function main(): Promise<void> {
   process.stdout.write(table(full) + '\n\nraw token (pool ' + raw.poolSize + ' sessions, ' + CONNECTIONS + ' callers): ' + raw.rates.map((r) => `${r.op}/${r.mode} ${r.rps}`).join(', ') + '\n');
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-  process.exit(1);
-});
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exit(1);
+  });
+}
