@@ -33,6 +33,7 @@ const schema = z.object({
   COFFER_QUOTA_GENERATE_RANDOM_RPS: z.coerce.number().min(0).optional(),
   COFFER_QUOTA_ASYMMETRIC_RPS: z.coerce.number().min(0).default(DEFAULT_QUOTAS.asymmetric),
   COFFER_QUOTA_MANAGEMENT_RPS: z.coerce.number().min(0).default(DEFAULT_QUOTAS.management),
+  COFFER_HSM_SYNC_MAX_BYTES: z.coerce.number().int().min(0).max(65536).default(0),
   COFFER_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
 });
 
@@ -44,6 +45,8 @@ export interface HsmConfig {
   /** Absent for the development token: its PIN is read from the data directory. */
   pin: Secret | null;
   sessions: number | undefined;
+  /** AES-GCM inputs up to this size use synchronous PKCS#11 calls (see hsm/pkcs11-hsm.ts); 0 = always async. */
+  syncMaxBytes: number;
 }
 
 export interface Config {
@@ -89,13 +92,13 @@ function hsmConfig(env: z.output<typeof schema>, problems: string[]): HsmConfig 
   const pin = readPin(env, problems);
   if (env.COFFER_PKCS11_MODULE === undefined) {
     if (pin) problems.push('COFFER_PKCS11_PIN(_FILE): set only together with COFFER_PKCS11_MODULE');
-    return { dev: true, modulePath: DEFAULT_SOFTHSM_MODULE, tokenLabel: env.COFFER_PKCS11_TOKEN_LABEL ?? DEV_TOKEN_LABEL, pin: null, sessions: env.COFFER_HSM_SESSIONS };
+    return { dev: true, modulePath: DEFAULT_SOFTHSM_MODULE, tokenLabel: env.COFFER_PKCS11_TOKEN_LABEL ?? DEV_TOKEN_LABEL, pin: null, sessions: env.COFFER_HSM_SESSIONS, syncMaxBytes: env.COFFER_HSM_SYNC_MAX_BYTES };
   }
   if (env.COFFER_PKCS11_TOKEN_LABEL === undefined) problems.push('COFFER_PKCS11_TOKEN_LABEL: required with COFFER_PKCS11_MODULE');
   if (pin === null && !problems.some((p) => p.startsWith('COFFER_PKCS11_PIN'))) {
     problems.push('COFFER_PKCS11_PIN or COFFER_PKCS11_PIN_FILE: required with COFFER_PKCS11_MODULE');
   }
-  return { dev: false, modulePath: env.COFFER_PKCS11_MODULE, tokenLabel: env.COFFER_PKCS11_TOKEN_LABEL ?? '', pin, sessions: env.COFFER_HSM_SESSIONS };
+  return { dev: false, modulePath: env.COFFER_PKCS11_MODULE, tokenLabel: env.COFFER_PKCS11_TOKEN_LABEL ?? '', pin, sessions: env.COFFER_HSM_SESSIONS, syncMaxBytes: env.COFFER_HSM_SYNC_MAX_BYTES };
 }
 
 /** The values that parse on their own, so cross-field rules can still be checked when another field is bad. */
