@@ -156,3 +156,39 @@ export function cpuTicks(pid: number): number {
     return 0;
   }
 }
+
+export interface PostgresProbe {
+  sequentialCommitsPerS: number;
+  /** As many in flight as the server's pool has connections (10). */
+  commitsPerSWith10InFlight: number;
+  selectRoundTripsPerS: number;
+}
+
+/** The database's own pace in the same run: single-row insert commits, awaited one by one and 10 at a time. */
+export async function postgresProbe(url: string): Promise<PostgresProbe> {
+  const sql = postgres(url, { max: 10, onnotice: () => {} });
+  const rate = async (n: number, fn: () => Promise<unknown>) => {
+    const t0 = performance.now();
+    await fn();
+    return Math.round(n / ((performance.now() - t0) / 1000));
+  };
+  try {
+    await sql`create table bench_probe (id bigserial primary key, v text not null)`;
+    const insert = () => sql`insert into bench_probe (v) values ('probe')`;
+    const sequentialCommitsPerS = await rate(200, async () => {
+      for (let i = 0; i < 200; i++) await insert();
+    });
+    const commitsPerSWith10InFlight = await rate(1000, () =>
+      Promise.all(Array.from({ length: 10 }, async () => {
+        for (let i = 0; i < 100; i++) await insert();
+      })),
+    );
+    const selectRoundTripsPerS = await rate(500, async () => {
+      for (let i = 0; i < 500; i++) await sql`select 1`;
+    });
+    await sql`drop table bench_probe`;
+    return { sequentialCommitsPerS, commitsPerSWith10InFlight, selectRoundTripsPerS };
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}

@@ -1,6 +1,6 @@
 // `npm run bench:profile`: Encrypt under load with the server on --cpu-prof, summarised as text (top self-time
 // functions, self time by component, and CPU time inside the request-path functions); written to bench/.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
@@ -116,7 +116,10 @@ async function main(): Promise<void> {
     } finally {
       await server.stop();
     }
-    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    // One profile per thread (tsx's loader runs in a worker): the main thread's is the largest.
+    const file = readdirSync(dir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size)[0];
     if (!file) throw new Error('no .cpuprofile written');
     const text =
       `Encrypt under load (${result.rps} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.errors} errors, ${db.kind}), ` +

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { LoadResult, LoadSpec } from './loadgen.js';
-import { ADMIN, cpuTicks, freshDatabase, REGION, ROOT, runLoadProcess, sampleRss, startBareHono, startCofferServer, type Child } from './processes.js';
+import { ADMIN, cpuTicks, freshDatabase, postgresProbe, type PostgresProbe, REGION, ROOT, runLoadProcess, sampleRss, startBareHono, startCofferServer, type Child } from './processes.js';
 import { rawTokenRates, type RawOp, type RawRate } from './raw-token.js';
 
 const num = (name: string, dflt: number) => (process.env[name] ? Number(process.env[name]) : dflt);
@@ -77,9 +77,9 @@ async function loopStats(server: Child): Promise<{ p99Ms: number; maxMs: number 
   return null;
 }
 
-async function measure(phase: Phase, url: string, server: Child | null): Promise<Omit<Row, 'rawTokenRps' | 'rawTokenMode' | 'ratioToRaw' | 'ratioToBareHono'>> {
+async function measure(phase: Phase, target: Child, server: Child | null): Promise<Omit<Row, 'rawTokenRps' | 'rawTokenMode' | 'ratioToRaw' | 'ratioToBareHono'>> {
   const spec: LoadSpec = {
-    url,
+    url: target.url,
     target: phase.target,
     bodies: phase.bodies,
     credentials: { ...ADMIN, region: REGION },
@@ -87,7 +87,8 @@ async function measure(phase: Phase, url: string, server: Child | null): Promise
     warmupMs: WARMUP * 1000,
     durationMs: SECONDS * 1000,
   };
-  const pid = server?.child.pid;
+  // CPU and RSS of whichever server is under load (the bare one too); event-loop delay from Coffer's own stats.
+  const pid = target.child.pid;
   if (server) await loopStats(server); // reset
   const rss = pid ? sampleRss(pid) : null;
   const ticks0 = pid ? cpuTicks(pid) : 0;
@@ -135,14 +136,16 @@ async function main(): Promise<void> {
   const db = await freshDatabase();
   const rows: Omit<Row, 'rawTokenRps' | 'rawTokenMode' | 'ratioToRaw' | 'ratioToBareHono'>[] = [];
   let serverLogs: string;
+  let probe: PostgresProbe | null = null;
   try {
+    if (db.url) probe = await postgresProbe(db.url);
     const server = await startCofferServer({ databaseUrl: db.url, env: NO_THROTTLE });
     const bare = await startBareHono();
     try {
       const { keyId, ciphertexts } = await prepare(server.url);
       for (const phase of phases(keyId, ciphertexts)) {
         process.stderr.write(`[bench] ${phase.name} for ${SECONDS} s ...\n`);
-        rows.push(await measure(phase, phase.server === 'bare' ? bare.url : server.url, phase.server === 'bare' ? null : server));
+        rows.push(await measure(phase, phase.server === 'bare' ? bare : server, phase.server === 'bare' ? null : server));
       }
     } finally {
       await bare.stop();
@@ -167,7 +170,7 @@ async function main(): Promise<void> {
     };
   });
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadavgBefore: load0, loadavgAfter: loadavg() };
-  const result = { started: started.toISOString(), seconds: SECONDS, connections: CONNECTIONS, database: db.kind, machine, rows: full, rawToken: raw, shutdownStats: /"msg":"bench-stats".*$/m.exec(serverLogs)?.[0] ?? null };
+  const result = { started: started.toISOString(), seconds: SECONDS, connections: CONNECTIONS, database: db.kind, postgresProbe: probe, machine, rows: full, rawToken: raw, shutdownStats: /"msg":"bench-stats".*$/m.exec(serverLogs)?.[0] ?? null };
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const text = JSON.stringify(result, null, 2) + '\n';
@@ -175,6 +178,9 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'latest.json'), text);
   process.stdout.write(`\nCoffer bench, ${started.toISOString()}: ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}, ${db.kind}, ${CONNECTIONS} connections, ${SECONDS} s each\n`);
   process.stdout.write(`load average before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${machine.loadavgAfter.map((l) => l.toFixed(2)).join(' ')}\n\n`);
+  if (probe) {
+    process.stdout.write(`Postgres in this run: ${probe.sequentialCommitsPerS} single-row commits/s awaited one by one, ${probe.commitsPerSWith10InFlight}/s with 10 in flight, ${probe.selectRoundTripsPerS} select-1 round trips/s\n\n`);
+  }
   process.stdout.write(table(full) + '\n\nraw token (pool ' + raw.poolSize + ' sessions, ' + CONNECTIONS + ' callers): ' + raw.rates.map((r) => `${r.op}/${r.mode} ${r.rps}`).join(', ') + '\n');
 }
 
