@@ -2,7 +2,7 @@
 // PGlite), the bare Hono server, and the load generator; plus RSS sampling from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import postgres from 'postgres';
@@ -58,7 +58,7 @@ export interface ServerOptions {
 }
 
 export function startCofferServer(opts: ServerOptions): Promise<Child & { dataDir: string }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'coffer-bench-'));
+  const dataDir = mkdtempSync(join(tmpdir(), 'coffer-loadbench-server-'));
   const env: Record<string, string> = {
     COFFER_PORT: '0',
     COFFER_DATA_DIR: dataDir,
@@ -70,7 +70,12 @@ export function startCofferServer(opts: ServerOptions): Promise<Child & { dataDi
     ...opts.env,
   };
   const args = [...(opts.nodeArgs ?? []), ...TSX, join(ROOT, 'server', 'main.ts')];
-  return spawnUntil(args, env, /"msg":"listening","url":"([^"]+)"/).then((c) => ({ ...c, dataDir }));
+  const started = spawnUntil(args, env, /"msg":"listening","url":"([^"]+)"/).catch((e: unknown) => {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  });
+  // Stopping also removes the data directory (token, PIN files): nothing of a bench run stays behind.
+  return started.then((c) => ({ ...c, dataDir, stop: () => c.stop().finally(() => rmSync(dataDir, { recursive: true, force: true })) }));
 }
 
 export function startBareHono(): Promise<Child> {

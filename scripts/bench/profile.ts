@@ -98,7 +98,7 @@ export function summarise(p: Profile, top = 30): string {
 
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-  const dir = mkdtempSync(join(tmpdir(), 'coffer-prof-'));
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-loadbench-prof-'));
   const db = await freshDatabase();
   try {
     const server = await startCofferServer({

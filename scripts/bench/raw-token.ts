@@ -46,7 +46,7 @@ export interface RawOptions {
 
 /** Measures every operation in both modes (random has no async call in pkcs11js: sync only). */
 export async function rawTokenRates(opts: RawOptions): Promise<{ rates: RawRate[]; poolSize: number }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'coffer-bench-raw-'));
+  const dataDir = mkdtempSync(join(tmpdir(), 'coffer-loadbench-raw-'));
   const token = await ensureDevToken({ dataDir, label: 'bench-raw' });
   const hsm = await openHsm({ ...token, ...(opts.poolSize ? { poolSize: opts.poolSize } : {}) });
   const lib = acquireModule(token.modulePath);
