@@ -25,6 +25,12 @@ export interface HsmConfig {
   poolSize?: number;
   /** COFFER_FIPS_MODE: refuse every non-approved fallback (hsm/fips.ts). */
   fipsMode?: boolean;
+  /**
+   * AES-GCM inputs up to this many bytes use the synchronous C_Encrypt/C_Decrypt on the event loop instead of the
+   * *Async calls (a thread-pool hop that costs more than a small AES operation in a local software token). 0 = never;
+   * keep 0 for network HSMs, whose every call is a round trip. Asymmetric operations always stay asynchronous.
+   */
+  syncMaxBytes?: number;
 }
 
 const HEALTH_TIMEOUT_MS = 2_000;
@@ -45,6 +51,7 @@ export class Pkcs11Hsm implements Hsm {
     readonly pool: SessionPool,
     readonly capabilities: Capabilities,
     readonly fips: FipsPolicy = new FipsPolicy(false),
+    private readonly syncMaxBytes = 0,
   ) {}
 
   async createRootKey(versionId: string): Promise<void> {
@@ -282,16 +289,22 @@ export class Pkcs11Hsm implements Hsm {
     if (data.length === 0) throw internalError(new RangeError('AES-GCM input must not be empty'));
     this.lib.C_EncryptInit(s, aesGcm(iv, aad), key);
     // Always big enough: a CKR_BUFFER_TOO_SMALL would leave the operation active.
-    return this.lib.C_EncryptAsync(s, Buffer.from(data), Buffer.alloc(data.length + TAG_BYTES)).catch((e: unknown) => {
+    const out = Buffer.alloc(data.length + TAG_BYTES);
+    try {
+      if (data.length <= this.syncMaxBytes) return this.lib.C_Encrypt(s, Buffer.from(data), out);
+      return await this.lib.C_EncryptAsync(s, Buffer.from(data), out);
+    } catch (e) {
       throw afterCryptFailure(e);
-    });
+    }
   }
 
   private async gcmDecrypt(s: Handle, key: Handle, iv: Uint8Array, aad: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
     if (data.length <= TAG_BYTES) throw invalidCiphertext();
     this.lib.C_DecryptInit(s, aesGcm(iv, aad), key);
     try {
-      return new Uint8Array(await this.lib.C_DecryptAsync(s, Buffer.from(data), Buffer.alloc(data.length)));
+      const out = Buffer.alloc(data.length);
+      if (data.length <= this.syncMaxBytes) return new Uint8Array(this.lib.C_Decrypt(s, Buffer.from(data), out));
+      return new Uint8Array(await this.lib.C_DecryptAsync(s, Buffer.from(data), out));
     } catch (e) {
       throw afterCryptFailure(e);
     }
@@ -370,7 +383,7 @@ export async function openHsm(config: HsmConfig): Promise<Pkcs11Hsm> {
     const slot = findSlot(lib, config.tokenLabel);
     const capabilities = probe(lib, slot);
     pool = new SessionPool(lib, slot, config.pin, config.poolSize);
-    const hsm = new Pkcs11Hsm(lib, config.modulePath, pool, capabilities, new FipsPolicy(config.fipsMode ?? false));
+    const hsm = new Pkcs11Hsm(lib, config.modulePath, pool, capabilities, new FipsPolicy(config.fipsMode ?? false), config.syncMaxBytes);
     await hsm.loadCredentialKey();
     return hsm;
   } catch (e) {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { Secret } from './secret.js';
+import { DEFAULT_QUOTAS, type QuotaConfig } from './quotas.js';
 
 export const DEFAULT_SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 export const DEV_TOKEN_LABEL = 'coffer-dev';
@@ -37,6 +38,12 @@ const schema = z.object({
   COFFER_HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(600).default(10),
   COFFER_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(30),
   COFFER_FIPS_MODE: z.enum(['0', '1', 'true', 'false', '']).optional(),
+  COFFER_QUOTA_SYMMETRIC_RPS: z.coerce.number().min(0).default(DEFAULT_QUOTAS.symmetric),
+  COFFER_QUOTA_GENERATE_RANDOM_RPS: z.coerce.number().min(0).optional(),
+  COFFER_QUOTA_ASYMMETRIC_RPS: z.coerce.number().min(0).default(DEFAULT_QUOTAS.asymmetric),
+  COFFER_QUOTA_MANAGEMENT_RPS: z.coerce.number().min(0).default(DEFAULT_QUOTAS.management),
+  COFFER_HSM_SYNC_MAX_BYTES: z.coerce.number().int().min(0).max(65536).default(0),
+  COFFER_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
 });
 
 export interface HsmConfig {
@@ -47,6 +54,8 @@ export interface HsmConfig {
   /** Absent for the development token: its PIN is read from the data directory. */
   pin: Secret | null;
   sessions: number | undefined;
+  /** AES-GCM inputs up to this size use synchronous PKCS#11 calls (see hsm/pkcs11-hsm.ts); 0 = always async. */
+  syncMaxBytes: number;
 }
 
 export interface Config {
@@ -71,6 +80,10 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Refuse every non-approved fallback (see docs/hsm-profiles.md). */
   fipsMode: boolean;
+  /** Requests per second per account and operation class; 0 = no quota. */
+  quotas: QuotaConfig;
+  /** How long a looked-up access key (its unsealed secret) is reused, at most 1 s; 0 = not cached. */
+  credentialCacheMs: number;
 }
 
 export class ConfigError extends Error {
@@ -117,13 +130,13 @@ function hsmConfig(env: z.output<typeof schema>, problems: string[]): HsmConfig 
   const pin = readPin(env, problems);
   if (env.COFFER_PKCS11_MODULE === undefined) {
     if (pin) problems.push('COFFER_PKCS11_PIN(_FILE): set only together with COFFER_PKCS11_MODULE');
-    return { dev: true, modulePath: DEFAULT_SOFTHSM_MODULE, tokenLabel: env.COFFER_PKCS11_TOKEN_LABEL ?? DEV_TOKEN_LABEL, pin: null, sessions: env.COFFER_HSM_SESSIONS };
+    return { dev: true, modulePath: DEFAULT_SOFTHSM_MODULE, tokenLabel: env.COFFER_PKCS11_TOKEN_LABEL ?? DEV_TOKEN_LABEL, pin: null, sessions: env.COFFER_HSM_SESSIONS, syncMaxBytes: env.COFFER_HSM_SYNC_MAX_BYTES };
   }
   if (env.COFFER_PKCS11_TOKEN_LABEL === undefined) problems.push('COFFER_PKCS11_TOKEN_LABEL: required with COFFER_PKCS11_MODULE');
   if (pin === null && !problems.some((p) => p.startsWith('COFFER_PKCS11_PIN'))) {
     problems.push('COFFER_PKCS11_PIN or COFFER_PKCS11_PIN_FILE: required with COFFER_PKCS11_MODULE');
   }
-  return { dev: false, modulePath: env.COFFER_PKCS11_MODULE, tokenLabel: env.COFFER_PKCS11_TOKEN_LABEL ?? '', pin, sessions: env.COFFER_HSM_SESSIONS };
+  return { dev: false, modulePath: env.COFFER_PKCS11_MODULE, tokenLabel: env.COFFER_PKCS11_TOKEN_LABEL ?? '', pin, sessions: env.COFFER_HSM_SESSIONS, syncMaxBytes: env.COFFER_HSM_SYNC_MAX_BYTES };
 }
 
 /** The values that parse on their own, so cross-field rules can still be checked when another field is bad. */
@@ -172,5 +185,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     headersTimeoutMs: Math.min(env.COFFER_HEADERS_TIMEOUT_SECONDS, env.COFFER_REQUEST_TIMEOUT_SECONDS) * 1000,
     shutdownTimeoutMs: env.COFFER_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     fipsMode: env.COFFER_FIPS_MODE === '1' || env.COFFER_FIPS_MODE === 'true',
+    quotas: {
+      symmetric: env.COFFER_QUOTA_SYMMETRIC_RPS,
+      generateRandom: env.COFFER_QUOTA_GENERATE_RANDOM_RPS ?? null,
+      asymmetric: env.COFFER_QUOTA_ASYMMETRIC_RPS,
+      management: env.COFFER_QUOTA_MANAGEMENT_RPS,
+    },
+    credentialCacheMs: env.COFFER_CREDENTIAL_CACHE_MS,
   };
 }

@@ -8,6 +8,7 @@ import { systemClock } from '../core/ports.js';
 import { policyAuthorizer } from '../core/policy/authorizer.js';
 import type { ServiceDeps } from '../core/services/context.js';
 import { lookupCredential } from '../core/services/credentials.js';
+import { cachedCredentialLookup } from '../core/services/credential-cache.js';
 import { DrizzleUnitOfWork } from '../db/index.js';
 import { ensureDevToken, openHsm, type Pkcs11Hsm } from '../hsm/index.js';
 import { createApp } from './app.js';
@@ -19,6 +20,8 @@ import { createLogger, describeError, type Logger } from './log.js';
 import { meteredUnitOfWork } from './metered-uow.js';
 import { Metrics } from './metrics.js';
 import { checkReadiness } from './readiness.js';
+import { startBenchStats } from './bench-stats.js';
+import { QuotaLimiter } from './quotas.js';
 
 export interface RunningServer {
   url: string;
@@ -32,7 +35,7 @@ async function openToken(config: Config): Promise<Pkcs11Hsm> {
   const token = h.dev
     ? await ensureDevToken({ dataDir: config.dataDir, label: h.tokenLabel, modulePath: h.modulePath })
     : { modulePath: h.modulePath, tokenLabel: h.tokenLabel, pin: (h.pin as NonNullable<typeof h.pin>).reveal() };
-  return openHsm({ ...token, fipsMode: config.fipsMode, ...(h.sessions ? { poolSize: h.sessions } : {}) });
+  return openHsm({ ...token, fipsMode: config.fipsMode, ...(h.sessions ? { poolSize: h.sessions } : {}), syncMaxBytes: h.syncMaxBytes });
 }
 
 function listen(app: ReturnType<typeof createApp>, config: Config): Promise<{ server: ServerType; url: string }> {
@@ -114,7 +117,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     services,
     log,
     metrics,
-    lookupCredential: (id) => lookupCredential(uow, hsm, id),
+    lookupCredential: cachedCredentialLookup((id) => lookupCredential(uow, hsm, id), config.credentialCacheMs),
+    quotas: new QuotaLimiter(config.quotas),
     health: async () => ({ hsm: await hsm.healthy(), database: await uow.healthy() }),
     readiness: () =>
       checkReadiness({
@@ -152,6 +156,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.logLevel);
+  const benchStats = startBenchStats(process.env, log);
   let running: RunningServer;
   try {
     running = await startServer(config, log);
@@ -173,6 +178,7 @@ async function main(): Promise<void> {
     running.close().then(
       () => {
         log.info('shut down cleanly');
+        benchStats();
         process.exit(0);
       },
       (e) => {

@@ -69,7 +69,7 @@ export class Metrics {
   readonly requests = new Counter('coffer_requests_total', 'KMS requests answered, by operation and HTTP status.');
   readonly errors = new Counter('coffer_request_errors_total', 'KMS requests answered with an error, by operation and error name.');
   readonly latency = new Histogram('coffer_request_duration_seconds', 'Time to answer a KMS request, by operation.');
-  readonly throttles = new Counter('coffer_throttles_total', 'Requests refused with ThrottlingException (no throttling is applied yet).');
+  readonly throttles = new Counter('coffer_throttles_total', 'Requests refused with ThrottlingException (per-account quotas, server/quotas.ts).');
   readonly auditWrites = new Counter('coffer_audit_writes_total', 'Audit events committed to the database.');
   readonly auditFailures = new Counter('coffer_audit_write_failures_total', 'Refusal audit events that could not be stored (the request then fails closed).');
   private readonly gauges: Gauge[] = [];

@@ -10,6 +10,7 @@ import type { ResolvedCredential } from '../../core/services/credentials.js';
 import type { Caller } from '../../core/model.js';
 import { OPERATIONS, type Operation } from '../operations/index.js';
 import type { Logger } from '../log.js';
+import type { QuotaLimiter } from '../quotas.js';
 import { describeError } from '../log.js';
 import { errorBody, HTTP_STATUS } from './errors.js';
 import { verifySigV4 } from './sigv4.js';
@@ -22,6 +23,8 @@ export interface DispatchDeps {
   services: ServiceDeps;
   lookupCredential(accessKeyId: string): Promise<ResolvedCredential | null>;
   log: Logger;
+  /** Per-account request-rate quotas (server/quotas.ts); none when absent. */
+  quotas?: QuotaLimiter;
 }
 
 function operationOf(target: string | undefined): Operation {
@@ -101,6 +104,7 @@ export function kmsEndpoint(deps: DispatchDeps) {
       ctx.operation = op.name;
       const body = await readBody(c);
       ctx.caller = await authenticate(deps, c, body);
+      deps.quotas?.check(ctx.caller.accountId, op.name);
       const json = parseJson(body);
       ctx.requestParameters = requestParameters(json);
       const input = validateRequest(op.schema, json);

@@ -1,0 +1,64 @@
+// `npm run bench:ab -- 'ENV=a' 'ENV=b' [Encrypt,Decrypt]`: two servers differing only in their environment,
+// measured in alternating rounds in one run (A B A B ...), so contention on the machine hits both alike.
+import { ADMIN, cpuTicks, freshDatabase, REGION, runLoadProcess, startCofferServer } from './processes.js';
+import { NO_THROTTLE, phases, prepare } from './run.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+function envOf(spec: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of spec.split(',').filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+async function main(): Promise<void> {
+  const [a = '', b = '', ops = 'Encrypt'] = process.argv.slice(2);
+  const variants = [a, b];
+  const dbs = await Promise.all(variants.map(() => freshDatabase()));
+  const servers = await Promise.all(variants.map((v, i) => startCofferServer({ databaseUrl: dbs[i]?.url, env: { ...NO_THROTTLE, ...envOf(v) } })));
+  try {
+    const prepared = await Promise.all(servers.map((s) => prepare(s.url)));
+    const lines: string[] = [];
+    for (const op of ops.split(',')) {
+      const rps: number[][] = [[], []];
+      const p99: number[][] = [[], []];
+      const cpuMs: number[][] = [[], []];
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const i of [0, 1]) {
+          const { keyId, ciphertexts } = prepared[i] as { keyId: string; ciphertexts: string[] };
+          const phase = phases(keyId, ciphertexts).find((p) => p.name === op);
+          if (!phase) throw new Error(`unknown operation ${op}`);
+          const pid = servers[i]?.child.pid as number;
+          const ticks0 = cpuTicks(pid);
+          const r = await runLoadProcess({ url: (servers[i] as { url: string }).url, target: phase.target, bodies: phase.bodies, credentials: { ...ADMIN, region: REGION }, connections: 64, warmupMs: 1000, durationMs: SECONDS * 1000 });
+          if (r.errors) throw new Error(`${op} on ${variants[i]}: ${r.errors} errors, first: ${r.firstError}`);
+          // Warm-up (1 s) requests ran while ticks were counted too.
+          const perReq = ((cpuTicks(pid) - ticks0) * 10) / (r.requests * (1 + 1 / SECONDS));
+          cpuMs[i]?.push(Math.round(perReq * 100) / 100);
+          rps[i]?.push(r.rps);
+          p99[i]?.push(r.p99Ms);
+          process.stderr.write(`[ab] ${op} round ${round + 1} ${variants[i] || '(default)'}: ${r.rps} req/s, p99 ${r.p99Ms} ms, server CPU ${cpuMs[i]?.at(-1)} ms/req\n`);
+        }
+      }
+      for (const i of [0, 1]) {
+        lines.push(`${op} ${variants[i] || '(default)'}: median ${median(rps[i] as number[])} req/s (rounds ${(rps[i] as number[]).join(', ')}), median p99 ${median(p99[i] as number[])} ms, median server CPU ${median(cpuMs[i] as number[])} ms/req`);
+      }
+      lines.push(`${op} B/A: ${(median(rps[1] as number[]) / median(rps[0] as number[])).toFixed(2)}`);
+    }
+    process.stdout.write(lines.join('\n') + '\n');
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all(dbs.map((d) => d.drop()));
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,113 @@
+// The raw token rate: an in-process loop over the same PKCS#11 module (SoftHSM), N concurrent callers sharing a
+// session pool sized as the server's, doing what each KMS operation asks of the token; sync vs async calls.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureDevToken, openHsm } from '../../hsm/index.js';
+import { aesGcm } from '../../hsm/mechanisms.js';
+import { acquireModule, releaseModule, type Handle, type PKCS11 } from '../../hsm/module.js';
+import { findRootKeyTemplate } from '../../hsm/templates.js';
+
+export type RawOp = 'encrypt' | 'decrypt' | 'generateDataKey' | 'random32';
+export interface RawRate {
+  op: RawOp;
+  mode: 'sync' | 'async';
+  rps: number;
+}
+
+const TAG = 16;
+
+/** One token round of each KMS operation, as the server's Hsm adapter does it (IV from the token RNG). */
+function steps(lib: PKCS11, key: Handle, plaintext: Buffer, aad: Buffer, sealed: { iv: Buffer; body: Buffer }) {
+  const enc = async (s: Handle, data: Buffer, sync: boolean) => {
+    const iv = lib.C_GenerateRandom(s, Buffer.alloc(12));
+    lib.C_EncryptInit(s, aesGcm(iv, aad), key);
+    const out = Buffer.alloc(data.length + TAG);
+    return sync ? lib.C_Encrypt(s, data, out) : lib.C_EncryptAsync(s, data, out);
+  };
+  return {
+    encrypt: (s: Handle, sync: boolean) => enc(s, plaintext, sync),
+    decrypt: async (s: Handle, sync: boolean) => {
+      lib.C_DecryptInit(s, aesGcm(sealed.iv, aad), key);
+      const out = Buffer.alloc(sealed.body.length);
+      return sync ? lib.C_Decrypt(s, sealed.body, out) : lib.C_DecryptAsync(s, sealed.body, out);
+    },
+    generateDataKey: async (s: Handle, sync: boolean) => enc(s, lib.C_GenerateRandom(s, Buffer.alloc(32)), sync),
+    random32: async (s: Handle) => lib.C_GenerateRandom(s, Buffer.alloc(32)),
+  } satisfies Record<RawOp, (s: Handle, sync: boolean) => Promise<Buffer>>;
+}
+
+export interface RawOptions {
+  callers: number;
+  ms: number;
+  poolSize?: number;
+}
+
+/** Measures every operation in both modes (random has no async call in pkcs11js: sync only). */
+export async function rawTokenRates(opts: RawOptions): Promise<{ rates: RawRate[]; poolSize: number }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'coffer-loadbench-raw-'));
+  const token = await ensureDevToken({ dataDir, label: 'bench-raw' });
+  const hsm = await openHsm({ ...token, ...(opts.poolSize ? { poolSize: opts.poolSize } : {}) });
+  const lib = acquireModule(token.modulePath);
+  try {
+    const versionId = randomUUID();
+    await hsm.createRootKey(versionId);
+    const pool = hsm.pool;
+    const key = await pool.withSession(async (s) => {
+      lib.C_FindObjectsInit(s, findRootKeyTemplate(versionId));
+      const [h] = lib.C_FindObjects(s, 1);
+      lib.C_FindObjectsFinal(s);
+      return h as Handle;
+    });
+    const plaintext = randomBytes(32);
+    const aad = randomBytes(48);
+    const sealed = await pool.withSession(async (s) => {
+      const iv = lib.C_GenerateRandom(s, Buffer.alloc(12));
+      lib.C_EncryptInit(s, aesGcm(iv, aad), key);
+      return { iv, body: lib.C_Encrypt(s, plaintext, Buffer.alloc(plaintext.length + TAG)) };
+    });
+    const ops = steps(lib, key, plaintext, aad, sealed);
+    const rates: RawRate[] = [];
+    for (const op of ['encrypt', 'decrypt', 'generateDataKey', 'random32'] as RawOp[]) {
+      for (const mode of op === 'random32' ? (['sync'] as const) : (['sync', 'async'] as const)) {
+        const fn = ops[op];
+        const rps = await loop(opts, (done) => pool.withSession((s) => fn(s, mode === 'sync')).then(done));
+        rates.push({ op, mode, rps });
+      }
+    }
+    return { rates, poolSize: pool.size };
+  } finally {
+    releaseModule(token.modulePath);
+    await hsm.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** `callers` loops calling `once` for `ms` (after a quarter of that as warm-up); completions per second. */
+async function loop(opts: RawOptions, once: (done: () => void) => Promise<void>): Promise<number> {
+  let count = 0;
+  let stop = false;
+  const warmupMs = Math.round(opts.ms / 4);
+  let counting = false;
+  const done = () => {
+    if (counting) count += 1;
+  };
+  const run = async () => {
+    // Sync token calls resolve in microtasks only: yield now and then, or the timers below never fire.
+    for (let i = 1; !stop; i++) {
+      await once(done);
+      if (i % 16 === 0) await new Promise(setImmediate);
+    }
+  };
+  const runners = Array.from({ length: opts.callers }, run);
+  await new Promise((r) => setTimeout(r, warmupMs));
+  counting = true;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, opts.ms));
+  counting = false;
+  const seconds = (performance.now() - t0) / 1000;
+  stop = true;
+  await Promise.all(runners);
+  return Math.round(count / seconds);
+}

@@ -1,0 +1,192 @@
+// `npm run bench`: the real server under SigV4-signed load from a second process, beside the bare Hono ceiling
+// and the raw token rate, in one run; prints a table and writes bench/results/<time>.json and latest.json.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import type { LoadResult, LoadSpec } from './loadgen.js';
+import { ADMIN, cpuTicks, freshDatabase, postgresProbe, type PostgresProbe, REGION, ROOT, runLoadProcess, sampleRss, startBareHono, startCofferServer, type Child } from './processes.js';
+import { rawTokenRates, type RawOp, type RawRate } from './raw-token.js';
+
+const num = (name: string, dflt: number) => (process.env[name] ? Number(process.env[name]) : dflt);
+const SECONDS = num('BENCH_SECONDS', 10);
+const WARMUP = num('BENCH_WARMUP_SECONDS', 2);
+const CONNECTIONS = num('BENCH_CONNECTIONS', 64);
+const ONLY = process.env.BENCH_ONLY?.split(',');
+/** Quotas high enough never to throttle, but still counted (the bucket code runs). */
+export const NO_THROTTLE = { COFFER_QUOTA_SYMMETRIC_RPS: '1000000000', COFFER_QUOTA_MANAGEMENT_RPS: '1000000000', COFFER_QUOTA_ASYMMETRIC_RPS: '1000000000' };
+
+export interface Phase {
+  name: string;
+  target: string;
+  bodies: string[];
+  raw: RawOp | null;
+  server: 'coffer' | 'bare';
+}
+
+export interface Row extends LoadResult {
+  operation: string;
+  rawTokenRps: number | null;
+  rawTokenMode: string | null;
+  ratioToRaw: number | null;
+  ratioToBareHono: number | null;
+  serverCpuPercent: number | null;
+  /** Server CPU time per request: the work a request costs, much steadier than req/s on a busy machine. */
+  serverCpuMsPerRequest: number | null;
+  loopDelayP99Ms: number | null;
+  loopDelayMaxMs: number | null;
+  rssMaxMb: number | null;
+}
+
+export async function prepare(url: string): Promise<{ keyId: string; ciphertexts: string[] }> {
+  const kms = new KMSClient({ endpoint: url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
+  const key = await kms.send(new CreateKeyCommand({ Description: 'bench' }));
+  const keyId = key.KeyMetadata?.KeyId as string;
+  const ciphertexts: string[] = [];
+  for (let i = 0; i < 16; i++) {
+    const r = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: randomBytes(32) }));
+    ciphertexts.push(Buffer.from(r.CiphertextBlob as Uint8Array).toString('base64'));
+  }
+  kms.destroy();
+  return { keyId, ciphertexts };
+}
+
+export function phases(keyId: string, ciphertexts: string[]): Phase[] {
+  const plaintexts = Array.from({ length: 64 }, () => JSON.stringify({ KeyId: keyId, Plaintext: randomBytes(32).toString('base64') }));
+  const all: Phase[] = [
+    { name: 'bare Hono (HTTP ceiling)', target: 'TrentService.Encrypt', bodies: plaintexts, raw: null, server: 'bare' },
+    { name: 'Encrypt', target: 'TrentService.Encrypt', bodies: plaintexts, raw: 'encrypt', server: 'coffer' },
+    { name: 'Decrypt', target: 'TrentService.Decrypt', bodies: ciphertexts.map((c) => JSON.stringify({ CiphertextBlob: c })), raw: 'decrypt', server: 'coffer' },
+    { name: 'GenerateDataKey', target: 'TrentService.GenerateDataKey', bodies: [JSON.stringify({ KeyId: keyId, NumberOfBytes: 32 })], raw: 'generateDataKey', server: 'coffer' },
+    { name: 'GenerateRandom', target: 'TrentService.GenerateRandom', bodies: [JSON.stringify({ NumberOfBytes: 32 })], raw: 'random32', server: 'coffer' },
+  ];
+  return ONLY ? all.filter((p) => p.server === 'bare' || ONLY.includes(p.name)) : all;
+}
+
+/** Asks the server for its event-loop delay since the last ask (SIGUSR2, see server/bench-stats.ts). */
+async function loopStats(server: Child): Promise<{ p99Ms: number; maxMs: number } | null> {
+  const before = server.logs().length;
+  server.child.kill('SIGUSR2');
+  for (let i = 0; i < 40; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const m = /"msg":"bench-stats","eventLoopDelay":(\{[^}]*\})/.exec(server.logs().slice(before));
+    if (m) return JSON.parse(m[1] as string) as { p99Ms: number; maxMs: number };
+  }
+  return null;
+}
+
+async function measure(phase: Phase, target: Child, server: Child | null): Promise<Omit<Row, 'rawTokenRps' | 'rawTokenMode' | 'ratioToRaw' | 'ratioToBareHono'>> {
+  const spec: LoadSpec = {
+    url: target.url,
+    target: phase.target,
+    bodies: phase.bodies,
+    credentials: { ...ADMIN, region: REGION },
+    connections: CONNECTIONS,
+    warmupMs: WARMUP * 1000,
+    durationMs: SECONDS * 1000,
+  };
+  // CPU and RSS of whichever server is under load (the bare one too); event-loop delay from Coffer's own stats.
+  const pid = target.child.pid;
+  if (server) await loopStats(server); // reset
+  const rss = pid ? sampleRss(pid) : null;
+  const ticks0 = pid ? cpuTicks(pid) : 0;
+  const t0 = performance.now();
+  const result = await runLoadProcess(spec);
+  const ticks = pid ? cpuTicks(pid) - ticks0 : 0;
+  const cpu = pid ? ticks / ((performance.now() - t0) / 1000) : null;
+  // The load generator's warm-up requests and those of the measured window all ran while ticks were counted.
+  const served = result.requests * (1 + WARMUP / SECONDS);
+  const samples = rss?.stop() ?? [];
+  const loop = server ? await loopStats(server) : null;
+  return {
+    operation: phase.name,
+    ...result,
+    serverCpuPercent: cpu === null ? null : Math.round(cpu),
+    serverCpuMsPerRequest: pid && served ? Math.round(((ticks * 10) / served) * 100) / 100 : null,
+    loopDelayP99Ms: loop?.p99Ms ?? null,
+    loopDelayMaxMs: loop?.maxMs ?? null,
+    rssMaxMb: samples.length ? Math.max(...samples) : null,
+  };
+}
+
+const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+const fmt = (v: number | null, digits = 0) => (v === null ? '-' : v.toFixed(digits));
+
+function table(rows: Row[]): string {
+  const head = ['operation', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'raw token/s', 'vs raw', 'vs bare Hono', 'loop p99/max ms', 'server CPU%', 'CPU ms/req', 'RSS max MB'];
+  const lines = rows.map((r) => [
+    r.operation, fmt(r.rps), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), String(r.errors),
+    r.rawTokenRps === null ? '-' : `${r.rawTokenRps} (${r.rawTokenMode})`, fmt(r.ratioToRaw, 2), fmt(r.ratioToBareHono, 2),
+    r.loopDelayP99Ms === null ? '-' : `${r.loopDelayP99Ms}/${r.loopDelayMaxMs}`, fmt(r.serverCpuPercent), fmt(r.serverCpuMsPerRequest, 2), fmt(r.rssMaxMb),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
+  const row = (cells: string[]) => `| ${cells.map((c, i) => pad(c, widths[i] as number)).join(' | ')} |`;
+  return [row(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(row)].join('\n');
+}
+
+function best(rates: RawRate[], op: RawOp): RawRate | null {
+  return rates.filter((r) => r.op === op).sort((a, b) => b.rps - a.rps)[0] ?? null;
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const load0 = loadavg();
+  const db = await freshDatabase();
+  const rows: Omit<Row, 'rawTokenRps' | 'rawTokenMode' | 'ratioToRaw' | 'ratioToBareHono'>[] = [];
+  let serverLogs: string;
+  let probe: PostgresProbe | null = null;
+  try {
+    if (db.url) probe = await postgresProbe(db.url);
+    const server = await startCofferServer({ databaseUrl: db.url, env: NO_THROTTLE });
+    const bare = await startBareHono();
+    try {
+      const { keyId, ciphertexts } = await prepare(server.url);
+      for (const phase of phases(keyId, ciphertexts)) {
+        process.stderr.write(`[bench] ${phase.name} for ${SECONDS} s ...\n`);
+        rows.push(await measure(phase, phase.server === 'bare' ? bare : server, phase.server === 'bare' ? null : server));
+      }
+    } finally {
+      await bare.stop();
+      await server.stop();
+      serverLogs = server.logs();
+    }
+  } finally {
+    await db.drop();
+  }
+  process.stderr.write('[bench] raw token rates ...\n');
+  const raw = await rawTokenRates({ callers: CONNECTIONS, ms: Math.max(1000, (SECONDS * 1000) / 4) });
+  const bareRps = rows.find((r) => r.operation.startsWith('bare'))?.rps ?? null;
+  const full: Row[] = rows.map((r) => {
+    const op = phases('', []).find((p) => p.name === r.operation)?.raw ?? null;
+    const b = op ? best(raw.rates, op) : null;
+    return {
+      ...r,
+      rawTokenRps: b?.rps ?? null,
+      rawTokenMode: b?.mode ?? null,
+      ratioToRaw: b ? Math.round((r.rps / b.rps) * 100) / 100 : null,
+      ratioToBareHono: bareRps ? Math.round((r.rps / bareRps) * 100) / 100 : null,
+    };
+  });
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadavgBefore: load0, loadavgAfter: loadavg() };
+  const result = { started: started.toISOString(), seconds: SECONDS, connections: CONNECTIONS, database: db.kind, postgresProbe: probe, machine, rows: full, rawToken: raw, shutdownStats: /"msg":"bench-stats".*$/m.exec(serverLogs)?.[0] ?? null };
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const text = JSON.stringify(result, null, 2) + '\n';
+  writeFileSync(join(dir, `${started.toISOString().replace(/[:.]/g, '-')}.json`), text);
+  writeFileSync(join(dir, 'latest.json'), text);
+  process.stdout.write(`\nCoffer bench, ${started.toISOString()}: ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}, ${db.kind}, ${CONNECTIONS} connections, ${SECONDS} s each\n`);
+  process.stdout.write(`load average before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${machine.loadavgAfter.map((l) => l.toFixed(2)).join(' ')}\n\n`);
+  if (probe) {
+    process.stdout.write(`Postgres in this run: ${probe.sequentialCommitsPerS} single-row commits/s awaited one by one, ${probe.commitsPerSWith10InFlight}/s with 10 in flight, ${probe.selectRoundTripsPerS} select-1 round trips/s\n\n`);
+  }
+  process.stdout.write(table(full) + '\n\nraw token (pool ' + raw.poolSize + ' sessions, ' + CONNECTIONS + ' callers): ' + raw.rates.map((r) => `${r.op}/${r.mode} ${r.rps}`).join(', ') + '\n');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exit(1);
+  });
+}

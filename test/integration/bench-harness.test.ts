@@ -1,0 +1,50 @@
+// The bench harness, quickly: its signer passes the server's SigV4 verification, and its load generator (a
+// separate process) counts responses from the bare Hono server for one second. The bench itself is npm run bench.
+import { describe, expect, it } from 'vitest';
+import { verifySigV4 } from '../../server/protocol/sigv4.js';
+import { ADMIN, REGION, runLoadProcess, startBareHono } from '../../scripts/bench/processes.js';
+import { Signer } from '../../scripts/bench/sign.js';
+
+function parse(bytes: Buffer) {
+  const text = bytes.toString('latin1');
+  const end = text.indexOf('\r\n\r\n');
+  const [requestLine, ...lines] = text.slice(0, end).split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const l of lines) {
+    const i = l.indexOf(':');
+    headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+  }
+  return { method: (requestLine as string).split(' ')[0] as string, path: '/', query: '', headers, body: bytes.subarray(Buffer.byteLength(text.slice(0, end + 4), 'latin1')) };
+}
+
+describe('bench harness', () => {
+  it('signs requests the server verifies, and not with a wrong secret', async () => {
+    const body = Buffer.from(JSON.stringify({ NumberOfBytes: 32 }));
+    const req = parse(new Signer({ ...ADMIN, region: REGION }, '127.0.0.1:8080').request('TrentService.GenerateRandom', body));
+    const exp = { region: REGION, service: 'kms', now: new Date() };
+    const ok = await verifySigV4(req, exp, async () => ADMIN.secretAccessKey);
+    expect(ok.accessKeyId).toBe(ADMIN.accessKeyId);
+    await expect(verifySigV4(req, exp, async () => 'x'.repeat(40))).rejects.toMatchObject({ code: 'InvalidSignatureException' });
+  });
+
+  it('drives the bare Hono server from a second process for 1 s and counts every response', async () => {
+    const bare = await startBareHono();
+    try {
+      const r = await runLoadProcess({
+        url: bare.url,
+        target: 'TrentService.Encrypt',
+        bodies: [JSON.stringify({ KeyId: 'alias/x', Plaintext: 'AAEC' })],
+        credentials: { ...ADMIN, region: REGION },
+        connections: 4,
+        warmupMs: 100,
+        durationMs: 1000,
+      });
+      expect(r.requests).toBeGreaterThan(0);
+      expect(r.errors).toBe(0);
+      expect(r.statuses['200']).toBe(r.requests);
+      expect(r.p99Ms).toBeGreaterThanOrEqual(r.p50Ms);
+    } finally {
+      await bare.stop();
+    }
+  });
+});

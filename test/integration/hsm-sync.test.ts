@@ -1,0 +1,62 @@
+// Integration: the synchronous AES-GCM path for small inputs (syncMaxBytes) against a real SoftHSM token.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KmsError } from '../../core/errors.js';
+import { ensureDevToken, openHsm, type Pkcs11Hsm } from '../../hsm/index.js';
+
+let dataDir: string;
+let hsm: Pkcs11Hsm;
+const aadOf = (iv: Uint8Array): Uint8Array => Buffer.concat([Buffer.from('header:'), iv]);
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'coffer-hsm-sync-'));
+  const token = await ensureDevToken({ dataDir, label: `coffer-sync-${randomUUID().slice(0, 8)}` });
+  hsm = await openHsm({ ...token, poolSize: 2, syncMaxBytes: 64 });
+});
+
+afterAll(async () => {
+  await hsm?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(KmsError);
+    return (e as KmsError).code;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('synchronous AES-GCM for inputs up to syncMaxBytes', () => {
+  it('round-trips inputs below, at and above the threshold, interchangeably with the async path', async () => {
+    const v = randomUUID();
+    await hsm.createRootKey(v);
+    for (const size of [1, 48, 64, 65, 4096]) {
+      const plaintext = Buffer.alloc(size, size & 0xff);
+      const { iv, ciphertext } = await hsm.encrypt(v, plaintext, aadOf);
+      expect(ciphertext.length).toBe(size + 16);
+      expect(Buffer.from(await hsm.decrypt(v, iv, ciphertext, aadOf(iv))).equals(plaintext)).toBe(true);
+    }
+  });
+
+  it('answers a tampered small ciphertext with InvalidCiphertextException and keeps its sessions working', async () => {
+    const v = randomUUID();
+    await hsm.createRootKey(v);
+    const { iv, ciphertext } = await hsm.encrypt(v, Buffer.from('small secret'), aadOf);
+    const flipped = Uint8Array.from(ciphertext, (b, i) => (i === 0 ? b ^ 1 : b));
+    for (let i = 0; i < 4; i++) expect(await codeOf(hsm.decrypt(v, iv, flipped, aadOf(iv)))).toBe('InvalidCiphertextException');
+    expect(await codeOf(hsm.encrypt(v, new Uint8Array(0), aadOf))).toBe('KMSInternalException');
+    expect(Buffer.from(await hsm.decrypt(v, iv, ciphertext, aadOf(iv))).toString()).toBe('small secret');
+  });
+
+  it('seals and unseals credentials on the synchronous path', async () => {
+    const sealed = await hsm.seal(Buffer.from('s'.repeat(40)), Buffer.from('aad'));
+    expect(Buffer.from(await hsm.unseal(sealed, Buffer.from('aad'))).toString()).toBe('s'.repeat(40));
+    expect(await codeOf(hsm.unseal(sealed, Buffer.from('other')))).toBe('InvalidCiphertextException');
+  });
+});
