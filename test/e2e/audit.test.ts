@@ -1,11 +1,15 @@
 // End-to-end audit trail: two servers on one Postgres keep one chain, SIGKILL under load loses no answered request's
 // event, LookupEvents pages in CloudTrail's shape, and checkpoints verify with node:crypto from GetPublicKey's key.
 import { createPublicKey, verify } from 'node:crypto';
-import { CreateKeyCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateDataKeyCommand, ReEncryptCommand, TagResourceCommand, type KMSClient,
+} from '@aws-sdk/client-kms';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { startCoffer, tempDataDir, type CofferProcess } from '../helpers/server.js';
+import { ADMIN, startCoffer, tempDataDir, type CofferProcess } from '../helpers/server.js';
 import { audit, call } from '../helpers/audit.js';
 
 let db: TestDatabase;
@@ -153,6 +157,37 @@ describe('audit trail end to end', () => {
     const message = Buffer.from(`coffer-audit-checkpoint-v1\n${cp.body.ChainSeq}\n${cp.body.Hash}\n${cp.body.Time}`);
     expect(verify('sha256', message, publicKey, Buffer.from(cp.body.Signature as string, 'base64'))).toBe(true);
     expect((await audit('verify', '--database-url', db.url!, '--public-key', pk.body.PublicKey as string)).code).toBe(0);
+    await s.stop();
+  }, 120_000);
+
+  it('canaries: plaintexts, context values, tag values, ciphertexts, data keys, the secret key and the PIN reach no audit record, log or export', async () => {
+    const dataDir = tempDataDir();
+    const s = await start(dataDir);
+    const kms = s.client();
+    const plain = 'plaintext-canary-4410';
+    const key = (await kms.send(new CreateKeyCommand({ Tags: [{ TagKey: 'owner', TagValue: 'tag-canary-3391' }] }))).KeyMetadata!;
+    const EncryptionContext = { tenant: 'ctx-canary-2205' };
+    const enc = await kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: new TextEncoder().encode(plain), EncryptionContext }));
+    const dec = await kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext }));
+    const re = await kms.send(new ReEncryptCommand({ CiphertextBlob: enc.CiphertextBlob, SourceEncryptionContext: EncryptionContext, DestinationKeyId: key.KeyId, DestinationEncryptionContext: { t: 'ctx-canary-9917' } }));
+    const dk = await kms.send(new GenerateDataKeyCommand({ KeyId: key.KeyId, KeySpec: 'AES_256', EncryptionContext }));
+    await kms.send(new TagResourceCommand({ KeyId: key.KeyId, Tags: [{ TagKey: 'k', TagValue: 'tag-canary-7730' }] }));
+    await kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { tenant: 'ctx-canary-wrong' } })).catch(() => {});
+    const b64 = (b: Uint8Array | undefined) => Buffer.from(b!).toString('base64');
+    const canaries = [
+      plain, Buffer.from(plain).toString('base64'), 'ctx-canary', 'tag-canary', b64(enc.CiphertextBlob), b64(re.CiphertextBlob),
+      b64(dk.Plaintext), b64(dk.CiphertextBlob), b64(dec.Plaintext), ADMIN.secretAccessKey, readFileSync(join(dataDir, 'pkcs11.pin'), 'utf8').trim(),
+    ];
+    const sql = postgres(db.url!, { max: 1, onnotice: () => {} });
+    try {
+      const rows = JSON.stringify(await sql`select * from audit_events`) + JSON.stringify(await sql`select * from audit_checkpoints`);
+      const lookup = JSON.stringify((await call(s.url, 'CofferAudit.LookupEvents', { MaxResults: 50 })).body);
+      const exported = (await audit('export', '--database-url', db.url!, '--format', 'jsonl')).stdout;
+      expect(exported).toContain('"eventName":"ReEncrypt"');
+      for (const text of [rows, lookup, exported, s.logs()]) for (const c of canaries) expect(text).not.toContain(c);
+    } finally {
+      await sql.end();
+    }
     await s.stop();
   }, 120_000);
 });
