@@ -24,8 +24,11 @@ async function phase(name: string, mib: number, file: string): Promise<void> {
   if (name === 'idle') return;
   if (name === 'raw') {
     const c = createCipheriv('aes-256-gcm', randomBytes(32), randomBytes(12));
-    for (const b of source(mib)) c.update(b);
+    // 64 KiB updates, as the envelope's frames: 1 MiB updates are slower here (a fresh 1 MiB output buffer each).
+    for (const b of source(mib)) for (let o = 0; o < b.length; o += 65536) c.update(b.subarray(o, o + 65536));
     c.final();
+  } else if (name === 'encrypt-only') {
+    await pipeline(source(mib), encryptStream(materials, { keyId: 'bench' }), sink());
   } else if (name === 'encrypt') {
     await pipeline(source(mib), encryptStream(materials, { keyId: 'bench' }), createWriteStream(file));
   } else if (name === 'decrypt') {
@@ -60,14 +63,14 @@ if (arg('phase')) {
   const file = join(dir, 'message.cfe');
   try {
     const idle = run('idle', mib, file);
-    const results = ['raw', 'encrypt', 'decrypt'].map((p) => run(p, mib, file));
+    const results = ['raw', 'encrypt-only', 'encrypt', 'decrypt'].map((p) => run(p, mib, file));
     const raw = results[0] as Result;
     console.log(`envelope benchmark: ${mib} MiB, 64 KiB frames, node ${process.version}, each phase in its own process`);
     for (const r of results) {
-      console.log(`${r.name.padEnd(8)} ${r.mibPerSecond.toFixed(0).padStart(6)} MiB/s  ${r.seconds.toFixed(2).padStart(7)} s  peak RSS ${r.peakRssMiB.toFixed(0).padStart(4)} MiB  ${r.name === 'raw' ? '(node:crypto AES-256-GCM alone, no I/O)' : `${((100 * r.mibPerSecond) / raw.mibPerSecond).toFixed(0)}% of raw`}`);
+      console.log(`${r.name.padEnd(12)} ${r.mibPerSecond.toFixed(0).padStart(6)} MiB/s  ${r.seconds.toFixed(2).padStart(7)} s  peak RSS ${r.peakRssMiB.toFixed(0).padStart(4)} MiB  ${r.name === 'raw' ? '(node:crypto AES-256-GCM alone, no I/O)' : `${((100 * r.mibPerSecond) / raw.mibPerSecond).toFixed(0)}% of raw`}`);
     }
     console.log(`(an idle process with the same loader peaks at ${idle.peakRssMiB.toFixed(0)} MiB RSS)`);
-    console.log('goals: peak RSS < 150 MiB; encrypt and decrypt >= 50% of raw (encrypt writes, decrypt reads, a file in ' + tmpdir() + ')');
+    console.log(`goals: peak RSS < 150 MiB; encrypt and decrypt >= 50% of raw. encrypt-only discards its output; encrypt writes and decrypt reads a file in ${tmpdir()}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
