@@ -1,4 +1,5 @@
 // The coffer CLI: dispatch to command groups, global flags, help, output modes and exit codes (0 ok, 1 service, 2 usage).
+import { runAudit } from './audit.js';
 import { CofferClient } from '../client.js';
 import { EnvelopeError } from '../envelope/format.js';
 import { CofferNetworkError, CofferServiceError } from '../errors.js';
@@ -54,21 +55,9 @@ function clientFor(p: Parsed, env: CliIo['env']): () => CofferClient {
   };
 }
 
-/** Loads the audit commands, written in sdk/cli/audit.ts (exporting runAudit(argv, io)) by the audit work. */
-async function audit(argv: string[], io: CliIo): Promise<number> {
-  const module = './audit.js';
-  let mod: { runAudit?: (argv: string[], io: CliIo) => Promise<number> };
-  try {
-    mod = (await import(module)) as typeof mod;
-  } catch (e) {
-    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-    mod = {};
-  }
-  if (!mod.runAudit) {
-    io.stderr.write('coffer audit: not available in this build (sdk/cli/audit.ts, which provides runAudit, is missing)\n');
-    return EXIT_USAGE;
-  }
-  return mod.runAudit(argv, io);
+/** `coffer audit verify|export` (sdk/cli/audit.ts). */
+function audit(argv: string[], io: CliIo): Promise<number> {
+  return runAudit(argv, io);
 }
 
 async function dispatch(argv: string[], io: CliIo): Promise<number> {
