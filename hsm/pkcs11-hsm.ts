@@ -278,9 +278,11 @@ export class Pkcs11Hsm implements Hsm {
    */
   private async chooseCredentialKey(s: Handle, found: Handle[]): Promise<Handle[]> {
     if (found.length <= 1) return found;
-    const prints = await Promise.all(
-      found.map(async (h) => ({ h, fp: (await this.gcmEncrypt(s, h, FINGERPRINT_IV, FINGERPRINT_AAD, FINGERPRINT_INPUT)).toString('hex') })),
-    );
+    // One operation at a time: the session is one, and concurrent operations on it fail (or crash the token).
+    const prints: { h: Handle; fp: string }[] = [];
+    for (const h of found) {
+      prints.push({ h, fp: (await this.gcmEncrypt(s, h, FINGERPRINT_IV, FINGERPRINT_AAD, FINGERPRINT_INPUT)).toString('hex') });
+    }
     return prints.sort((a, b) => (a.fp < b.fp ? -1 : a.fp > b.fp ? 1 : 0)).map((p) => p.h);
   }
 

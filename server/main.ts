@@ -102,6 +102,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const uow = await openDatabaseFor(config, hsm);
   const metrics = new Metrics();
   registerGauges(metrics, hsm);
+  const credentials = cachedCredentialLookup((id) => lookupCredential(uow, hsm, id), config.credentialCacheMs);
   const services: ServiceDeps = {
     uow: meteredUnitOfWork(uow, metrics),
     hsm,
@@ -110,6 +111,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     region: config.region,
     newId: randomUUID,
     systemAccountId: config.accountId,
+    credentialsChanged: (id) => credentials.invalidate(id),
   };
   await ensureBootstrapAdmin(config, services, log);
   let shuttingDown = false;
@@ -117,7 +119,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     services,
     log,
     metrics,
-    lookupCredential: cachedCredentialLookup((id) => lookupCredential(uow, hsm, id), config.credentialCacheMs),
+    lookupCredential: credentials,
     quotas: new QuotaLimiter(config.quotas),
     health: async () => ({ hsm: await hsm.healthy(), database: await uow.healthy() }),
     readiness: () =>

@@ -14,6 +14,8 @@ export interface ServiceDeps {
   newId: () => string;
   /** The default account, whose `admin` is the system administrator (may call CofferIdentity.CreateAccount). */
   systemAccountId?: string;
+  /** Told after an access key's status changed or it was deleted, so a credential cache forgets it at once. */
+  credentialsChanged?: (accessKeyId: string) => void;
 }
 
 export interface RequestContext {

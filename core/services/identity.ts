@@ -109,22 +109,32 @@ async function ownKey(repos: Repositories, ctx: RequestContext, userName: string
   return key;
 }
 
-export function updateAccessKey(deps: ServiceDeps, ctx: RequestContext, input: { UserName?: string | undefined; AccessKeyId: string; Status: AccessKeyStatus }) {
-  return audited(deps, ctx, async (repos) => {
+export async function updateAccessKey(
+  deps: ServiceDeps,
+  ctx: RequestContext,
+  input: { UserName?: string | undefined; AccessKeyId: string; Status: AccessKeyStatus },
+): Promise<void> {
+  await audited(deps, ctx, async (repos) => {
     const name = input.UserName ?? ctx.caller.userName;
     await authorizeIam(deps, repos, ctx, 'iam:UpdateAccessKey', name);
     await ownKey(repos, ctx, name, input.AccessKeyId);
     await repos.accessKeys.setStatus(input.AccessKeyId, input.Status);
   });
+  deps.credentialsChanged?.(input.AccessKeyId);
 }
 
-export function deleteAccessKey(deps: ServiceDeps, ctx: RequestContext, input: { UserName?: string | undefined; AccessKeyId: string }) {
-  return audited(deps, ctx, async (repos) => {
+export async function deleteAccessKey(
+  deps: ServiceDeps,
+  ctx: RequestContext,
+  input: { UserName?: string | undefined; AccessKeyId: string },
+): Promise<void> {
+  await audited(deps, ctx, async (repos) => {
     const name = input.UserName ?? ctx.caller.userName;
     await authorizeIam(deps, repos, ctx, 'iam:DeleteAccessKey', name);
     await ownKey(repos, ctx, name, input.AccessKeyId);
     await repos.accessKeys.delete(input.AccessKeyId);
   });
+  deps.credentialsChanged?.(input.AccessKeyId);
 }
 
 export function listAccessKeys(deps: ServiceDeps, ctx: RequestContext, userName: string | undefined): Promise<AccessKey[]> {
