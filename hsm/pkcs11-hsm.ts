@@ -4,7 +4,7 @@ import { KmsError, internalError, invalidCiphertext } from '../core/errors.js';
 import type { Hsm } from '../core/ports.js';
 import { loadAuditSigningKey, signDigest as signAuditDigestWith, type AuditSigningKey } from './audit-signing.js';
 import { afterCryptFailure, isHandleInvalid, toKmsError } from './errors.js';
-import { FipsPolicy } from './fips.js';
+import { FipsPolicy, registerFallback } from './fips.js';
 import { aesGcm, aesKeyGen } from './mechanisms.js';
 import { acquireModule, findSlot, releaseModule, type Handle, type PKCS11 } from './module.js';
 import { probe, type Capabilities } from './probe.js';
@@ -37,6 +37,21 @@ const HEALTH_TIMEOUT_MS = 2_000;
 const FINGERPRINT_IV = Buffer.alloc(IV_BYTES);
 const FINGERPRINT_AAD = Buffer.from('coffer:key-fingerprint');
 const FINGERPRINT_INPUT = Buffer.alloc(16);
+
+// The two places where work happens in process instead of in the token (hsm/fips.ts refuses them in FIPS mode).
+const IN_PROCESS_OAEP = 'in-process-oaep-decoding';
+const IN_PROCESS_UNWRAP = 'in-process-unwrap';
+registerFallback({
+  id: IN_PROCESS_OAEP,
+  operations: ['Decrypt (RSAES_OAEP_SHA_256)', 'GetParametersForImport/ImportKeyMaterial (RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_256)'],
+  // Coffer decodes OAEP-SHA-256 in process on every token today (SoftHSM 2.6.1 refuses it with CKR_ARGUMENTS_BAD).
+  neededBy: () => true,
+});
+registerFallback({
+  id: IN_PROCESS_UNWRAP,
+  operations: ['ImportKeyMaterial (every wrapping algorithm: the material is unwrapped in process, then created in the token)'],
+  neededBy: () => true,
+});
 
 export class Pkcs11Hsm implements Hsm {
   private readonly handles = new Map<string, Handle>();
@@ -145,6 +160,7 @@ export class Pkcs11Hsm implements Hsm {
   }
 
   async importRootKey(versionId: string, material: Uint8Array): Promise<void> {
+    this.fips.assertPermitted(IN_PROCESS_UNWRAP);
     templateFor(versionId);
     if (material.length !== 32) throw new KmsError('IncorrectKeyMaterialException', 'The key material must be 256 bits for a SYMMETRIC_DEFAULT key.');
     return this.run('other', async (s) => {
@@ -182,6 +198,7 @@ export class Pkcs11Hsm implements Hsm {
   }
 
   asymmetricDecrypt(versionId: string, spec: AsymmetricSpec, algorithm: string, ciphertext: Uint8Array): Promise<Uint8Array> {
+    if (algorithm === 'RSAES_OAEP_SHA_256') this.fips.assertPermitted(IN_PROCESS_OAEP);
     return this.withObject('decrypt', versionId, 'private', async (s, h) => new Uint8Array(await rsaDecrypt(this.lib, s, h, spec, algorithm, ciphertext)));
   }
 

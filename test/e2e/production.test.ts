@@ -52,6 +52,19 @@ describe('readiness', () => {
 
   it('says at start that FIPS mode is on and what it disables', () => {
     expect(server.logs()).toMatch(/"msg":"FIPS mode: non-approved fallbacks are refused"/);
+    expect(server.logs()).toContain('in-process-oaep-decoding');
+    expect(server.logs()).toContain('in-process-unwrap');
+  });
+
+  it('in FIPS mode refuses OAEP-SHA-256 decryption (decoded in process) but not OAEP-SHA-1 (in the token)', async () => {
+    const key = (await kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' }))).KeyMetadata!;
+    const Plaintext = new TextEncoder().encode('fips');
+    for (const [EncryptionAlgorithm, refused] of [['RSAES_OAEP_SHA_256', true], ['RSAES_OAEP_SHA_1', false]] as const) {
+      const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext, EncryptionAlgorithm }));
+      const decrypt = kms.send(new DecryptCommand({ KeyId: key.KeyId, CiphertextBlob, EncryptionAlgorithm }));
+      if (refused) expect((await failure(decrypt)).name).toBe('UnsupportedOperationException');
+      else expect(new TextDecoder().decode((await decrypt).Plaintext)).toBe('fips');
+    }
   });
 });
 
