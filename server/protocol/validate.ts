@@ -28,7 +28,47 @@ function describe(issue: z.core.$ZodIssue, body: unknown): string | KmsError {
   return `${at}'${member}' failed to satisfy constraint: ${issue.message}`;
 }
 
+/**
+ * The path of the first string (member name or value) holding U+0000, which Postgres cannot store, or null.
+ * Iterative: a body may nest tens of thousands of levels deep.
+ */
+function nulAt(body: unknown): string[] | null {
+  interface Node {
+    value: unknown;
+    name: string | null;
+    parent: Node | null;
+  }
+  const pathOf = (n: Node | null): string[] => {
+    const out: string[] = [];
+    for (let x = n; x && x.name !== null; x = x.parent) out.unshift(x.name);
+    return out;
+  };
+  const stack: Node[] = [{ value: body, name: null, parent: null }];
+  while (stack.length > 0) {
+    const node = stack.pop() as Node;
+    const { value } = node;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return pathOf(node);
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    for (const [k, v] of Object.entries(value)) {
+      const child: Node = { value: v, name: Array.isArray(value) ? String(Number(k) + 1) : camel(k), parent: node };
+      if (k.includes('\u0000')) return pathOf(child);
+      stack.push(child);
+    }
+  }
+  return null;
+}
+
 export function validateRequest<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const nul = nulAt(body);
+  if (nul) {
+    throw new KmsError(
+      'ValidationException',
+      `1 validation error detected: Value at '${nul.join('.')}' failed to satisfy constraint: Member must not contain the NUL character`,
+    );
+  }
   const r = schema.safeParse(body);
   if (r.success) return r.data;
   const messages: string[] = [];

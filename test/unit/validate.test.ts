@@ -54,3 +54,13 @@ describe('request validation in AWS wording', () => {
     }
   });
 });
+
+describe('the NUL character, which Postgres cannot store', () => {
+  it('is refused in any member value or map key with ValidationException naming where', () => {
+    expect(error('CreateKey', { Description: 'a\u0000b' }).message).toBe(
+      "1 validation error detected: Value at 'description' failed to satisfy constraint: Member must not contain the NUL character",
+    );
+    expect(error('Encrypt', { KeyId: 'k', Plaintext: 'AA==', EncryptionContext: { 'x\u0000': 'v' } }).message).toContain("'encryptionContext.x\u0000'");
+    expect(error('TagResource', { KeyId: 'k', Tags: [{ TagKey: 'k', TagValue: '\u0000' }] }).message).toContain("'tags.1.tagValue'");
+  });
+});
