@@ -1,33 +1,18 @@
 // End-to-end: ECC and RSA signing, RSA encryption, GetPublicKey and the spec × usage rules through the AWS SDK,
 // every signature and public-key ciphertext checked independently with node:crypto.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { constants, createHash, createPublicKey, publicEncrypt, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import {
   CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GetPublicKeyCommand, SignCommand, VerifyCommand,
-  type KeySpec, type KeyUsageType, type KMSClient, type SigningAlgorithmSpec,
+  type KeySpec, type KeyUsageType, type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { failure, startCoffer, type CofferProcess } from '../helpers/server.js';
+import { failure, serverPerFile } from '../helpers/server.js';
 
-let db: TestDatabase | null;
-let server: CofferProcess;
-let kms: KMSClient;
+const ctx = serverPerFile();
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startCoffer({ databaseUrl: db?.url });
-  kms = server.client();
-});
-
-afterAll(async () => {
-  kms?.destroy();
-  await server?.stop();
-  await db?.drop();
-});
-
-const newKey = async (KeySpec: KeySpec, KeyUsage: KeyUsageType) => (await kms.send(new CreateKeyCommand({ KeySpec, KeyUsage }))).KeyMetadata!;
+const newKey = async (KeySpec: KeySpec, KeyUsage: KeyUsageType) => (await ctx.kms.send(new CreateKeyCommand({ KeySpec, KeyUsage }))).KeyMetadata!;
 const publicKeyOf = async (KeyId: string): Promise<KeyObject> =>
-  createPublicKey({ key: Buffer.from((await kms.send(new GetPublicKeyCommand({ KeyId }))).PublicKey!), format: 'der', type: 'spki' });
+  createPublicKey({ key: Buffer.from((await ctx.kms.send(new GetPublicKeyCommand({ KeyId }))).PublicKey!), format: 'der', type: 'spki' });
 const message = new TextEncoder().encode('Coffer signs this message');
 
 function nodeCheck(alg: string, key: KeyObject, signature: Uint8Array): boolean {
@@ -51,41 +36,41 @@ describe('ECC signing keys', () => {
       expect(key.EncryptionAlgorithms).toBeUndefined();
       const pub = await publicKeyOf(key.KeyId!);
       expect(pub.asymmetricKeyDetails?.namedCurve).toBe(curve);
-      const raw = await kms.send(new SignCommand({ KeyId: key.KeyId, Message: message, SigningAlgorithm: alg }));
+      const raw = await ctx.kms.send(new SignCommand({ KeyId: key.KeyId, Message: message, SigningAlgorithm: alg }));
       expect(raw.KeyId).toBe(key.Arn);
       expect(raw.SigningAlgorithm).toBe(alg);
       expect(raw.Signature![0]).toBe(0x30);
       expect(nodeCheck(alg, pub, raw.Signature!)).toBe(true);
       const digest = createHash(`sha${alg.slice(-3)}`).update(message).digest();
-      const dig = await kms.send(new SignCommand({ KeyId: key.KeyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: alg }));
+      const dig = await ctx.kms.send(new SignCommand({ KeyId: key.KeyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: alg }));
       expect(nodeCheck(alg, pub, dig.Signature!)).toBe(true);
-      const ok = await kms.send(new VerifyCommand({ KeyId: key.KeyId, Message: message, Signature: raw.Signature, SigningAlgorithm: alg }));
+      const ok = await ctx.kms.send(new VerifyCommand({ KeyId: key.KeyId, Message: message, Signature: raw.Signature, SigningAlgorithm: alg }));
       expect(ok.SignatureValid).toBe(true);
-      const ok2 = await kms.send(new VerifyCommand({ KeyId: key.KeyId, Message: digest, MessageType: 'DIGEST', Signature: dig.Signature, SigningAlgorithm: alg }));
+      const ok2 = await ctx.kms.send(new VerifyCommand({ KeyId: key.KeyId, Message: digest, MessageType: 'DIGEST', Signature: dig.Signature, SigningAlgorithm: alg }));
       expect(ok2.SignatureValid).toBe(true);
     });
   }
 
   it('Verify answers KMSInvalidSignatureException for another message, a changed byte or garbage', async () => {
     const key = await newKey('ECC_NIST_P256', 'SIGN_VERIFY');
-    const sig = (await kms.send(new SignCommand({ KeyId: key.KeyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' }))).Signature!;
+    const sig = (await ctx.kms.send(new SignCommand({ KeyId: key.KeyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' }))).Signature!;
     const changed = sig.slice();
     changed[10] = (changed[10] as number) ^ 1;
     for (const [Message, Signature] of [[new Uint8Array([1]), sig], [message, changed], [message, new Uint8Array([1, 2, 3])]] as const) {
-      const e = await failure(kms.send(new VerifyCommand({ KeyId: key.KeyId, Message, Signature, SigningAlgorithm: 'ECDSA_SHA_256' })));
+      const e = await failure(ctx.kms.send(new VerifyCommand({ KeyId: key.KeyId, Message, Signature, SigningAlgorithm: 'ECDSA_SHA_256' })));
       expect(e.name).toBe('KMSInvalidSignatureException');
     }
   });
 
   it('refuses a wrong algorithm, a wrong digest length, and signing with a symmetric key', async () => {
     const key = await newKey('ECC_NIST_P256', 'SIGN_VERIFY');
-    expect((await failure(kms.send(new SignCommand({ KeyId: key.KeyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_384' })))).name).toBe('InvalidKeyUsageException');
-    const short = await failure(kms.send(new SignCommand({ KeyId: key.KeyId, Message: new Uint8Array(31), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' })));
+    expect((await failure(ctx.kms.send(new SignCommand({ KeyId: key.KeyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_384' })))).name).toBe('InvalidKeyUsageException');
+    const short = await failure(ctx.kms.send(new SignCommand({ KeyId: key.KeyId, Message: new Uint8Array(31), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' })));
     expect(short.name).toBe('ValidationException');
-    const sym = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
-    expect((await failure(kms.send(new SignCommand({ KeyId: sym.KeyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' })))).name).toBe('InvalidKeyUsageException');
-    expect((await failure(kms.send(new GetPublicKeyCommand({ KeyId: sym.KeyId })))).name).toBe('UnsupportedOperationException');
-    expect((await failure(kms.send(new SignCommand({ KeyId: key.KeyId, Message: new Uint8Array(4097), SigningAlgorithm: 'ECDSA_SHA_256' })))).name).toBe('ValidationException');
+    const sym = (await ctx.kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    expect((await failure(ctx.kms.send(new SignCommand({ KeyId: sym.KeyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' })))).name).toBe('InvalidKeyUsageException');
+    expect((await failure(ctx.kms.send(new GetPublicKeyCommand({ KeyId: sym.KeyId })))).name).toBe('UnsupportedOperationException');
+    expect((await failure(ctx.kms.send(new SignCommand({ KeyId: key.KeyId, Message: new Uint8Array(4097), SigningAlgorithm: 'ECDSA_SHA_256' })))).name).toBe('ValidationException');
   });
 
   it('refuses spec × usage pairs AWS refuses', async () => {
@@ -94,7 +79,7 @@ describe('ECC signing keys', () => {
       ['RSA_2048', 'KEY_AGREEMENT'], ['HMAC_256', 'ENCRYPT_DECRYPT'], ['RSA_2048', 'GENERATE_VERIFY_MAC'],
     ];
     for (const [KeySpec, KeyUsage] of bad) {
-      expect((await failure(kms.send(new CreateKeyCommand({ KeySpec, KeyUsage })))).name).toBe('ValidationException');
+      expect((await failure(ctx.kms.send(new CreateKeyCommand({ KeySpec, KeyUsage })))).name).toBe('ValidationException');
     }
   });
 });
@@ -106,16 +91,16 @@ describe('RSA keys', () => {
     const pub = await publicKeyOf(key.KeyId!);
     expect(pub.asymmetricKeyDetails?.modulusLength).toBe(2048);
     for (const alg of key.SigningAlgorithms!) {
-      const sig = (await kms.send(new SignCommand({ KeyId: key.KeyId, Message: message, SigningAlgorithm: alg }))).Signature!;
+      const sig = (await ctx.kms.send(new SignCommand({ KeyId: key.KeyId, Message: message, SigningAlgorithm: alg }))).Signature!;
       expect(sig.length).toBe(256);
       expect(nodeCheck(alg, pub, sig)).toBe(true);
       const digest = createHash(`sha${alg.slice(-3)}`).update(message).digest();
-      const dsig = (await kms.send(new SignCommand({ KeyId: key.KeyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: alg }))).Signature!;
+      const dsig = (await ctx.kms.send(new SignCommand({ KeyId: key.KeyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: alg }))).Signature!;
       expect(nodeCheck(alg, pub, dsig)).toBe(true);
-      expect((await kms.send(new VerifyCommand({ KeyId: key.KeyId, Message: message, Signature: sig, SigningAlgorithm: alg }))).SignatureValid).toBe(true);
+      expect((await ctx.kms.send(new VerifyCommand({ KeyId: key.KeyId, Message: message, Signature: sig, SigningAlgorithm: alg }))).SignatureValid).toBe(true);
       const bad = sig.slice();
       bad[0] = (bad[0] as number) ^ 1;
-      expect((await failure(kms.send(new VerifyCommand({ KeyId: key.KeyId, Message: message, Signature: bad, SigningAlgorithm: alg })))).name).toBe('KMSInvalidSignatureException');
+      expect((await failure(ctx.kms.send(new VerifyCommand({ KeyId: key.KeyId, Message: message, Signature: bad, SigningAlgorithm: alg })))).name).toBe('KMSInvalidSignatureException');
     }
   });
 
@@ -125,7 +110,7 @@ describe('RSA keys', () => {
       const pub = await publicKeyOf(key.KeyId!);
       expect(pub.asymmetricKeyDetails?.modulusLength).toBe(Number(spec.slice(4)));
       for (const alg of ['RSASSA_PSS_SHA_512', 'RSASSA_PKCS1_V1_5_SHA_256'] as const) {
-        const sig = (await kms.send(new SignCommand({ KeyId: key.KeyId, Message: message, SigningAlgorithm: alg }))).Signature!;
+        const sig = (await ctx.kms.send(new SignCommand({ KeyId: key.KeyId, Message: message, SigningAlgorithm: alg }))).Signature!;
         expect(nodeCheck(alg, pub, sig)).toBe(true);
       }
     });
@@ -137,12 +122,12 @@ describe('RSA keys', () => {
       expect(key.EncryptionAlgorithms).toEqual(['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256']);
       const pub = await publicKeyOf(key.KeyId!);
       for (const [alg, oaepHash] of [['RSAES_OAEP_SHA_1', 'sha1'], ['RSAES_OAEP_SHA_256', 'sha256']] as const) {
-        const enc = await kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: message, EncryptionAlgorithm: alg }));
+        const enc = await ctx.kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: message, EncryptionAlgorithm: alg }));
         expect(enc.EncryptionAlgorithm).toBe(alg);
         expect(enc.CiphertextBlob!.length).toBe(Number(spec.slice(4)) / 8);
         const local = publicEncrypt({ key: pub, oaepHash, padding: constants.RSA_PKCS1_OAEP_PADDING }, message);
         for (const CiphertextBlob of [enc.CiphertextBlob!, local]) {
-          const dec = await kms.send(new DecryptCommand({ KeyId: key.KeyId, CiphertextBlob, EncryptionAlgorithm: alg }));
+          const dec = await ctx.kms.send(new DecryptCommand({ KeyId: key.KeyId, CiphertextBlob, EncryptionAlgorithm: alg }));
           expect(Buffer.from(dec.Plaintext!).equals(Buffer.from(message))).toBe(true);
           expect(dec.EncryptionAlgorithm).toBe(alg);
         }
@@ -152,27 +137,27 @@ describe('RSA keys', () => {
 
   it('RSA decryption failures are all the one InvalidCiphertextException; context and SYMMETRIC_DEFAULT are refused', async () => {
     const key = await newKey('RSA_2048', 'ENCRYPT_DECRYPT');
-    const enc = await kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: message, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }));
+    const enc = await ctx.kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: message, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }));
     const changed = enc.CiphertextBlob!.slice();
     changed[5] = (changed[5] as number) ^ 1;
     const errors = [
-      await failure(kms.send(new DecryptCommand({ KeyId: key.KeyId, CiphertextBlob: enc.CiphertextBlob, EncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }))),
-      await failure(kms.send(new DecryptCommand({ KeyId: key.KeyId, CiphertextBlob: changed, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }))),
-      await failure(kms.send(new DecryptCommand({ KeyId: key.KeyId, CiphertextBlob: changed.subarray(1), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }))),
+      await failure(ctx.kms.send(new DecryptCommand({ KeyId: key.KeyId, CiphertextBlob: enc.CiphertextBlob, EncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }))),
+      await failure(ctx.kms.send(new DecryptCommand({ KeyId: key.KeyId, CiphertextBlob: changed, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }))),
+      await failure(ctx.kms.send(new DecryptCommand({ KeyId: key.KeyId, CiphertextBlob: changed.subarray(1), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }))),
     ];
     for (const e of errors) expect(e).toEqual(errors[0]);
     expect(errors[0]!.name).toBe('InvalidCiphertextException');
-    const ctx = await failure(kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: message, EncryptionAlgorithm: 'RSAES_OAEP_SHA_1', EncryptionContext: { a: 'b' } })));
-    expect(ctx.name).toBe('ValidationException');
-    expect((await failure(kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: message })))).name).toBe('InvalidKeyUsageException');
+    const withContext = await failure(ctx.kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: message, EncryptionAlgorithm: 'RSAES_OAEP_SHA_1', EncryptionContext: { a: 'b' } })));
+    expect(withContext.name).toBe('ValidationException');
+    expect((await failure(ctx.kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: message })))).name).toBe('InvalidKeyUsageException');
   });
 
   it('GetPublicKey and DescribeKey return the metadata AWS returns', async () => {
     const key = await newKey('RSA_3072', 'ENCRYPT_DECRYPT');
-    const r = await kms.send(new GetPublicKeyCommand({ KeyId: key.KeyId }));
+    const r = await ctx.kms.send(new GetPublicKeyCommand({ KeyId: key.KeyId }));
     expect(r).toMatchObject({ KeyId: key.Arn, KeySpec: 'RSA_3072', CustomerMasterKeySpec: 'RSA_3072', KeyUsage: 'ENCRYPT_DECRYPT', EncryptionAlgorithms: ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] });
     expect(r.SigningAlgorithms).toBeUndefined();
-    const d = (await kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!;
+    const d = (await ctx.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!;
     expect(d).toMatchObject({ KeySpec: 'RSA_3072', KeyUsage: 'ENCRYPT_DECRYPT', EncryptionAlgorithms: ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] });
   });
 });

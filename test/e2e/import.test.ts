@@ -1,29 +1,14 @@
 // End-to-end: imported key material for a symmetric key through the AWS SDK. Material is wrapped with node:crypto the way
 // AWS's documentation tells users to wrap it with OpenSSL (pkeyutl OAEP; enc -id-aes256-wrap-pad then pkeyutl).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { constants, createCipheriv, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import {
   CreateKeyCommand, DecryptCommand, DeleteImportedKeyMaterialCommand, DescribeKeyCommand, EncryptCommand, GetParametersForImportCommand,
-  ImportKeyMaterialCommand, type AlgorithmSpec, type KMSClient, type WrappingKeySpec,
+  ImportKeyMaterialCommand, type AlgorithmSpec, type WrappingKeySpec,
 } from '@aws-sdk/client-kms';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { failure, startCoffer, type CofferProcess } from '../helpers/server.js';
+import { failure, serverPerFile } from '../helpers/server.js';
 
-let db: TestDatabase | null;
-let server: CofferProcess;
-let kms: KMSClient;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startCoffer({ databaseUrl: db?.url });
-  kms = server.client();
-});
-
-afterAll(async () => {
-  kms?.destroy();
-  await server?.stop();
-  await db?.drop();
-});
+const ctx = serverPerFile();
 
 /** What `openssl pkeyutl -encrypt -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:<h> -pkeyopt rsa_mgf1_md:<h>` does. */
 function oaep(publicKey: Uint8Array, hash: 'sha1' | 'sha256', data: Uint8Array): Buffer {
@@ -42,21 +27,21 @@ function wrap(algorithm: AlgorithmSpec, publicKey: Uint8Array, material: Buffer)
 }
 
 async function importInto(KeyId: string, material: Buffer, WrappingAlgorithm: AlgorithmSpec = 'RSAES_OAEP_SHA_256', WrappingKeySpec: WrappingKeySpec = 'RSA_2048') {
-  const p = await kms.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm, WrappingKeySpec }));
-  return kms.send(new ImportKeyMaterialCommand({
+  const p = await ctx.kms.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm, WrappingKeySpec }));
+  return ctx.kms.send(new ImportKeyMaterialCommand({
     KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap(WrappingAlgorithm, p.PublicKey!, material), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
   }));
 }
 
-const externalKey = async () => (await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }))).KeyMetadata!;
+const externalKey = async () => (await ctx.kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }))).KeyMetadata!;
 
 describe('imported key material', () => {
   it('a key of EXTERNAL origin is PendingImport, and GetParametersForImport gives a wrapping key and a 24-hour token', async () => {
     const key = await externalKey();
     expect(key).toMatchObject({ Origin: 'EXTERNAL', KeyState: 'PendingImport', Enabled: false });
-    expect((await failure(kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: new Uint8Array([1]) })))).name).toBe('KMSInvalidStateException');
+    expect((await failure(ctx.kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: new Uint8Array([1]) })))).name).toBe('KMSInvalidStateException');
     const before = Date.now();
-    const p = await kms.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_1', WrappingKeySpec: 'RSA_3072' }));
+    const p = await ctx.kms.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_1', WrappingKeySpec: 'RSA_3072' }));
     expect(p.KeyId).toBe(key.Arn);
     expect(createPublicKey({ key: Buffer.from(p.PublicKey!), format: 'der', type: 'spki' }).asymmetricKeyDetails?.modulusLength).toBe(3072);
     expect(Math.round((p.ParametersValidTo!.getTime() - before) / 3_600_000)).toBe(24);
@@ -67,13 +52,13 @@ describe('imported key material', () => {
       const key = await externalKey();
       const material = randomBytes(32);
       await importInto(key.KeyId!, material, alg);
-      expect((await kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.KeyState).toBe('Enabled');
-      const enc = await kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: new TextEncoder().encode('imported') }));
-      await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: key.KeyId }));
-      expect((await kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.KeyState).toBe('PendingImport');
-      expect((await failure(kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob })))).name).toBe('KMSInvalidStateException');
+      expect((await ctx.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.KeyState).toBe('Enabled');
+      const enc = await ctx.kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: new TextEncoder().encode('imported') }));
+      await ctx.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: key.KeyId }));
+      expect((await ctx.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.KeyState).toBe('PendingImport');
+      expect((await failure(ctx.kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob })))).name).toBe('KMSInvalidStateException');
       await importInto(key.KeyId!, material, alg);
-      const dec = await kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob }));
+      const dec = await ctx.kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob }));
       expect(new TextDecoder().decode(dec.Plaintext)).toBe('imported');
     });
   }
@@ -81,26 +66,26 @@ describe('imported key material', () => {
   it('refuses different material for a key that had material, a token of another key, and wrong-size material', async () => {
     const key = await externalKey();
     await importInto(key.KeyId!, randomBytes(32));
-    await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: key.KeyId }));
+    await ctx.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: key.KeyId }));
     expect((await failure(importInto(key.KeyId!, randomBytes(32)))).name).toBe('IncorrectKeyMaterialException');
     const other = await externalKey();
-    const p = await kms.send(new GetParametersForImportCommand({ KeyId: other.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
-    const e = await failure(kms.send(new ImportKeyMaterialCommand({
+    const p = await ctx.kms.send(new GetParametersForImportCommand({ KeyId: other.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const e = await failure(ctx.kms.send(new ImportKeyMaterialCommand({
       KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: oaep(p.PublicKey!, 'sha256', randomBytes(32)), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
     })));
     expect(e.name).toBe('InvalidImportTokenException');
     expect((await failure(importInto(other.KeyId!, randomBytes(16)))).name).toBe('IncorrectKeyMaterialException');
-    const wrongHash = await failure(kms.send(new ImportKeyMaterialCommand({
+    const wrongHash = await failure(ctx.kms.send(new ImportKeyMaterialCommand({
       KeyId: other.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: oaep(p.PublicKey!, 'sha1', randomBytes(32)), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
     })));
     expect(wrongHash.name).toBe('InvalidCiphertextException');
   });
 
   it('refuses import operations on keys of AWS_KMS origin, and asymmetric EXTERNAL keys', async () => {
-    const own = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
-    const e = await failure(kms.send(new GetParametersForImportCommand({ KeyId: own.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' })));
+    const own = (await ctx.kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    const e = await failure(ctx.kms.send(new GetParametersForImportCommand({ KeyId: own.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' })));
     expect(e.name).toBe('UnsupportedOperationException');
-    expect((await failure(kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: own.KeyId })))).name).toBe('UnsupportedOperationException');
-    expect((await failure(kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL', KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })))).name).toBe('UnsupportedOperationException');
+    expect((await failure(ctx.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: own.KeyId })))).name).toBe('UnsupportedOperationException');
+    expect((await failure(ctx.kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL', KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })))).name).toBe('UnsupportedOperationException');
   });
 });

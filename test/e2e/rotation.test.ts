@@ -1,30 +1,15 @@
 // End-to-end: key rotation through the AWS SDK: on-demand rotations make new versions, every earlier ciphertext still
 // decrypts and the newest version encrypts; rotation settings, limits and the refusals AWS gives.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CreateKeyCommand, DecryptCommand, DisableKeyCommand, DisableKeyRotationCommand, EnableKeyRotationCommand, EncryptCommand,
-  GetKeyRotationStatusCommand, ListKeyRotationsCommand, RotateKeyOnDemandCommand, type KMSClient,
+  GetKeyRotationStatusCommand, ListKeyRotationsCommand, RotateKeyOnDemandCommand,
 } from '@aws-sdk/client-kms';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { failure, startCoffer, type CofferProcess } from '../helpers/server.js';
+import { failure, serverPerFile } from '../helpers/server.js';
 
-let db: TestDatabase | null;
-let server: CofferProcess;
-let kms: KMSClient;
+const ctx = serverPerFile();
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startCoffer({ databaseUrl: db?.url });
-  kms = server.client();
-});
-
-afterAll(async () => {
-  kms?.destroy();
-  await server?.stop();
-  await db?.drop();
-});
-
-const newKey = async () => (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+const newKey = async () => (await ctx.kms.send(new CreateKeyCommand({}))).KeyMetadata!;
 /** The key version id a Coffer ciphertext names (header bytes 17..32). */
 const versionOf = (blob: Uint8Array) => Buffer.from(blob.subarray(17, 33)).toString('hex');
 
@@ -33,69 +18,69 @@ describe('on-demand rotation', () => {
     const key = await newKey();
     const blobs: Uint8Array[] = [];
     const encrypt = async (i: number) =>
-      (await kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: new TextEncoder().encode(`v${i}`), EncryptionContext: { v: String(i) } }))).CiphertextBlob!;
+      (await ctx.kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: new TextEncoder().encode(`v${i}`), EncryptionContext: { v: String(i) } }))).CiphertextBlob!;
     blobs.push(await encrypt(1));
     for (let i = 2; i <= 4; i++) {
-      const r = await kms.send(new RotateKeyOnDemandCommand({ KeyId: key.KeyId }));
+      const r = await ctx.kms.send(new RotateKeyOnDemandCommand({ KeyId: key.KeyId }));
       expect(r.KeyId).toBe(key.Arn);
       blobs.push(await encrypt(i));
     }
     expect(new Set(blobs.map(versionOf)).size).toBe(4);
     for (const [i, blob] of blobs.entries()) {
-      const dec = await kms.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: { v: String(i + 1) } }));
+      const dec = await ctx.kms.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: { v: String(i + 1) } }));
       expect(new TextDecoder().decode(dec.Plaintext)).toBe(`v${i + 1}`);
     }
     const newest = await encrypt(5);
     expect(versionOf(newest)).toBe(versionOf(blobs[3]!));
-    const list = await kms.send(new ListKeyRotationsCommand({ KeyId: key.KeyId }));
+    const list = await ctx.kms.send(new ListKeyRotationsCommand({ KeyId: key.KeyId }));
     expect(list.Rotations).toHaveLength(3);
     expect(list.Rotations!.every((r) => r.RotationType === 'ON_DEMAND' && r.KeyId === key.Arn && r.RotationDate instanceof Date)).toBe(true);
-    const page = await kms.send(new ListKeyRotationsCommand({ KeyId: key.KeyId, Limit: 2 }));
+    const page = await ctx.kms.send(new ListKeyRotationsCommand({ KeyId: key.KeyId, Limit: 2 }));
     expect(page.Rotations).toHaveLength(2);
     expect(page.Truncated).toBe(true);
-    const rest = await kms.send(new ListKeyRotationsCommand({ KeyId: key.KeyId, Marker: page.NextMarker }));
+    const rest = await ctx.kms.send(new ListKeyRotationsCommand({ KeyId: key.KeyId, Marker: page.NextMarker }));
     expect(rest.Rotations).toHaveLength(1);
     expect(rest.Truncated).toBe(false);
   });
 
   it('allows 25 on-demand rotations per key, then LimitExceededException', async () => {
     const key = await newKey();
-    for (let i = 0; i < 25; i++) await kms.send(new RotateKeyOnDemandCommand({ KeyId: key.KeyId }));
-    expect((await failure(kms.send(new RotateKeyOnDemandCommand({ KeyId: key.KeyId })))).name).toBe('LimitExceededException');
+    for (let i = 0; i < 25; i++) await ctx.kms.send(new RotateKeyOnDemandCommand({ KeyId: key.KeyId }));
+    expect((await failure(ctx.kms.send(new RotateKeyOnDemandCommand({ KeyId: key.KeyId })))).name).toBe('LimitExceededException');
   });
 
   it('refuses asymmetric and HMAC keys with UnsupportedOperationException, and alias names with NotFoundException', async () => {
-    const rsa = (await kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!;
-    const hmac = (await kms.send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!;
+    const rsa = (await ctx.kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!;
+    const hmac = (await ctx.kms.send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!;
     for (const k of [rsa, hmac]) {
-      expect((await failure(kms.send(new RotateKeyOnDemandCommand({ KeyId: k.KeyId })))).name).toBe('UnsupportedOperationException');
-      expect((await failure(kms.send(new EnableKeyRotationCommand({ KeyId: k.KeyId })))).name).toBe('UnsupportedOperationException');
+      expect((await failure(ctx.kms.send(new RotateKeyOnDemandCommand({ KeyId: k.KeyId })))).name).toBe('UnsupportedOperationException');
+      expect((await failure(ctx.kms.send(new EnableKeyRotationCommand({ KeyId: k.KeyId })))).name).toBe('UnsupportedOperationException');
     }
-    expect((await failure(kms.send(new RotateKeyOnDemandCommand({ KeyId: 'alias/nope' })))).name).toBe('NotFoundException');
+    expect((await failure(ctx.kms.send(new RotateKeyOnDemandCommand({ KeyId: 'alias/nope' })))).name).toBe('NotFoundException');
   });
 
   it('refuses a disabled key with DisabledException', async () => {
     const key = await newKey();
-    await kms.send(new DisableKeyCommand({ KeyId: key.KeyId }));
-    expect((await failure(kms.send(new RotateKeyOnDemandCommand({ KeyId: key.KeyId })))).name).toBe('DisabledException');
-    expect((await failure(kms.send(new EnableKeyRotationCommand({ KeyId: key.KeyId })))).name).toBe('DisabledException');
+    await ctx.kms.send(new DisableKeyCommand({ KeyId: key.KeyId }));
+    expect((await failure(ctx.kms.send(new RotateKeyOnDemandCommand({ KeyId: key.KeyId })))).name).toBe('DisabledException');
+    expect((await failure(ctx.kms.send(new EnableKeyRotationCommand({ KeyId: key.KeyId })))).name).toBe('DisabledException');
   });
 });
 
 describe('automatic rotation settings', () => {
   it('is off by default; Enable with the default 365 days or a period, Disable, and the status AWS reports', async () => {
     const key = await newKey();
-    expect(await kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }))).toMatchObject({ KeyRotationEnabled: false, KeyId: key.Arn });
+    expect(await ctx.kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }))).toMatchObject({ KeyRotationEnabled: false, KeyId: key.Arn });
     const before = Date.now();
-    await kms.send(new EnableKeyRotationCommand({ KeyId: key.KeyId }));
-    const on = await kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }));
+    await ctx.kms.send(new EnableKeyRotationCommand({ KeyId: key.KeyId }));
+    const on = await ctx.kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }));
     expect(on).toMatchObject({ KeyRotationEnabled: true, RotationPeriodInDays: 365 });
     const next = on.NextRotationDate!.getTime() - before;
     expect(Math.round(next / 86_400_000)).toBe(365);
-    await kms.send(new EnableKeyRotationCommand({ KeyId: key.KeyId, RotationPeriodInDays: 90 }));
-    expect((await kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }))).RotationPeriodInDays).toBe(90);
-    await kms.send(new DisableKeyRotationCommand({ KeyId: key.KeyId }));
-    const off = await kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }));
+    await ctx.kms.send(new EnableKeyRotationCommand({ KeyId: key.KeyId, RotationPeriodInDays: 90 }));
+    expect((await ctx.kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }))).RotationPeriodInDays).toBe(90);
+    await ctx.kms.send(new DisableKeyRotationCommand({ KeyId: key.KeyId }));
+    const off = await ctx.kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }));
     expect(off.KeyRotationEnabled).toBe(false);
     expect(off.NextRotationDate).toBeUndefined();
   });
@@ -103,7 +88,7 @@ describe('automatic rotation settings', () => {
   it('refuses periods outside 90..2560 days with ValidationException', async () => {
     const key = await newKey();
     for (const RotationPeriodInDays of [89, 2561]) {
-      const e = await failure(kms.send(new EnableKeyRotationCommand({ KeyId: key.KeyId, RotationPeriodInDays })));
+      const e = await failure(ctx.kms.send(new EnableKeyRotationCommand({ KeyId: key.KeyId, RotationPeriodInDays })));
       expect(e.name).toBe('ValidationException');
       expect(e.message).toContain('rotationPeriodInDays');
     }
