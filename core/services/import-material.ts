@@ -3,9 +3,9 @@
 // The token lacks OAEP-SHA-256 and RSA-AES key wrap as unwrap mechanisms, so the wrapped material is decrypted by the
 // wrapping private key inside the token (raw RSA + OAEP decoding for SHA-256), the AES-KWP layer is undone in process,
 // and the material is created in the token as a non-extractable key: a clearly labelled in-process unwrap.
+import { drainClaims } from './claimed-jobs.js';
 import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
 import { invalidCiphertext, KmsError, needs } from '../errors.js';
-import { keyArn } from '../identifiers.js';
 import type { AsymmetricSpec } from '../key-spec.js';
 import type { ImportedMaterial, Key } from '../model.js';
 import type { Hsm, Repositories } from '../ports.js';
@@ -148,23 +148,16 @@ export function deleteImportedKeyMaterial(deps: ServiceDeps, ctx: RequestContext
 }
 
 /** The background job: deletes imported material whose ValidTo has passed (the key goes to PendingImport), once per key across instances. */
-export async function expireImportedMaterial(deps: ServiceDeps): Promise<number> {
-  let expired = 0;
-  for (;;) {
-    const done = await deps.uow.transaction(async (repos) => {
-      const claimed = await repos.imports.claimExpired(deps.clock.now());
-      if (!claimed) return false;
+export function expireImportedMaterial(deps: ServiceDeps): Promise<number> {
+  return drainClaims(deps, {
+    operation: 'DeleteExpiredKeyMaterial',
+    userAgent: 'coffer-import-expiry-job',
+    claim: (repos, now) => repos.imports.claimExpired(now),
+    handle: async (repos, claimed) => {
       await deps.hsm.destroyRootKey(claimed.key.currentVersionId);
       await repos.keys.update(claimed.key.id, { state: 'PendingImport' });
       await repos.imports.put({ ...claimed.material, validTo: null });
-      await repos.audit.append({
-        id: deps.newId(), time: deps.clock.now(), requestId: deps.newId(), operation: 'DeleteExpiredKeyMaterial',
-        keyArn: keyArn({ region: deps.region, accountId: claimed.key.accountId }, claimed.key.id), callerArn: null, accessKeyId: null,
-        sourceIp: null, userAgent: 'coffer-import-expiry-job', outcome: 'Success', errorCode: null, encryptionContextKeys: [],
-      });
-      return true;
-    });
-    if (!done) return expired;
-    expired++;
-  }
+      return claimed.key;
+    },
+  });
 }

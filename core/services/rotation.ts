@@ -1,5 +1,6 @@
 // Key rotation for symmetric keys: Enable/DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand, ListKeyRotations,
 // and the automatic rotation the background job runs. Each rotation is a new key version with a new root key in the token.
+import { drainClaims } from './claimed-jobs.js';
 import { KmsError, needs } from '../errors.js';
 import { keyArn } from '../identifiers.js';
 import { assertStateAllows } from '../key-state.js';
@@ -90,23 +91,15 @@ export function listKeyRotations(deps: ServiceDeps, ctx: RequestContext, keyId: 
 }
 
 /** The background job: rotates every key due, each claimed with FOR UPDATE SKIP LOCKED so one instance rotates it once. */
-export async function rotateDueKeys(deps: ServiceDeps): Promise<number> {
-  let rotated = 0;
-  for (;;) {
-    const done = await deps.uow.transaction(async (repos) => {
-      const claimed = await repos.rotations.claimDueForRotation(deps.clock.now());
-      if (!claimed) return false;
-      const { settings: due, key } = claimed;
+export function rotateDueKeys(deps: ServiceDeps): Promise<number> {
+  return drainClaims(deps, {
+    operation: 'RotateKey',
+    userAgent: 'coffer-rotation-job',
+    claim: (repos, now) => repos.rotations.claimDueForRotation(now),
+    handle: async (repos, { settings: due, key }) => {
       const version = await rotate(deps, repos, key, 'AUTOMATIC');
       await repos.rotations.putSettings({ ...due, nextRotationDate: new Date(version.createdAt.getTime() + due.periodDays * DAY_MS) });
-      await repos.audit.append({
-        id: deps.newId(), time: deps.clock.now(), requestId: deps.newId(), operation: 'RotateKey',
-        keyArn: keyArn({ region: deps.region, accountId: key.accountId }, key.id), callerArn: null, accessKeyId: null,
-        sourceIp: null, userAgent: 'coffer-rotation-job', outcome: 'Success', errorCode: null, encryptionContextKeys: [],
-      });
-      return true;
-    });
-    if (!done) return rotated;
-    rotated++;
-  }
+      return key;
+    },
+  });
 }
