@@ -1,7 +1,12 @@
 // CofferClient: one typed method per operation of the wire contract, SigV4-signed, with timeouts and safe retries.
 import type { z } from 'zod';
-import { KMS_OPERATIONS, type kmsRequests, type KmsOperation } from './contract/kms.js';
+import type { auditRequests } from './contract/audit.js';
+import type { identityRequests } from './contract/identity.js';
+import { FAMILIES, type AuditOperationName, type IdentityOperationName, type TrentOperation, type trentRequests } from './contract/operations.js';
 import { BLOB_MEMBERS, DATE_MEMBERS, type KmsResponses } from './contract/responses.js';
+import type {
+  AuditResponses, IdentityResponses, KmsAccessResponses, KmsAsymmetricResponses, KmsImportResponses, KmsRotationResponses,
+} from './contract/responses-families.js';
 import { resolveCredentials, resolveEndpoint, resolveRegion, type Env } from './credentials.js';
 import { CofferNetworkError, CofferServiceError, serviceError } from './errors.js';
 import { backoffDelay, isIdempotent, sleep, type RetryOptions } from './retry.js';
@@ -22,20 +27,34 @@ export interface CofferClientOptions extends RetryOptions {
   fetch?: typeof fetch;
 }
 
-type BlobKeys = 'Plaintext' | 'CiphertextBlob' | 'Message' | 'Signature' | 'PublicKey' | 'Mac';
-/** A contract's input type with its blob members as bytes instead of base64 strings. */
-export type WithBytes<T> = { [K in keyof T]: K extends BlobKeys ? (undefined extends T[K] ? Uint8Array | undefined : Uint8Array) : T[K] };
-export type KmsInput<O extends KmsOperation> = WithBytes<z.input<(typeof kmsRequests)[O]>>;
+type BlobKeys = 'Plaintext' | 'CiphertextBlob' | 'Message' | 'Signature' | 'PublicKey' | 'Mac' | 'ImportToken' | 'EncryptedKeyMaterial';
+type DateKeys = 'ValidTo' | 'StartTime' | 'EndTime';
+type Or<T, U> = undefined extends T ? U | undefined : U;
+/** A contract's input type with its blob members as bytes instead of base64 strings, and its timestamps as Date (or epoch seconds). */
+export type WithBytes<T> = { [K in keyof T]: K extends BlobKeys ? Or<T[K], Uint8Array> : K extends DateKeys ? Or<T[K], Date | number> : T[K] };
+/** The input of a TrentService. operation (every KMS family). */
+export type KmsInput<O extends TrentOperation> = WithBytes<z.input<(typeof trentRequests)[O]>>;
+export type IdentityInput<O extends IdentityOperationName> = WithBytes<z.input<(typeof identityRequests)[O]>>;
+export type AuditInput<O extends AuditOperationName> = WithBytes<z.input<(typeof auditRequests)[O]>>;
+/** Every TrentService. response shape. */
+export type TrentResponses = KmsResponses & KmsAsymmetricResponses & KmsRotationResponses & KmsImportResponses & KmsAccessResponses;
 export type MethodName<O extends string> = Uncapitalize<O>;
-type KmsMethods = { [O in KmsOperation as MethodName<O>]: (input: KmsInput<O>) => Promise<KmsResponses[O]> };
+/** A method whose input may be left out when none of its members is required. */
+type Method<I, R> = (...input: Record<string, never> extends I ? [input?: I] : [input: I]) => Promise<R>;
+type KmsMethods = { [O in TrentOperation as MethodName<O>]: Method<KmsInput<O>, TrentResponses[O]> };
+/** `client.identity.createUser(...)`: the CofferIdentity. operations (IAM's shapes). */
+export type IdentityMethods = { [O in IdentityOperationName as MethodName<O>]: Method<IdentityInput<O>, IdentityResponses[O]> };
+/** `client.audit.lookupEvents(...)`: the CofferAudit. operations (CloudTrail's shapes). */
+export type AuditMethods = { [O in AuditOperationName as MethodName<O>]: Method<AuditInput<O>, AuditResponses[O]> };
 
 export const methodName = <O extends string>(op: O): MethodName<O> => (op[0]!.toLowerCase() + op.slice(1)) as MethodName<O>;
 
-/** Request body: bytes become base64, undefined members are dropped. */
+/** Request body: bytes become base64, dates epoch seconds, undefined members are dropped. */
 export function encodeRequest(input: object): string {
-  // The holder's raw value: a Buffer has already become {type, data} through its toJSON by the time `v` arrives.
+  // The holder's raw value: a Buffer (a Date) has already been through its toJSON by the time `v` arrives.
   return JSON.stringify(input, function (this: Record<string, unknown>, k: string, v: unknown) {
     const raw = this[k];
+    if (raw instanceof Date) return raw.getTime() / 1000;
     return raw instanceof Uint8Array ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') : v;
   });
 }
@@ -77,8 +96,8 @@ export class CofferTransport {
   }
 
   /** Sends a KMS operation by name (TrentService.<op>). */
-  call<O extends KmsOperation>(operation: O, input: KmsInput<O>): Promise<KmsResponses[O]> {
-    return this.send(`TrentService.${operation}`, input) as Promise<KmsResponses[O]>;
+  call<O extends TrentOperation>(operation: O, input: KmsInput<O>): Promise<TrentResponses[O]> {
+    return this.send(`TrentService.${operation}`, input) as Promise<TrentResponses[O]>;
   }
 
   /**
@@ -138,16 +157,36 @@ export class CofferTransport {
   }
 }
 
-for (const op of KMS_OPERATIONS) {
-  Object.defineProperty(CofferTransport.prototype, methodName(op), {
-    value: function (this: CofferTransport, input: object) {
-      return this.send(`TrentService.${op}`, input ?? {});
+function methodsOf(transport: CofferTransport, prefix: string, operations: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(operations.map((op) => [methodName(op), (input?: object) => transport.send(`${prefix}${op}`, input ?? {})]));
+}
+
+for (const { prefix, namespace, operations } of FAMILIES) {
+  if (namespace === null) {
+    for (const op of operations) {
+      Object.defineProperty(CofferTransport.prototype, methodName(op), {
+        value: function (this: CofferTransport, input?: object) {
+          return this.send(`${prefix}${op}`, input ?? {});
+        },
+        writable: true,
+        configurable: true,
+      });
+    }
+    continue;
+  }
+  Object.defineProperty(CofferTransport.prototype, namespace, {
+    get(this: CofferTransport) {
+      const methods = methodsOf(this, prefix, operations);
+      Object.defineProperty(this, namespace, { value: methods });
+      return methods;
     },
-    writable: true,
     configurable: true,
   });
 }
 
-/** The client: the transport plus `createKey`, `encrypt`, ... one method per KMS operation of the contract. */
-export type CofferClient = CofferTransport & KmsMethods;
+/**
+ * The client: the transport plus one method per operation of the contract: `createKey`, `encrypt`, `sign`, `createGrant`,
+ * ... for TrentService. (AWS KMS); `identity.createUser`, ... for CofferIdentity.; `audit.lookupEvents`, ... for CofferAudit.
+ */
+export type CofferClient = CofferTransport & KmsMethods & { readonly identity: IdentityMethods; readonly audit: AuditMethods };
 export const CofferClient = CofferTransport as unknown as new (opts?: CofferClientOptions) => CofferClient;

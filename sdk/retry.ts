@@ -10,20 +10,36 @@ export interface RetryOptions {
 }
 
 /**
- * Operations whose repetition has no effect beyond the first (reads, cryptographic operations, setters to a value).
- * Anything else (CreateKey, ScheduleKeyDeletion, CreateAlias, CreateGrant, RotateKeyOnDemand, CreateUser, ...) is
- * retried only when the request cannot have been acted on: the connection was never made, or the service answered
- * ThrottlingException (a request refused before any work).
+ * Operations whose repetition has no effect beyond the first: reads, cryptographic operations, setters to a value
+ * (EnableKeyRotation, PutKeyPolicy, PutUserPolicy, UpdateAccessKey) and GetParametersForImport (a repetition only
+ * hands out a fresh wrapping key and token, and the caller uses the pair it receives).
  */
 const SAFE = new Set([
   'DescribeKey', 'ListKeys', 'ListAliases', 'ListResourceTags', 'ListGrants', 'ListRetirableGrants', 'ListKeyPolicies',
-  'GetKeyPolicy', 'GetKeyRotationStatus', 'GetPublicKey', 'ListKeyRotations',
+  'GetKeyPolicy', 'GetKeyRotationStatus', 'GetPublicKey', 'ListKeyRotations', 'GetParametersForImport',
   'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateDataKeyPair',
   'GenerateDataKeyPairWithoutPlaintext', 'GenerateRandom', 'GenerateMac', 'VerifyMac', 'Sign', 'Verify', 'DeriveSharedSecret',
   'EnableKey', 'DisableKey', 'UpdateKeyDescription', 'TagResource', 'UntagResource', 'UpdateAlias', 'CancelKeyDeletion',
-  'EnableKeyRotation', 'DisableKeyRotation', 'PutKeyPolicy', 'PutUserPolicy', 'GetUser', 'ListUsers', 'ListAccessKeys',
-  'GetUserPolicy', 'VerifyChain', 'ExportEvents', 'LookupEvents',
+  'EnableKeyRotation', 'DisableKeyRotation', 'PutKeyPolicy',
+  'PutUserPolicy', 'UpdateAccessKey', 'ListUsers', 'ListAccessKeys', 'GetUserPolicy', 'ListUserPolicies',
+  'LookupEvents',
 ]);
+
+/**
+ * Operations a repetition would act on again (a second key, grant, user, access key, rotation or checkpoint), or whose
+ * repetition would turn a success into an error (a delete, revoke or retire answered NotFound the second time, a
+ * spent import token; CreateGrant gives back the same grant only when it is named). They are retried only when the request cannot have been acted on: the connection was never
+ * made, or the service answered ThrottlingException (a request refused before any work). CofferAudit.GetPublicKey
+ * shares its name with TrentService.GetPublicKey; both are reads.
+ */
+export const NOT_SAFE: ReadonlySet<string> = new Set([
+  'CreateKey', 'ScheduleKeyDeletion', 'CreateAlias', 'DeleteAlias', 'CreateGrant', 'RetireGrant', 'RevokeGrant',
+  'RotateKeyOnDemand', 'ImportKeyMaterial', 'DeleteImportedKeyMaterial',
+  'CreateAccount', 'CreateUser', 'DeleteUser', 'CreateAccessKey', 'DeleteAccessKey', 'DeleteUserPolicy',
+  'CreateCheckpoint',
+]);
+
+export const SAFE_OPERATIONS: ReadonlySet<string> = SAFE;
 
 /** True when the operation (by name, without its target prefix) may be sent again after reaching the server. */
 export function isIdempotent(operation: string): boolean {

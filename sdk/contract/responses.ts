@@ -67,10 +67,10 @@ export type { _Complete };
 /** Members AWS sends as epoch seconds, decoded to Date. */
 export const DATE_MEMBERS = new Set([
   'CreationDate', 'DeletionDate', 'ValidTo', 'LastUpdatedDate', 'NextRotationDate', 'RotationDate', 'OnDemandRotationStartDate',
-  'CreateDate', 'Timestamp',
+  'CreateDate', 'Timestamp', 'ParametersValidTo', 'EventTime',
 ]);
 /** Members AWS sends as base64, decoded to bytes (and encoded from bytes in requests). */
 export const BLOB_MEMBERS = new Set([
   'Plaintext', 'CiphertextBlob', 'CiphertextForRecipient', 'PublicKey', 'Signature', 'Message', 'Mac', 'SharedSecret',
-  'KeyMaterial', 'ImportToken',
+  'KeyMaterial', 'ImportToken', 'PrivateKeyCiphertextBlob', 'PrivateKeyPlaintext',
 ]);

@@ -1,7 +1,8 @@
 // The SDK's CofferClient against the real server: every operation the server serves, errors as classes, decoding.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CofferClient, decodeResponse, encodeRequest, methodName } from '../../sdk/client.js';
-import { KMS_OPERATIONS } from '../../sdk/contract/kms.js';
+import { FAMILIES } from '../../sdk/contract/operations.js';
+import { OPERATIONS } from '../../server/operations/index.js';
 import { CofferServiceError, InvalidCiphertextException, NotFoundException, UnrecognizedClientException } from '../../sdk/errors.js';
 import { ADMIN, REGION, startCoffer, type CofferProcess } from '../helpers/server.js';
 
@@ -16,8 +17,30 @@ afterAll(async () => {
 });
 
 describe('CofferClient', () => {
-  it('has a method for every operation of the contract', () => {
-    for (const op of KMS_OPERATIONS) expect(typeof (client as unknown as Record<string, unknown>)[methodName(op)], op).toBe('function');
+  it('has a method for every operation the server registers, in every family', () => {
+    const targets = Object.keys(OPERATIONS);
+    expect(targets.length).toBeGreaterThanOrEqual(60);
+    for (const target of targets) {
+      const [prefix, op] = [target.slice(0, target.indexOf('.') + 1), target.slice(target.indexOf('.') + 1)];
+      const family = FAMILIES.find((f) => f.prefix === prefix);
+      expect(family, target).toBeDefined();
+      expect(family!.operations, target).toContain(op);
+      const holder = (family!.namespace === null ? client : client[family!.namespace]) as unknown as Record<string, unknown>;
+      expect(typeof holder[methodName(op)], target).toBe('function');
+    }
+    expect(FAMILIES.flatMap((f) => f.operations.map((o) => f.prefix + o)).sort()).toEqual([...targets].sort());
+  });
+
+  it('sends a namespaced method to its own target: audit.getPublicKey is CofferAudit., getPublicKey TrentService.', async () => {
+    const seen: string[] = [];
+    const recording = new CofferClient({
+      endpoint: 'http://127.0.0.1:9', credentials: ADMIN, env: {},
+      fetch: async (_url, init) => (seen.push(String((init!.headers as Record<string, string>)['x-amz-target'])), new Response('{}')),
+    });
+    await recording.audit.getPublicKey();
+    await recording.getPublicKey({ KeyId: 'k' });
+    await recording.identity.listUsers();
+    expect(seen).toEqual(['CofferAudit.GetPublicKey', 'TrentService.GetPublicKey', 'CofferIdentity.ListUsers']);
   });
 
   it('creates, describes, lists, updates, disables and enables a key, with dates as Date', async () => {
@@ -99,6 +122,9 @@ describe('wire encoding', () => {
   it('sends Uint8Array and Buffer members (at any depth) as base64, and drops undefined members', () => {
     const body = JSON.parse(encodeRequest({ A: Buffer.from('hi'), B: new Uint8Array([1, 2]).subarray(1), C: undefined, D: { E: Buffer.from('x') } }));
     expect(body).toEqual({ A: 'aGk=', B: 'Ag==', D: { E: 'eA==' } });
+  });
+  it('sends Date members as epoch seconds', () => {
+    expect(JSON.parse(encodeRequest({ StartTime: new Date(1700000000500), ValidTo: 1700000001 }))).toEqual({ StartTime: 1700000000.5, ValidTo: 1700000001 });
   });
   it('decodes epoch-second dates and base64 blobs by member name', () => {
     const r = decodeResponse('{"KeyMetadata":{"CreationDate":1700000000.5},"Plaintext":"aGk=","KeyId":"aGk="}');

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CofferClient } from '../../sdk/client.js';
 import type { CofferServiceError} from '../../sdk/errors.js';
 import { CofferNetworkError, KMSInternalException, ThrottlingException } from '../../sdk/errors.js';
-import { backoffDelay, isIdempotent } from '../../sdk/retry.js';
+import { FAMILIES } from '../../sdk/contract/operations.js';
+import { backoffDelay, isIdempotent, NOT_SAFE, SAFE_OPERATIONS } from '../../sdk/retry.js';
 
 type Answer = (n: number, req: IncomingMessage, res: ServerResponse) => void;
 let server: Server | undefined;
@@ -117,5 +118,25 @@ describe('retries', () => {
     expect(isIdempotent('Decrypt')).toBe(true);
     expect(isIdempotent('CreateKey')).toBe(false);
     expect(isIdempotent('ScheduleKeyDeletion')).toBe(false);
+  });
+
+  it('classifies every operation of every family as safe to repeat or not, exactly once', () => {
+    const all = new Set(FAMILIES.flatMap((f) => f.operations));
+    for (const op of all) expect(SAFE_OPERATIONS.has(op) !== NOT_SAFE.has(op), op).toBe(true);
+    expect([...SAFE_OPERATIONS, ...NOT_SAFE].filter((op) => !all.has(op))).toEqual([]);
+    for (const op of ['CreateGrant', 'RotateKeyOnDemand', 'CreateUser', 'CreateAccessKey', 'ImportKeyMaterial', 'CreateCheckpoint', 'RevokeGrant']) {
+      expect(isIdempotent(op), op).toBe(false);
+    }
+    for (const op of ['Sign', 'Verify', 'GenerateMac', 'EnableKeyRotation', 'ListGrants', 'PutUserPolicy', 'LookupEvents', 'GetParametersForImport']) {
+      expect(isIdempotent(op), op).toBe(true);
+    }
+  });
+
+  it('does not repeat a CreateGrant whose answer was a 5xx, and does repeat a Sign', async () => {
+    const url = await serve((n, _q, res) => (n <= 2 ? json(res, 500, { __type: 'KMSInternalException', message: 'x' }) : json(res, 200, {})));
+    expect(await client(url).createGrant({ KeyId: 'k', GranteePrincipal: 'arn:aws:iam::111122223333:user/u', Operations: ['Decrypt'] }).catch((x: unknown) => x)).toBeInstanceOf(KMSInternalException);
+    expect(targets).toEqual(['TrentService.CreateGrant']);
+    await client(url).sign({ KeyId: 'k', Message: new Uint8Array([1]), SigningAlgorithm: 'ECDSA_SHA_256' });
+    expect(targets).toEqual(['TrentService.CreateGrant', 'TrentService.Sign', 'TrentService.Sign']);
   });
 });
