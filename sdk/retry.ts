@@ -12,7 +12,7 @@ export interface RetryOptions {
 /**
  * Operations whose repetition has no effect beyond the first: reads, cryptographic operations, setters to a value
  * (EnableKeyRotation, PutKeyPolicy, PutUserPolicy, UpdateAccessKey) and GetParametersForImport (a repetition only
- * hands out a fresh wrapping key and token, and the caller uses the pair it receives).
+ * hands out a fresh wrapping key and token, and the caller uses the pair it receives; the unused pair expires unused).
  */
 const SAFE = new Set([
   'DescribeKey', 'ListKeys', 'ListAliases', 'ListResourceTags', 'ListGrants', 'ListRetirableGrants', 'ListKeyPolicies',
@@ -28,9 +28,9 @@ const SAFE = new Set([
 /**
  * Operations a repetition would act on again (a second key, grant, user, access key, rotation or checkpoint), or whose
  * repetition would turn a success into an error (a delete, revoke or retire answered NotFound the second time, a
- * spent import token; CreateGrant gives back the same grant only when it is named). They are retried only when the request cannot have been acted on: the connection was never
- * made, or the service answered ThrottlingException (a request refused before any work). CofferAudit.GetPublicKey
- * shares its name with TrentService.GetPublicKey; both are reads.
+ * spent import token; CreateGrant gives back the same grant only when it is named). They are retried only when the
+ * request cannot have been acted on: the connection was never made, or the service answered ThrottlingException (a
+ * request refused before any work). CofferAudit.GetPublicKey shares its name with TrentService.GetPublicKey; both read.
  */
 export const NOT_SAFE: ReadonlySet<string> = new Set([
   'CreateKey', 'ScheduleKeyDeletion', 'CreateAlias', 'DeleteAlias', 'CreateGrant', 'RetireGrant', 'RevokeGrant',

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { int, list, pairs, required, str } from './args.js';
 import { allPages, type Group } from './command.js';
 import { UsageError } from './io.js';
-import { emptyView, listView, objectView, type Row } from './output.js';
+import { emptyView, listView, objectView } from './output.js';
 
 const csv = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
@@ -19,7 +19,7 @@ export const grants: Group = {
         ...(subset.length ? { EncryptionContextSubset: pairs(subset, 'context-subset') } : {}),
         ...(equals.length ? { EncryptionContextEquals: pairs(equals, 'context-equals') } : {}),
       };
-      const r = await client().send('TrentService.CreateGrant', {
+      const r = await client().createGrant({
         KeyId: required(p, 'key'), GranteePrincipal: required(p, 'grantee-principal'), Operations: csv(required(p, 'operations')),
         RetiringPrincipal: str(p, 'retiring-principal'), Name: str(p, 'name'),
         ...(Object.keys(constraints).length ? { Constraints: constraints } : {}),
@@ -34,7 +34,7 @@ export const grants: Group = {
     async run({ p, client }) {
       const limit = int(p, 'limit', 1, 100);
       const items = await allPages(async (Marker) => {
-        const r = (await client().send('TrentService.ListGrants', { KeyId: required(p, 'key'), Limit: limit, Marker })) as { Grants?: Row[]; NextMarker?: string; Truncated?: boolean };
+        const r = await client().listGrants({ KeyId: required(p, 'key'), Limit: limit, Marker });
         return { items: r.Grants ?? [], next: r.NextMarker, truncated: r.Truncated };
       }, limit !== undefined);
       return listView({ Grants: items }, items, ['GrantId', 'Name', 'GranteePrincipal', 'Operations', 'CreationDate']);
@@ -44,7 +44,7 @@ export const grants: Group = {
     summary: 'revoke a grant (RevokeGrant)',
     usage: '--key KEY --grant-id ID',
     flags: { key: 'string', 'grant-id': 'string' },
-    run: async ({ p, client }) => (await client().send('TrentService.RevokeGrant', { KeyId: required(p, 'key'), GrantId: required(p, 'grant-id') }), emptyView()),
+    run: async ({ p, client }) => (await client().revokeGrant({ KeyId: required(p, 'key'), GrantId: required(p, 'grant-id') }), emptyView()),
   },
   retire: {
     summary: 'retire a grant (RetireGrant) by token, or by key and grant id',
@@ -53,7 +53,7 @@ export const grants: Group = {
     async run({ p, client }) {
       const token = str(p, 'grant-token');
       const body = token ? { GrantToken: token } : { KeyId: required(p, 'key'), GrantId: required(p, 'grant-id') };
-      await client().send('TrentService.RetireGrant', body);
+      await client().retireGrant(body);
       return emptyView();
     },
   },
@@ -76,7 +76,7 @@ export const topLevel: Group = {
     usage: '--key KEY --algorithm ALG (--in FILE | --message TEXT) [--message-type RAW|DIGEST] [--out FILE]',
     flags: { ...SIGN_FLAGS, out: 'string' },
     async run({ p, client }) {
-      const r = (await client().send('TrentService.Sign', { KeyId: required(p, 'key'), SigningAlgorithm: required(p, 'algorithm'), ...message(p) })) as Row & { Signature?: Uint8Array };
+      const r = await client().sign({ KeyId: required(p, 'key'), SigningAlgorithm: required(p, 'algorithm'), ...message(p) });
       const out = str(p, 'out');
       if (out && r.Signature) writeFileSync(out, r.Signature);
       return objectView(r, { KeyId: r.KeyId, SigningAlgorithm: r.SigningAlgorithm, Signature: out ? `written to ${out}` : r.Signature });
@@ -88,7 +88,7 @@ export const topLevel: Group = {
     flags: { ...SIGN_FLAGS, signature: 'string' },
     async run({ p, client }) {
       const Signature = readFileSync(required(p, 'signature'));
-      const r = await client().send('TrentService.Verify', { KeyId: required(p, 'key'), SigningAlgorithm: required(p, 'algorithm'), Signature, ...message(p) });
+      const r = await client().verify({ KeyId: required(p, 'key'), SigningAlgorithm: required(p, 'algorithm'), Signature, ...message(p) });
       return objectView(r, r);
     },
   },

@@ -1,18 +1,16 @@
 // `coffer iam ...`: users, access keys and inline policies, with AWS IAM's shapes under the target prefix CofferIdentity.
 import { readFileSync } from 'node:fs';
-import { required, str } from './args.js';
+import { required } from './args.js';
 import type { Group } from './command.js';
-import { emptyView, objectView, type Row } from './output.js';
-
-const PREFIX = 'CofferIdentity.';
+import { emptyView, objectView } from './output.js';
 
 export const iam: Group = {
   'create-user': {
     summary: 'create a user (CreateUser)',
-    usage: '--user-name NAME [--path /PATH/]',
-    flags: { 'user-name': 'string', path: 'string' },
+    usage: '--user-name NAME',
+    flags: { 'user-name': 'string' },
     async run({ p, client }) {
-      const r = (await client().send(`${PREFIX}CreateUser`, { UserName: required(p, 'user-name'), Path: str(p, 'path') })) as { User?: Row };
+      const r = await client().identity.createUser({ UserName: required(p, 'user-name') });
       return objectView(r, r.User);
     },
   },
@@ -21,7 +19,7 @@ export const iam: Group = {
     usage: '--user-name NAME',
     flags: { 'user-name': 'string' },
     async run({ p, client }) {
-      const r = (await client().send(`${PREFIX}CreateAccessKey`, { UserName: required(p, 'user-name') })) as { AccessKey?: Row };
+      const r = await client().identity.createAccessKey({ UserName: required(p, 'user-name') });
       return objectView(r, r.AccessKey);
     },
   },
@@ -32,7 +30,7 @@ export const iam: Group = {
     async run({ p, client }) {
       const doc = required(p, 'policy-document');
       const PolicyDocument = doc.trimStart().startsWith('{') ? doc : readFileSync(doc.replace(/^file:\/\//, ''), 'utf8');
-      await client().send(`${PREFIX}PutUserPolicy`, { UserName: required(p, 'user-name'), PolicyName: required(p, 'policy-name'), PolicyDocument });
+      await client().identity.putUserPolicy({ UserName: required(p, 'user-name'), PolicyName: required(p, 'policy-name'), PolicyDocument });
       return emptyView();
     },
   },

@@ -77,7 +77,7 @@ export const keys: Group = {
     summary: 'rotate a key now (RotateKeyOnDemand)',
     usage: 'KEY',
     async run({ p, client }) {
-      const r = await client().send('TrentService.RotateKeyOnDemand', { KeyId: subject(p, 0, 'key') });
+      const r = await client().rotateKeyOnDemand({ KeyId: subject(p, 0, 'key') });
       return objectView(r, r);
     },
   },
