@@ -1,9 +1,11 @@
 // CofferClient's methods for the families beyond kms.ts, against the real server: asymmetric keys, HMAC, rotation,
 // grants, CofferIdentity. and CofferAudit., with answers in AWS's shapes (dates as Date, blobs as bytes).
-import { createPublicKey, verify as nodeVerify } from 'node:crypto';
+import {
+  constants, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, publicEncrypt, randomBytes, sign as nodeSign, verify as nodeVerify,
+} from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CofferClient } from '../../sdk/client.js';
-import { AccessDeniedException, KMSInvalidMacException, KMSInvalidSignatureException, NotFoundException } from '../../sdk/errors.js';
+import { AccessDeniedException, KMSInvalidMacException, ValidationException, KMSInvalidSignatureException, NotFoundException } from '../../sdk/errors.js';
 import { ACCOUNT, ADMIN, REGION, startCoffer, type CofferProcess } from '../helpers/server.js';
 
 let server: CofferProcess;
@@ -52,6 +54,53 @@ describe('asymmetric and HMAC keys', () => {
     expect(await client.verifyMac({ KeyId: key.KeyId, Message, Mac: mac.Mac!, MacAlgorithm: 'HMAC_SHA_256' })).toMatchObject({ MacValid: true, KeyId: key.Arn });
     const bad = await client.verifyMac({ KeyId: key.KeyId, Message: text('other'), Mac: mac.Mac!, MacAlgorithm: 'HMAC_SHA_256' }).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(KMSInvalidMacException);
+  });
+});
+
+describe('key agreement and data key pairs', () => {
+  it('derives the ECDH secret node:crypto derives from the other side', async () => {
+    const key = (await client.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'KEY_AGREEMENT' })).KeyMetadata!;
+    const mine = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const PublicKey = mine.publicKey.export({ type: 'spki', format: 'der' });
+    const r = await client.deriveSharedSecret({ KeyId: key.KeyId, KeyAgreementAlgorithm: 'ECDH', PublicKey });
+    expect(r).toMatchObject({ KeyId: key.Arn, KeyAgreementAlgorithm: 'ECDH', KeyOrigin: 'AWS_KMS' });
+    const theirs = createPublicKey({ key: Buffer.from((await client.getPublicKey({ KeyId: key.KeyId })).PublicKey!), format: 'der', type: 'spki' });
+    expect(Buffer.from(r.SharedSecret!).equals(diffieHellman({ privateKey: mine.privateKey, publicKey: theirs }))).toBe(true);
+  });
+
+  it('generates a data key pair whose private key signs for its public key and decrypts from its ciphertext', async () => {
+    const key = (await client.createKey({})).KeyMetadata!;
+    const pair = await client.generateDataKeyPair({ KeyId: key.KeyId, KeyPairSpec: 'ECC_NIST_P256' });
+    expect(pair).toMatchObject({ KeyId: key.Arn, KeyPairSpec: 'ECC_NIST_P256' });
+    const priv = createPrivateKey({ key: Buffer.from(pair.PrivateKeyPlaintext!), format: 'der', type: 'pkcs8' });
+    const pub = createPublicKey({ key: Buffer.from(pair.PublicKey!), format: 'der', type: 'spki' });
+    expect(nodeVerify('sha256', text('m'), pub, nodeSign('sha256', text('m'), priv))).toBe(true);
+    const back = await client.decrypt({ CiphertextBlob: pair.PrivateKeyCiphertextBlob! });
+    expect(Buffer.from(back.Plaintext!).equals(Buffer.from(pair.PrivateKeyPlaintext!))).toBe(true);
+    const without = await client.generateDataKeyPairWithoutPlaintext({ KeyId: key.KeyId, KeyPairSpec: 'RSA_2048' });
+    expect(without.PublicKey).toBeInstanceOf(Uint8Array);
+    expect(without).not.toHaveProperty('PrivateKeyPlaintext');
+  });
+});
+
+describe('imported key material', () => {
+  it('imports wrapped material with ValidTo as a Date; a Date in the past is refused', async () => {
+    const key = (await client.createKey({ Origin: 'EXTERNAL' })).KeyMetadata!;
+    const params = await client.getParametersForImport({ KeyId: key.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
+    expect(params.ParametersValidTo).toBeInstanceOf(Date);
+    expect(params.ImportToken).toBeInstanceOf(Uint8Array);
+    const wrapping = createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' });
+    const EncryptedKeyMaterial = publicEncrypt({ key: wrapping, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, randomBytes(32));
+    const base = { KeyId: key.KeyId, ImportToken: params.ImportToken!, EncryptedKeyMaterial, ExpirationModel: 'KEY_MATERIAL_EXPIRES' };
+    const past = await client.importKeyMaterial({ ...base, ValidTo: new Date(Date.now() - 60_000) }).catch((e: unknown) => e);
+    expect(past).toBeInstanceOf(ValidationException);
+    expect((past as Error).message).toBe('ValidTo must be in the future.');
+    await client.importKeyMaterial({ ...base, ValidTo: new Date(Date.now() + 86_400_000) });
+    expect((await client.describeKey({ KeyId: key.KeyId })).KeyMetadata).toMatchObject({ KeyState: 'Enabled', Origin: 'EXTERNAL' });
+    const enc = await client.encrypt({ KeyId: key.KeyId, Plaintext: text('imported') });
+    expect(Buffer.from((await client.decrypt({ CiphertextBlob: enc.CiphertextBlob! })).Plaintext!).toString()).toBe('imported');
+    await client.deleteImportedKeyMaterial({ KeyId: key.KeyId });
+    expect((await client.describeKey({ KeyId: key.KeyId })).KeyMetadata!.KeyState).toBe('PendingImport');
   });
 });
 
@@ -130,6 +179,12 @@ describe('audit', () => {
     const byName = await client.audit.lookupEvents({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'CreateKey' }], MaxResults: 50 });
     expect(byName.Events!.every((e) => e.EventName === 'CreateKey')).toBe(true);
     const pub = await client.audit.getPublicKey();
-    expect(createPublicKey({ key: Buffer.from(pub.PublicKey!), format: 'der', type: 'spki' }).asymmetricKeyType).toBe('ec');
+    const auditKey = createPublicKey({ key: Buffer.from(pub.PublicKey!), format: 'der', type: 'spki' });
+    expect(auditKey.asymmetricKeyType).toBe('ec');
+    const cp = await client.audit.createCheckpoint();
+    expect(Buffer.from(cp.PublicKey!).equals(Buffer.from(pub.PublicKey!))).toBe(true);
+    expect(cp.Signature).toBeInstanceOf(Uint8Array);
+    expect(cp.ChainSeq).toBeGreaterThan(0);
+    expect(new Date(cp.Time!).getTime()).not.toBeNaN();
   });
 });
