@@ -1,5 +1,5 @@
-// CLI commands whose operations other work is adding to the server (rotate, grants, sign/verify, iam): the AWS target
-// and request shape they send, and how they print the AWS-shaped answer, against a local recording server.
+// CLI commands of the newer families (rotate, grants, sign/verify, iam): the exact AWS target and request shape they
+// send and how they print the answer, against a local recording server (cli-families.test.ts runs them for real).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
