@@ -26,7 +26,10 @@ function refuseUnsupported(members: Record<string, unknown>): void {
 
 export const kmsHandlers: KmsHandlers = {
   CreateKey: async (d, c, i) => ({ KeyMetadata: keyMetadata(await createKey(d, c, i), scopeOf(d, c)) }),
-  DescribeKey: async (d, c, i) => ({ KeyMetadata: keyMetadata(await describeKey(d, c, i.KeyId), scopeOf(d, c)) }),
+  DescribeKey: async (d, c, i) => {
+    const { key, imported } = await describeKey(d, c, i.KeyId);
+    return { KeyMetadata: keyMetadata(key, scopeOf(d, c), imported) };
+  },
   ListKeys: async (d, c, i) => {
     const scope = scopeOf(d, c);
     const page = await listKeys(d, c, i.Limit ?? 100, i.Marker ?? null);
