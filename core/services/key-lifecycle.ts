@@ -47,7 +47,7 @@ async function manage(
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
     const key = await resolveKeyById(repos, scope, keyId);
-    const arn = keyArn(scope, key.id);
+    const arn = keyArn({ ...scope, accountId: key.accountId }, key.id);
     draft.keyArn = arn;
     await authorize(deps, repos, ctx, action, key);
     assertStateAllows(key.state, arn, 'manage', allowPendingDeletion);

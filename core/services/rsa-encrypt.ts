@@ -55,7 +55,7 @@ export async function rsaDecryptIfNamed(
   if (input.KeyId === undefined) return null;
   const named = await resolveKey(repos, scopeOf(deps, ctx), input.KeyId);
   if (!isRsa(named.keySpec)) return null;
-  draft.keyArn = keyArn(scopeOf(deps, ctx), named.id);
+  draft.keyArn = keyArn({ ...scopeOf(deps, ctx), accountId: named.accountId }, named.id);
   const key = await keyForEncryption(deps, ctx, repos, action, input.KeyId, input.EncryptionAlgorithm, input.EncryptionContext, draft);
   refuseContext(input.EncryptionContext);
   if (input.DryRun) throw dryRunSucceeded();

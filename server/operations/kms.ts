@@ -41,13 +41,16 @@ export const kmsHandlers: KmsHandlers = {
   ScheduleKeyDeletion: async (d, c, i) => {
     const key = await scheduleKeyDeletion(d, c, i.KeyId, i.PendingWindowInDays);
     return {
-      KeyId: keyArn(scopeOf(d, c), key.id),
+      KeyId: keyArn({ ...scopeOf(d, c), accountId: key.accountId }, key.id),
       DeletionDate: epoch(key.deletionDate as Date),
       KeyState: key.state,
       PendingWindowInDays: key.pendingWindowDays,
     };
   },
-  CancelKeyDeletion: async (d, c, i) => ({ KeyId: keyArn(scopeOf(d, c), (await cancelKeyDeletion(d, c, i.KeyId)).id) }),
+  CancelKeyDeletion: async (d, c, i) => {
+    const key = await cancelKeyDeletion(d, c, i.KeyId);
+    return { KeyId: keyArn({ ...scopeOf(d, c), accountId: key.accountId }, key.id) };
+  },
   Encrypt: async (d, c, i) => {
     const r = await encrypt(d, c, i);
     return { CiphertextBlob: b64(r.ciphertext), KeyId: r.keyArn, EncryptionAlgorithm: r.algorithm };
