@@ -15,8 +15,6 @@ import { aliasEntry, b64, epoch, keyMetadata, paged } from './shape.js';
 type Handler<O extends KmsOperation> = (deps: ServiceDeps, ctx: RequestContext, input: KmsRequest<O>) => Promise<object>;
 export type KmsHandlers = { [O in KmsOperation]: Handler<O> };
 
-const ALG = 'SYMMETRIC_DEFAULT';
-
 /** Members AWS has for Nitro Enclaves and custom key stores, which Coffer does not offer: refused, never ignored. */
 function refuseUnsupported(members: Record<string, unknown>): void {
   for (const [name, value] of Object.entries(members)) {
@@ -68,8 +66,8 @@ export const kmsHandlers: KmsHandlers = {
       CiphertextBlob: b64(r.ciphertext),
       SourceKeyId: r.sourceKeyArn,
       KeyId: r.keyArn,
-      SourceEncryptionAlgorithm: ALG,
-      DestinationEncryptionAlgorithm: ALG,
+      SourceEncryptionAlgorithm: r.sourceAlgorithm,
+      DestinationEncryptionAlgorithm: r.destinationAlgorithm,
     };
   },
   GenerateDataKey: async (d, c, i) => {
