@@ -92,3 +92,13 @@ export interface Page<T> {
   /** Opaque marker for the next page, or null on the last page. */
   next: string | null;
 }
+
+/** A wrapping key pair made by GetParametersForImport (CKA_ID = versionId): destroyed once its token is used or expires. */
+export interface WrappingKey {
+  versionId: string;
+  keyId: string;
+  accountId: string;
+  validTo: Date;
+  /** Set, in the importing transaction, when ImportKeyMaterial used its token. */
+  usedAt: Date | null;
+}

@@ -3,7 +3,7 @@
 import type { AuditEvent } from './audit.js';
 import type { ChainedEvent, ChainHead, Checkpoint } from './audit-chain.js';
 import type { AsymmetricSpec, HmacSpec, KeyUsage, SigningAlgorithm } from './key-spec.js';
-import type { AccessKey, AccessKeyStatus, Alias, ImportedMaterial, Key, KeyVersion, Page, Rotation, RotationSettings, Tag } from './model.js';
+import type { AccessKey, AccessKeyStatus, Alias, ImportedMaterial, Key, KeyVersion, Page, Rotation, RotationSettings, Tag, WrappingKey } from './model.js';
 import type { Account, Grant, User, UserPolicy } from './identity-model.js';
 
 /**
@@ -170,6 +170,16 @@ export interface ImportRepository {
    * material (Enabled or Disabled), skipping keys another instance has locked (FOR UPDATE SKIP LOCKED), or null.
    */
   claimExpired(now: Date): Promise<{ key: Key; material: ImportedMaterial } | null>;
+  /** Records a wrapping key pair GetParametersForImport made. */
+  addWrappingKey(wrapping: WrappingKey): Promise<void>;
+  /**
+   * Inside a unit of work: marks the wrapping key's token as used (locking its row) and returns true, or returns false
+   * when it was already used, destroyed or never recorded.
+   */
+  useWrappingKey(versionId: string, now: Date): Promise<boolean>;
+  removeWrappingKey(versionId: string): Promise<void>;
+  /** Inside a unit of work: locks and returns one wrapping key whose token was used or has expired (SKIP LOCKED), or null. */
+  claimSpentWrappingKey(now: Date): Promise<WrappingKey | null>;
 }
 
 export interface AccountRepository {

@@ -135,3 +135,4 @@ export const auditEvents = pgTable(
 export * from './schema-audit.js';
 export * from './schema-keys-extra.js';
 export * from './schema-identity.js';
+export * from './schema-imports.js';

@@ -3,7 +3,7 @@
 // One run at a time per process; stop() waits for the current run.
 import type { ServiceDeps } from '../core/services/context.js';
 import { deleteDueKeys } from '../core/services/deletion-job.js';
-import { expireImportedMaterial } from '../core/services/import-material.js';
+import { destroySpentWrappingKeys, expireImportedMaterial } from '../core/services/import-material.js';
 import { rotateDueKeys } from '../core/services/rotation.js';
 import { describeError, type Logger } from './log.js';
 
@@ -71,8 +71,11 @@ export function startDeletionJob(deps: ServiceDeps, intervalMs: number, log: Log
   return startJob({ name: 'key-deletion', intervalMs, run: () => deleteDueKeys(deps), ...(onRun ? { onRun } : {}) }, log);
 }
 
-/** Automatic rotation and expiry of imported material: each key is claimed with SKIP LOCKED, so done once. */
+/**
+ * Automatic rotation, expiry of imported material and destruction of spent import wrapping keys: each item is claimed
+ * with SKIP LOCKED, so done once.
+ */
 export function startRotationJob(deps: ServiceDeps, intervalMs: number, log: Logger, onRun?: JobSpec['onRun']): Job {
-  const run = async () => (await rotateDueKeys(deps)) + (await expireImportedMaterial(deps));
+  const run = async () => (await rotateDueKeys(deps)) + (await expireImportedMaterial(deps)) + (await destroySpentWrappingKeys(deps));
   return startJob({ name: 'key-rotation', intervalMs, run, ...(onRun ? { onRun } : {}) }, log);
 }

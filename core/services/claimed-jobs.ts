@@ -11,8 +11,8 @@ export interface ClaimedJob<T> {
   /** Stands in the audit event's userAgent, naming the job. */
   userAgent: string;
   claim(repos: Repositories, now: Date): Promise<T | null>;
-  /** Does the work for one claimed item; returns the key it acted on, for the audit event. */
-  handle(repos: Repositories, item: T): Promise<Key>;
+  /** Does the work for one claimed item; returns the key it acted on (its id and account), for the audit event. */
+  handle(repos: Repositories, item: T): Promise<Pick<Key, 'id' | 'accountId'>>;
 }
 
 /** Handles every due item; returns how many. */

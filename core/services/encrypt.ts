@@ -6,6 +6,8 @@ import { DATA_KEY_SPECS, isRsa, type DataKeySpec } from '../key-spec.js';
 import { refuseContext, rsaDecryptIfNamed, rsaEncrypt } from './rsa-encrypt.js';
 import { decodeCiphertext } from '../ciphertext.js';
 import type { Repositories } from '../ports.js';
+import type { AuditDraft } from '../audit.js';
+import type { ConditionValues } from '../authorization.js';
 import { resolveKey } from './resolve.js';
 import type { Scope } from '../identifiers.js';
 import { audited } from './audited.js';
@@ -70,49 +72,56 @@ export interface ReEncryptInput {
   DryRun?: boolean | undefined;
 }
 
-export function reEncrypt(
-  deps: ServiceDeps,
-  ctx: RequestContext,
-  input: ReEncryptInput,
-): Promise<{ sourceKeyArn: string; keyArn: string; ciphertext: Uint8Array }> {
+export interface ReEncrypted {
+  sourceKeyArn: string;
+  keyArn: string;
+  ciphertext: Uint8Array;
+  sourceAlgorithm: string;
+  destinationAlgorithm: string;
+}
+
+/** Opens the source: with the RSA key SourceKeyId names (AWS requires it for asymmetric sources), else as a blob. */
+async function openSource(deps: ServiceDeps, ctx: RequestContext, repos: Repositories, input: ReEncryptInput, draft: AuditDraft, conditions: ConditionValues) {
+  const rsaInput = { CiphertextBlob: input.CiphertextBlob, KeyId: input.SourceKeyId, EncryptionContext: input.SourceEncryptionContext, EncryptionAlgorithm: input.SourceEncryptionAlgorithm };
+  const rsa = await rsaDecryptIfNamed(deps, ctx, repos, 'kms:ReEncryptFrom', rsaInput, draft, conditions);
+  if (rsa) return rsa;
+  const opts = { keyIdInput: input.SourceKeyId, algorithm: input.SourceEncryptionAlgorithm, context: input.SourceEncryptionContext, conditions };
+  return { ...(await openBlob(deps, ctx, repos, 'kms:ReEncryptFrom', input.CiphertextBlob, opts, draft)), algorithm: 'SYMMETRIC_DEFAULT' };
+}
+
+/** Decrypts under the source key and encrypts under the destination; either may be symmetric or RSA (RSAES-OAEP). */
+export function reEncrypt(deps: ServiceDeps, ctx: RequestContext, input: ReEncryptInput): Promise<ReEncrypted> {
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
     const sameKey = { 'kms:ReEncryptOnSameKey': await sameKeyValue(repos, scope, input) };
-    const source = await openBlob(
-      deps,
-      ctx,
-      repos,
-      'kms:ReEncryptFrom',
-      input.CiphertextBlob,
-      { keyIdInput: input.SourceKeyId, algorithm: input.SourceEncryptionAlgorithm, context: input.SourceEncryptionContext, conditions: sameKey },
-      draft,
-    );
+    const source = await openSource(deps, ctx, repos, input, draft, sameKey);
     try {
-      const dest = await keyForEncryption(
-        deps,
-        ctx,
-        repos,
-        'kms:ReEncryptTo',
-        input.DestinationKeyId,
-        input.DestinationEncryptionAlgorithm,
-        input.DestinationEncryptionContext,
-        draft,
-        sameKey,
-      );
+      const destAlg = input.DestinationEncryptionAlgorithm;
+      const dest = await keyForEncryption(deps, ctx, repos, 'kms:ReEncryptTo', input.DestinationKeyId, destAlg, input.DestinationEncryptionContext, draft, sameKey);
+      if (isRsa(dest.keySpec)) refuseContext(input.DestinationEncryptionContext);
       if (input.DryRun) throw dryRunSucceeded();
-      const ciphertext = await sealUnderKey(deps.hsm, dest, source.plaintext, input.DestinationEncryptionContext);
-      return { sourceKeyArn: keyArn({ ...scope, accountId: source.key.accountId }, source.key.id), keyArn: keyArn({ ...scope, accountId: dest.accountId }, dest.id), ciphertext };
+      const ciphertext = isRsa(dest.keySpec)
+        ? await rsaEncrypt(deps.hsm, dest, destAlg as string, source.plaintext)
+        : await sealUnderKey(deps.hsm, dest, source.plaintext, input.DestinationEncryptionContext);
+      return {
+        sourceKeyArn: keyArn({ ...scope, accountId: source.key.accountId }, source.key.id),
+        keyArn: keyArn({ ...scope, accountId: dest.accountId }, dest.id),
+        ciphertext,
+        sourceAlgorithm: source.algorithm,
+        destinationAlgorithm: destAlg ?? 'SYMMETRIC_DEFAULT',
+      };
     } finally {
       source.plaintext.fill(0);
     }
   });
 }
 
-/** kms:ReEncryptOnSameKey: whether the blob's key is the destination key (undefined when either is unknown yet). */
+/** kms:ReEncryptOnSameKey: whether the source key (an RSA SourceKeyId, else the blob's) is the destination key; undefined when unknown yet. */
 async function sameKeyValue(repos: Repositories, scope: Scope, input: ReEncryptInput): Promise<boolean | undefined> {
   try {
-    const sourceKeyId = decodeCiphertext(input.CiphertextBlob).keyId;
     const dest = await resolveKey(repos, scope, input.DestinationKeyId);
+    const named = input.SourceKeyId !== undefined ? await resolveKey(repos, scope, input.SourceKeyId) : null;
+    const sourceKeyId = named && isRsa(named.keySpec) ? named.id : decodeCiphertext(input.CiphertextBlob).keyId;
     return dest.id === sourceKeyId;
   } catch {
     return undefined; // the use case reports the bad blob or the unknown key in its usual order

@@ -47,9 +47,11 @@ export function getParametersForImport(deps: ServiceDeps, ctx: RequestContext, i
     needs(/^(RSAES_OAEP_SHA_(1|256)|RSA_AES_KEY_WRAP_SHA_(1|256))$/.test(input.WrappingAlgorithm), 'UnsupportedOperationException', `WrappingAlgorithm ${input.WrappingAlgorithm} is not supported.`);
     const spec = input.WrappingKeySpec as AsymmetricSpec;
     const wrappingVersionId = deps.newId();
+    const validTo = new Date(deps.clock.now().getTime() + TOKEN_LIFETIME_MS);
+    // Recorded before the pair exists, so the background job can always find and destroy it.
+    await repos.imports.addWrappingKey({ versionId: wrappingVersionId, keyId: key.id, accountId: key.accountId, validTo, usedAt: null });
     await deps.hsm.createKeyPair(wrappingVersionId, spec, 'ENCRYPT_DECRYPT');
     const publicKey = await deps.hsm.publicKey(wrappingVersionId, spec);
-    const validTo = new Date(deps.clock.now().getTime() + TOKEN_LIFETIME_MS);
     const body: TokenBody = { keyId: key.id, wrappingVersionId, spec, algorithm: input.WrappingAlgorithm, validTo: validTo.getTime() };
     const importToken = await deps.hsm.seal(new TextEncoder().encode(JSON.stringify(body)), tokenAad(key.id));
     return { keyArn: arn, importToken, publicKey, validTo };
@@ -117,26 +119,44 @@ function expiryOf(input: ImportInput, now: Date): Pick<ImportedMaterial, 'expira
   return { expirationModel: 'KEY_MATERIAL_EXPIRES', validTo: input.ValidTo };
 }
 
-export function importKeyMaterial(deps: ServiceDeps, ctx: RequestContext, input: ImportInput): Promise<void> {
-  return audited(deps, ctx, async (repos, draft) => {
+/**
+ * Imports the material. A token is good for one successful import: its wrapping pair is marked used in the importing
+ * transaction and destroyed after it commits (the background job destroys it if that fails).
+ */
+export async function importKeyMaterial(deps: ServiceDeps, ctx: RequestContext, input: ImportInput): Promise<void> {
+  const wrappingVersionId = await audited(deps, ctx, async (repos, draft) => {
     const { key, arn } = await keyForImport(deps, ctx, repos, draft, 'kms:ImportKeyMaterial', input.KeyId);
     const now = deps.clock.now();
     const expiry = expiryOf(input, now);
     const body = await openToken(deps.hsm, key, input.ImportToken, now);
-    const material = await unwrap(deps.hsm, body, input.EncryptedKeyMaterial);
-    try {
-      needs(material.length === 32, 'IncorrectKeyMaterialException', 'The key material must be 256 bits for a SYMMETRIC_DEFAULT key.');
-      const checkValue = checkValueOf(material);
-      const before = await repos.imports.get(key.id);
-      const same = !before || (before.checkValue.length === checkValue.length && timingSafeEqual(before.checkValue, checkValue));
-      needs(same, 'IncorrectKeyMaterialException', `The key material is not the material ${arn} had before.`);
-      await deps.hsm.importRootKey(key.currentVersionId, material);
-      await repos.imports.put({ keyId: key.id, checkValue, ...expiry });
-      if (key.state === 'PendingImport') await repos.keys.update(key.id, { state: 'Enabled' });
-    } finally {
-      material.fill(0);
-    }
+    needs(await repos.imports.useWrappingKey(body.wrappingVersionId, now), 'InvalidImportTokenException', 'The import token has already been used. Call GetParametersForImport again.');
+    await importMaterial(deps, repos, key, arn, body, input, expiry);
+    return body.wrappingVersionId;
   });
+  await destroyWrappingKey(deps, deps.uow.repos, wrappingVersionId).catch(() => undefined);
+}
+
+async function destroyWrappingKey(deps: ServiceDeps, repos: Repositories, versionId: string): Promise<void> {
+  await deps.hsm.destroyRootKey(versionId);
+  await repos.imports.removeWrappingKey(versionId);
+}
+
+type Expiry = Pick<ImportedMaterial, 'expirationModel' | 'validTo'>;
+
+async function importMaterial(deps: ServiceDeps, repos: Repositories, key: Key, arn: string, body: TokenBody, input: ImportInput, expiry: Expiry): Promise<void> {
+  const material = await unwrap(deps.hsm, body, input.EncryptedKeyMaterial);
+  try {
+    needs(material.length === 32, 'IncorrectKeyMaterialException', 'The key material must be 256 bits for a SYMMETRIC_DEFAULT key.');
+    const checkValue = checkValueOf(material);
+    const before = await repos.imports.get(key.id);
+    const same = !before || (before.checkValue.length === checkValue.length && timingSafeEqual(before.checkValue, checkValue));
+    needs(same, 'IncorrectKeyMaterialException', `The key material is not the material ${arn} had before.`);
+    await deps.hsm.importRootKey(key.currentVersionId, material);
+    await repos.imports.put({ keyId: key.id, checkValue, ...expiry });
+    if (key.state === 'PendingImport') await repos.keys.update(key.id, { state: 'Enabled' });
+  } finally {
+    material.fill(0);
+  }
 }
 
 export function deleteImportedKeyMaterial(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<void> {
@@ -158,6 +178,19 @@ export function expireImportedMaterial(deps: ServiceDeps): Promise<number> {
       await repos.keys.update(claimed.key.id, { state: 'PendingImport' });
       await repos.imports.put({ ...claimed.material, validTo: null });
       return claimed.key;
+    },
+  });
+}
+
+/** The background job: destroys wrapping key pairs whose import token was used or has expired, once across instances. */
+export function destroySpentWrappingKeys(deps: ServiceDeps): Promise<number> {
+  return drainClaims(deps, {
+    operation: 'DeleteImportWrappingKey',
+    userAgent: 'coffer-import-wrapping-key-job',
+    claim: (repos, now) => repos.imports.claimSpentWrappingKey(now),
+    handle: async (repos, wrapping) => {
+      await destroyWrappingKey(deps, repos, wrapping.versionId);
+      return { id: wrapping.keyId, accountId: wrapping.accountId };
     },
   });
 }

@@ -86,6 +86,6 @@ export function generateDataKeyPair(
     if (input.DryRun) throw dryRunSucceeded();
     const { publicKey, privateKey } = await make();
     const privateKeyCiphertext = await sealUnderKey(deps.hsm, key, privateKey, input.EncryptionContext);
-    return { keyArn: keyArn(scope, key.id), publicKey, privateKey, privateKeyCiphertext };
+    return { keyArn: keyArn({ ...scope, accountId: key.accountId }, key.id), publicKey, privateKey, privateKeyCiphertext };
   });
 }

@@ -2,7 +2,7 @@
 import { KmsError, needs, validationError } from '../errors.js';
 import { assertStateAllows } from '../key-state.js';
 import { isKeyUuid, keyArn } from '../identifiers.js';
-import type { Key, Page } from '../model.js';
+import type { ImportedMaterial, Key, Page } from '../model.js';
 import { audited } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { resolveKey, resolveKeyById } from './resolve.js';
@@ -10,13 +10,19 @@ import { resolveKey, resolveKeyById } from './resolve.js';
 export const DEFAULT_PENDING_WINDOW_DAYS = 30;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export async function describeKey(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<Key> {
+/** A key as DescribeKey shows it: with its imported material's expiry when its origin is EXTERNAL. */
+export interface KeyDescription {
+  key: Key;
+  imported: ImportedMaterial | null;
+}
+
+export async function describeKey(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<KeyDescription> {
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
     const key = await resolveKey(repos, scope, keyId);
-    draft.keyArn = keyArn(scope, key.id);
+    draft.keyArn = keyArn({ ...scope, accountId: key.accountId }, key.id);
     await authorize(deps, repos, ctx, 'kms:DescribeKey', key);
-    return key;
+    return { key, imported: key.origin === 'EXTERNAL' ? await repos.imports.get(key.id) : null };
   });
 }
 
@@ -41,7 +47,7 @@ async function manage(
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
     const key = await resolveKeyById(repos, scope, keyId);
-    const arn = keyArn(scope, key.id);
+    const arn = keyArn({ ...scope, accountId: key.accountId }, key.id);
     draft.keyArn = arn;
     await authorize(deps, repos, ctx, action, key);
     assertStateAllows(key.state, arn, 'manage', allowPendingDeletion);

@@ -28,7 +28,7 @@ export async function keyForUse(
 ): Promise<KeyForUse> {
   const scope = scopeOf(deps, ctx);
   const key = await resolveKey(repos, scope, keyIdInput);
-  const arn = keyArn(scope, key.id);
+  const arn = keyArn({ ...scope, accountId: key.accountId }, key.id);
   draft.keyArn = arn;
   const withAlias = keyIdInput.startsWith('alias/') ? { 'kms:RequestAlias': keyIdInput } : {};
   await authorize(deps, repos, ctx, action, key, { ...conditions, ...withAlias });

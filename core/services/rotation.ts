@@ -18,7 +18,7 @@ const DAY_MS = 86_400_000;
 async function rotatableKey(deps: ServiceDeps, ctx: RequestContext, repos: Repositories, draft: { keyArn: string | null }, action: string, input: string, op: 'manage' | 'read'): Promise<Key> {
   const scope = scopeOf(deps, ctx);
   const key = await resolveKeyById(repos, scope, input);
-  const arn = keyArn(scope, key.id);
+  const arn = keyArn({ ...scope, accountId: key.accountId }, key.id);
   draft.keyArn = arn;
   await authorize(deps, repos, ctx, action, key);
   assertStateAllows(key.state, arn, op);

@@ -1,6 +1,7 @@
 // Encrypt and Decrypt with RSA ENCRYPT_DECRYPT keys: encryption with the public key (RSAES-OAEP), decryption in the token.
 import { constants, createPublicKey, publicEncrypt } from 'node:crypto';
 import type { AuditDraft } from '../audit.js';
+import type { ConditionValues } from '../authorization.js';
 import type { EncryptionContext } from '../encryption-context.js';
 import { invalidCiphertext, needs } from '../errors.js';
 import { keyArn } from '../identifiers.js';
@@ -51,12 +52,13 @@ export async function rsaDecryptIfNamed(
   action: string,
   input: AsymmetricDecryptInput,
   draft: AuditDraft,
+  conditions: ConditionValues = {},
 ): Promise<{ key: Key; plaintext: Uint8Array; algorithm: string } | null> {
   if (input.KeyId === undefined) return null;
   const named = await resolveKey(repos, scopeOf(deps, ctx), input.KeyId);
   if (!isRsa(named.keySpec)) return null;
-  draft.keyArn = keyArn(scopeOf(deps, ctx), named.id);
-  const key = await keyForEncryption(deps, ctx, repos, action, input.KeyId, input.EncryptionAlgorithm, input.EncryptionContext, draft);
+  draft.keyArn = keyArn({ ...scopeOf(deps, ctx), accountId: named.accountId }, named.id);
+  const key = await keyForEncryption(deps, ctx, repos, action, input.KeyId, input.EncryptionAlgorithm, input.EncryptionContext, draft, conditions);
   refuseContext(input.EncryptionContext);
   if (input.DryRun) throw dryRunSucceeded();
   const algorithm = input.EncryptionAlgorithm as string;

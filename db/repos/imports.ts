@@ -1,10 +1,10 @@
-// ImportRepository over Drizzle: the check value and expiry of a key's imported material.
-import { and, asc, eq, inArray, lte } from 'drizzle-orm';
-import type { ImportedMaterial, Key } from '../../core/model.js';
+// ImportRepository over Drizzle: the check value and expiry of a key's imported material, and the wrapping key pairs.
+import { and, asc, eq, inArray, isNotNull, isNull, lte, or } from 'drizzle-orm';
+import type { ImportedMaterial, Key, WrappingKey } from '../../core/model.js';
 import type { ImportRepository } from '../../core/ports.js';
 import type { Db } from '../client.js';
 import { guard } from '../errors.js';
-import { keyImports, keys } from '../schema.js';
+import { importWrappingKeys, keyImports, keys } from '../schema.js';
 import { toKey } from './keys.js';
 
 export class DrizzleImportRepository implements ImportRepository {
@@ -34,6 +34,42 @@ export class DrizzleImportRepository implements ImportRepository {
         .limit(1)
         .for('update', { skipLocked: true });
       return rows[0] ? { key: toKey(rows[0].k), material: { ...rows[0].m } } : null;
+    });
+  }
+
+  addWrappingKey(wrapping: WrappingKey): Promise<void> {
+    return guard(async () => {
+      await this.db.insert(importWrappingKeys).values({ ...wrapping });
+    });
+  }
+
+  useWrappingKey(versionId: string, now: Date): Promise<boolean> {
+    return guard(async () => {
+      const rows = await this.db
+        .update(importWrappingKeys)
+        .set({ usedAt: now })
+        .where(and(eq(importWrappingKeys.versionId, versionId), isNull(importWrappingKeys.usedAt)))
+        .returning({ versionId: importWrappingKeys.versionId });
+      return rows.length === 1;
+    });
+  }
+
+  removeWrappingKey(versionId: string): Promise<void> {
+    return guard(async () => {
+      await this.db.delete(importWrappingKeys).where(eq(importWrappingKeys.versionId, versionId));
+    });
+  }
+
+  claimSpentWrappingKey(now: Date): Promise<WrappingKey | null> {
+    return guard(async () => {
+      const rows = await this.db
+        .select()
+        .from(importWrappingKeys)
+        .where(or(isNotNull(importWrappingKeys.usedAt), lte(importWrappingKeys.validTo, now)))
+        .orderBy(asc(importWrappingKeys.validTo))
+        .limit(1)
+        .for('update', { skipLocked: true });
+      return rows[0] ? { ...rows[0] } : null;
     });
   }
 }

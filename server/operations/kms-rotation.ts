@@ -18,12 +18,15 @@ export const kmsRotationHandlers: KmsRotationHandlers = {
     const enabled = settings?.enabled === true;
     return {
       KeyRotationEnabled: enabled,
-      KeyId: keyArn(scopeOf(d, c), key.id),
+      KeyId: keyArn({ ...scopeOf(d, c), accountId: key.accountId }, key.id),
       ...(enabled && settings ? { RotationPeriodInDays: settings.periodDays } : {}),
       ...(enabled && settings?.nextRotationDate ? { NextRotationDate: epoch(settings.nextRotationDate) } : {}),
     };
   },
-  RotateKeyOnDemand: async (d, c, i) => ({ KeyId: keyArn(scopeOf(d, c), (await rotateKeyOnDemand(d, c, i.KeyId)).id) }),
+  RotateKeyOnDemand: async (d, c, i) => {
+    const key = await rotateKeyOnDemand(d, c, i.KeyId);
+    return { KeyId: keyArn({ ...scopeOf(d, c), accountId: key.accountId }, key.id) };
+  },
   ListKeyRotations: async (d, c, i) => {
     const scope = scopeOf(d, c);
     const page = await listKeyRotations(d, c, i.KeyId, i.Limit ?? 100, i.Marker ?? null);

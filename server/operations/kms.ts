@@ -15,8 +15,6 @@ import { aliasEntry, b64, epoch, keyMetadata, paged } from './shape.js';
 type Handler<O extends KmsOperation> = (deps: ServiceDeps, ctx: RequestContext, input: KmsRequest<O>) => Promise<object>;
 export type KmsHandlers = { [O in KmsOperation]: Handler<O> };
 
-const ALG = 'SYMMETRIC_DEFAULT';
-
 /** Members AWS has for Nitro Enclaves and custom key stores, which Coffer does not offer: refused, never ignored. */
 function refuseUnsupported(members: Record<string, unknown>): void {
   for (const [name, value] of Object.entries(members)) {
@@ -26,7 +24,10 @@ function refuseUnsupported(members: Record<string, unknown>): void {
 
 export const kmsHandlers: KmsHandlers = {
   CreateKey: async (d, c, i) => ({ KeyMetadata: keyMetadata(await createKey(d, c, i), scopeOf(d, c)) }),
-  DescribeKey: async (d, c, i) => ({ KeyMetadata: keyMetadata(await describeKey(d, c, i.KeyId), scopeOf(d, c)) }),
+  DescribeKey: async (d, c, i) => {
+    const { key, imported } = await describeKey(d, c, i.KeyId);
+    return { KeyMetadata: keyMetadata(key, scopeOf(d, c), imported) };
+  },
   ListKeys: async (d, c, i) => {
     const scope = scopeOf(d, c);
     const page = await listKeys(d, c, i.Limit ?? 100, i.Marker ?? null);
@@ -38,13 +39,16 @@ export const kmsHandlers: KmsHandlers = {
   ScheduleKeyDeletion: async (d, c, i) => {
     const key = await scheduleKeyDeletion(d, c, i.KeyId, i.PendingWindowInDays);
     return {
-      KeyId: keyArn(scopeOf(d, c), key.id),
+      KeyId: keyArn({ ...scopeOf(d, c), accountId: key.accountId }, key.id),
       DeletionDate: epoch(key.deletionDate as Date),
       KeyState: key.state,
       PendingWindowInDays: key.pendingWindowDays,
     };
   },
-  CancelKeyDeletion: async (d, c, i) => ({ KeyId: keyArn(scopeOf(d, c), (await cancelKeyDeletion(d, c, i.KeyId)).id) }),
+  CancelKeyDeletion: async (d, c, i) => {
+    const key = await cancelKeyDeletion(d, c, i.KeyId);
+    return { KeyId: keyArn({ ...scopeOf(d, c), accountId: key.accountId }, key.id) };
+  },
   Encrypt: async (d, c, i) => {
     const r = await encrypt(d, c, i);
     return { CiphertextBlob: b64(r.ciphertext), KeyId: r.keyArn, EncryptionAlgorithm: r.algorithm };
@@ -62,8 +66,8 @@ export const kmsHandlers: KmsHandlers = {
       CiphertextBlob: b64(r.ciphertext),
       SourceKeyId: r.sourceKeyArn,
       KeyId: r.keyArn,
-      SourceEncryptionAlgorithm: ALG,
-      DestinationEncryptionAlgorithm: ALG,
+      SourceEncryptionAlgorithm: r.sourceAlgorithm,
+      DestinationEncryptionAlgorithm: r.destinationAlgorithm,
     };
   },
   GenerateDataKey: async (d, c, i) => {

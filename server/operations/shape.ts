@@ -1,12 +1,19 @@
 // Turns domain records into AWS's response shapes: ARNs, epoch-second dates, base64 blobs.
 import { aliasArn, keyArn, type Scope } from '../../core/identifiers.js';
-import type { Alias, Key, Page } from '../../core/model.js';
+import type { Alias, ImportedMaterial, Key, Page } from '../../core/model.js';
 import { algorithmsOf } from '../../core/key-spec.js';
 
 export const epoch = (d: Date) => d.getTime() / 1000;
 export const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 
-export function keyMetadata(key: Key, scope: Scope) {
+/** ExpirationModel and ValidTo of an EXTERNAL key's material, as AWS shows them: absent while the key awaits material. */
+function importedMetadata(key: Key, imported: ImportedMaterial | null) {
+  if (key.origin !== 'EXTERNAL' || key.state === 'PendingImport' || !imported) return {};
+  const expires = imported.expirationModel === 'KEY_MATERIAL_EXPIRES' && imported.validTo;
+  return { ExpirationModel: imported.expirationModel, ...(expires ? { ValidTo: epoch(expires) } : {}) };
+}
+
+export function keyMetadata(key: Key, scope: Scope, imported: ImportedMaterial | null = null) {
   return {
     AWSAccountId: key.accountId,
     KeyId: key.id,
@@ -24,6 +31,7 @@ export function keyMetadata(key: Key, scope: Scope) {
     KeySpec: key.keySpec,
     ...algorithmsOf(key.keySpec, key.keyUsage),
     MultiRegion: false,
+    ...importedMetadata(key, imported),
   };
 }
 

@@ -1,9 +1,9 @@
 // End-to-end: ECC and RSA signing, RSA encryption, GetPublicKey and the spec × usage rules through the AWS SDK,
-// every signature and public-key ciphertext checked independently with node:crypto.
+// every signature and public-key ciphertext checked independently with node:crypto; ReEncrypt between symmetric and RSA keys.
 import { describe, expect, it } from 'vitest';
 import { constants, createHash, createPublicKey, publicEncrypt, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import {
-  CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GetPublicKeyCommand, SignCommand, VerifyCommand,
+  CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GetPublicKeyCommand, ReEncryptCommand, SignCommand, VerifyCommand,
   type KeySpec, type KeyUsageType, type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
 import { failure, serverPerFile } from '../helpers/server.js';
@@ -159,5 +159,42 @@ describe('RSA keys', () => {
     expect(r.SigningAlgorithms).toBeUndefined();
     const d = (await ctx.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!;
     expect(d).toMatchObject({ KeySpec: 'RSA_3072', KeyUsage: 'ENCRYPT_DECRYPT', EncryptionAlgorithms: ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] });
+  });
+});
+
+describe('ReEncrypt between symmetric and RSA keys', () => {
+  it('symmetric → RSA → RSA → symmetric keeps the plaintext and reports both algorithms', async () => {
+    const sym = await newKey('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT');
+    const [rsa1, rsa2] = [await newKey('RSA_2048', 'ENCRYPT_DECRYPT'), await newKey('RSA_3072', 'ENCRYPT_DECRYPT')];
+    const enc = await ctx.kms.send(new EncryptCommand({ KeyId: sym.KeyId, Plaintext: message, EncryptionContext: { a: 'b' } }));
+    const toRsa = await ctx.kms.send(new ReEncryptCommand({
+      CiphertextBlob: enc.CiphertextBlob, SourceEncryptionContext: { a: 'b' }, DestinationKeyId: rsa1.KeyId, DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_256',
+    }));
+    expect(toRsa).toMatchObject({ SourceKeyId: sym.Arn, KeyId: rsa1.Arn, SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT', DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' });
+    const dec = await ctx.kms.send(new DecryptCommand({ KeyId: rsa1.KeyId, CiphertextBlob: toRsa.CiphertextBlob, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }));
+    expect(Buffer.from(dec.Plaintext!).equals(Buffer.from(message))).toBe(true);
+    const rsaToRsa = await ctx.kms.send(new ReEncryptCommand({
+      CiphertextBlob: toRsa.CiphertextBlob, SourceKeyId: rsa1.KeyId, SourceEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', DestinationKeyId: rsa2.KeyId, DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_1',
+    }));
+    expect(rsaToRsa).toMatchObject({ SourceKeyId: rsa1.Arn, KeyId: rsa2.Arn, SourceEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_1' });
+    const back = await ctx.kms.send(new ReEncryptCommand({
+      CiphertextBlob: rsaToRsa.CiphertextBlob, SourceKeyId: rsa2.KeyId, SourceEncryptionAlgorithm: 'RSAES_OAEP_SHA_1', DestinationKeyId: sym.KeyId,
+    }));
+    expect(back).toMatchObject({ SourceKeyId: rsa2.Arn, KeyId: sym.Arn, SourceEncryptionAlgorithm: 'RSAES_OAEP_SHA_1', DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
+    const plain = await ctx.kms.send(new DecryptCommand({ CiphertextBlob: back.CiphertextBlob }));
+    expect(Buffer.from(plain.Plaintext!).equals(Buffer.from(message))).toBe(true);
+  });
+
+  it('refuses an RSA destination without an RSA algorithm or with a context, and an RSA source without SourceKeyId', async () => {
+    const sym = await newKey('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT');
+    const rsa = await newKey('RSA_2048', 'ENCRYPT_DECRYPT');
+    const enc = await ctx.kms.send(new EncryptCommand({ KeyId: sym.KeyId, Plaintext: message }));
+    expect((await failure(ctx.kms.send(new ReEncryptCommand({ CiphertextBlob: enc.CiphertextBlob, DestinationKeyId: rsa.KeyId })))).name).toBe('InvalidKeyUsageException');
+    const withContext = ctx.kms.send(new ReEncryptCommand({
+      CiphertextBlob: enc.CiphertextBlob, DestinationKeyId: rsa.KeyId, DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_1', DestinationEncryptionContext: { a: 'b' },
+    }));
+    expect((await failure(withContext)).name).toBe('ValidationException');
+    const rsaBlob = (await ctx.kms.send(new EncryptCommand({ KeyId: rsa.KeyId, Plaintext: message, EncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }))).CiphertextBlob;
+    expect((await failure(ctx.kms.send(new ReEncryptCommand({ CiphertextBlob: rsaBlob, DestinationKeyId: sym.KeyId })))).name).toBe('InvalidCiphertextException');
   });
 });

@@ -26,10 +26,13 @@ function wrap(algorithm: AlgorithmSpec, publicKey: Uint8Array, material: Buffer)
   return Buffer.concat([oaep(publicKey, hash, aesKey), wrappedMaterial]);
 }
 
-async function importInto(KeyId: string, material: Buffer, WrappingAlgorithm: AlgorithmSpec = 'RSAES_OAEP_SHA_256', WrappingKeySpec: WrappingKeySpec = 'RSA_2048') {
+async function importInto(
+  KeyId: string, material: Buffer, WrappingAlgorithm: AlgorithmSpec = 'RSAES_OAEP_SHA_256', WrappingKeySpec: WrappingKeySpec = 'RSA_2048', ValidTo?: Date,
+) {
   const p = await ctx.kms.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm, WrappingKeySpec }));
+  const expiry = ValidTo ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES' as const, ValidTo } : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' as const };
   return ctx.kms.send(new ImportKeyMaterialCommand({
-    KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap(WrappingAlgorithm, p.PublicKey!, material), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+    KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap(WrappingAlgorithm, p.PublicKey!, material), ...expiry,
   }));
 }
 
@@ -79,6 +82,29 @@ describe('imported key material', () => {
       KeyId: other.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: oaep(p.PublicKey!, 'sha1', randomBytes(32)), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
     })));
     expect(wrongHash.name).toBe('InvalidCiphertextException');
+  });
+
+  it('DescribeKey shows ExpirationModel and ValidTo of imported material, and neither while the key is PendingImport', async () => {
+    const key = await externalKey();
+    const describe = async () => (await ctx.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!;
+    const pending = await describe();
+    expect(pending.KeyState).toBe('PendingImport');
+    expect(pending.ExpirationModel).toBeUndefined();
+    expect(pending.ValidTo).toBeUndefined();
+    const material = randomBytes(32);
+    const validTo = new Date(Math.floor(Date.now() / 1000) * 1000 + 86_400_000);
+    await importInto(key.KeyId!, material, 'RSAES_OAEP_SHA_256', 'RSA_2048', validTo);
+    const expiring = await describe();
+    expect(expiring).toMatchObject({ KeyState: 'Enabled', ExpirationModel: 'KEY_MATERIAL_EXPIRES' });
+    expect(expiring.ValidTo?.getTime()).toBe(validTo.getTime());
+    await ctx.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: key.KeyId }));
+    const deleted = await describe();
+    expect([deleted.KeyState, deleted.ExpirationModel, deleted.ValidTo]).toEqual(['PendingImport', undefined, undefined]);
+    await importInto(key.KeyId!, material);
+    const lasting = await describe();
+    expect([lasting.KeyState, lasting.ExpirationModel, lasting.ValidTo]).toEqual(['Enabled', 'KEY_MATERIAL_DOES_NOT_EXPIRE', undefined]);
+    const own = (await ctx.kms.send(new DescribeKeyCommand({ KeyId: (await ctx.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId }))).KeyMetadata!;
+    expect(own.ExpirationModel).toBeUndefined();
   });
 
   it('refuses import operations on keys of AWS_KMS origin, and asymmetric EXTERNAL keys', async () => {

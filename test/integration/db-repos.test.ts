@@ -422,7 +422,7 @@ describe('db unit of work without a server', () => {
 describe('schema', () => {
   it('names every table the migrations create', () => {
     expect(Object.keys(schema).filter((k) => k !== 'bytea').sort()).toEqual(
-      ['accessKeys', 'accounts', 'aliases', 'auditChainHead', 'auditCheckpoints', 'auditEvents', 'grants', 'keyImports', 'keyPolicies', 'keyRotationSettings', 'keyRotations', 'keyVersions', 'keys', 'tags', 'userPolicies', 'users'],
+      ['accessKeys', 'accounts', 'aliases', 'auditChainHead', 'auditCheckpoints', 'auditEvents', 'grants', 'importWrappingKeys', 'keyImports', 'keyPolicies', 'keyRotationSettings', 'keyRotations', 'keyVersions', 'keys', 'tags', 'userPolicies', 'users'],
     );
   });
 });

@@ -1,10 +1,11 @@
 // Integration: the automatic rotation job rotates each due key exactly once when two instances (two database
 // pools over one Postgres, one token) run it at the same time, and old ciphertexts still decrypt afterwards;
-// imported key material expires at its ValidTo through the same job.
+// imported key material expires at its ValidTo, and spent import wrapping key pairs are destroyed, through the same job.
 import { constants, createPublicKey, publicEncrypt, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownerOnlyAuthorizer } from '../../core/authorization.js';
 import type { Caller } from '../../core/model.js';
@@ -12,7 +13,7 @@ import type { RequestContext, ServiceDeps } from '../../core/services/context.js
 import { createKey } from '../../core/services/create-key.js';
 import { decrypt, encrypt } from '../../core/services/encrypt.js';
 import { enableKeyRotation, rotateDueKeys } from '../../core/services/rotation.js';
-import { expireImportedMaterial, getParametersForImport, importKeyMaterial } from '../../core/services/import-material.js';
+import { destroySpentWrappingKeys, expireImportedMaterial, getParametersForImport, importKeyMaterial } from '../../core/services/import-material.js';
 import { DrizzleUnitOfWork } from '../../db/index.js';
 import { ensureDevToken, openHsm, type Pkcs11Hsm } from '../../hsm/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -98,5 +99,42 @@ describe('imported key material expiry', () => {
     await expect(decrypt(da, ctx(), { CiphertextBlob: blob.ciphertext })).rejects.toMatchObject({ code: 'KMSInvalidStateException' });
     await importOnce(undefined);
     expect([...(await decrypt(da, ctx(), { CiphertextBlob: blob.ciphertext })).plaintext]).toEqual([9]);
+  });
+});
+
+describe('import wrapping key pairs', () => {
+  it('a used token\'s pair is destroyed at once and the token refused again; an unused one is destroyed by the job at expiry', async (t) => {
+    if (!db) return t.skip();
+    const da = depsOf(a);
+    const key = await createKey(da, ctx(), { Origin: 'EXTERNAL' });
+    const params = () => getParametersForImport(da, ctx(), { KeyId: key.id, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
+    const [used, unused] = [await params(), await params()];
+    const sql = postgres(db.url!, { max: 1, onnotice: () => {} });
+    try {
+      const stored = async () => (await sql<{ version_id: string }[]>`select version_id from import_wrapping_keys where key_id = ${key.id}`).map((r) => r.version_id);
+      const ids = await stored();
+      expect(ids).toHaveLength(2);
+      const pubs = await Promise.all(ids.map(async (id) => Buffer.from(await hsm.publicKey(id, 'RSA_2048'))));
+      const usedId = ids[pubs.findIndex((pub) => pub.equals(Buffer.from(used.publicKey)))]!;
+      const unusedId = ids[pubs.findIndex((pub) => pub.equals(Buffer.from(unused.publicKey)))]!;
+      const pub = createPublicKey({ key: Buffer.from(used.publicKey), format: 'der', type: 'spki' });
+      const input = {
+        KeyId: key.id, ImportToken: used.importToken, ValidTo: undefined,
+        EncryptedKeyMaterial: publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, randomBytes(32)),
+      };
+      await importKeyMaterial(da, ctx(), input);
+      expect(await hsm.hasRootKey(usedId)).toBe(false);
+      expect(await stored()).toEqual([unusedId]);
+      await expect(importKeyMaterial(da, ctx(), input)).rejects.toMatchObject({ code: 'InvalidImportTokenException' });
+      expect(await destroySpentWrappingKeys(da)).toBe(0); // the other token is still valid
+      expect(await hsm.hasRootKey(unusedId)).toBe(true);
+      now = new Date(now.getTime() + 24 * 3_600_000 + 1000);
+      const [na, nb] = await Promise.all([destroySpentWrappingKeys(da), destroySpentWrappingKeys(depsOf(b))]);
+      expect(na + nb).toBe(1);
+      expect(await hsm.hasRootKey(unusedId)).toBe(false);
+      expect(await stored()).toEqual([]);
+    } finally {
+      await sql.end();
+    }
   });
 });
