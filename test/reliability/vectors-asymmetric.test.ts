@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevToken, openHsm, type DevToken, type Pkcs11Hsm } from '../../hsm/index.js';
 import { CURVES, ecdsaDerToRaw, ecdsaRawToDer, tlv } from '../../hsm/der.js';
-import { acquireModule, ck, findSlot, releaseModule } from '../../hsm/module.js';
+import { ck } from '../../hsm/module.js';
 import { ecKeyPairTemplates, hmacKeyTemplate } from '../../hsm/templates.js';
 import { ROOT } from '../helpers/server.js';
 import { Recorder } from './record.js';
+import { createObject } from './vector-keys.js';
 
 type Result = 'valid' | 'invalid' | 'acceptable';
 interface EcdsaTest { tcId: number; comment: string; msg: string; sig: string; result: Result }
@@ -41,26 +42,11 @@ afterAll(async () => {
 const hex = (h: string) => Buffer.from(h, 'hex');
 const load = <T>(name: string): T => JSON.parse(readFileSync(join(DIR, name), 'utf8')) as T;
 
-/** Creates one token object (in this file's throw-away token; the adapter's pool has logged the application in). */
-function createObject(template: { type: number; value?: unknown }[]): void {
-  const lib = acquireModule(token.modulePath);
-  try {
-    const s = lib.C_OpenSession(findSlot(lib, token.tokenLabel), ck.CKF_SERIAL_SESSION | ck.CKF_RW_SESSION);
-    try {
-      lib.C_CreateObject(s, template as Parameters<typeof lib.C_CreateObject>[1]);
-    } finally {
-      lib.C_CloseSession(s);
-    }
-  } finally {
-    releaseModule(token.modulePath);
-  }
-}
-
 /** A P-256 public key object of a new version id, marked as a generated key pair's public half is. */
 function importEcPublicKey(uncompressed: string): string {
   const versionId = randomUUID();
   const { publicKey } = ecKeyPairTemplates(versionId, CURVES.ECC_NIST_P256.oid, 'SIGN_VERIFY');
-  createObject([...publicKey, { type: ck.CKA_EC_POINT, value: tlv(0x04, hex(uncompressed)) }]);
+  createObject(token, [...publicKey, { type: ck.CKA_EC_POINT, value: tlv(0x04, hex(uncompressed)) }]);
   return versionId;
 }
 
@@ -68,7 +54,7 @@ function importEcPublicKey(uncompressed: string): string {
 function importHmacKey(keyHex: string): string {
   const versionId = randomUUID();
   const template = hmacKeyTemplate(versionId, keyHex.length / 2).filter((a) => a.type !== ck.CKA_VALUE_LEN);
-  createObject([...template, { type: ck.CKA_VALUE, value: hex(keyHex) }]);
+  createObject(token, [...template, { type: ck.CKA_VALUE, value: hex(keyHex) }]);
   return versionId;
 }
 
