@@ -1,10 +1,11 @@
-// Wycheproof ECDSA P-256 and HMAC-SHA256 vectors through the code that does the work: token public keys and HMAC
+// Wycheproof ECDSA (P-256, P-384, secp256k1) and HMAC-SHA256 vectors through the code that does the work: token public keys and HMAC
 // keys made from the vector material (C_CreateObject), then Pkcs11Hsm.verify / mac, and the DER->raw converter.
 import { createHash, createPublicKey, randomUUID, verify as nodeVerify } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EccSpec, SigningAlgorithm } from '../../core/key-spec.js';
 import { ensureDevToken, openHsm, type DevToken, type Pkcs11Hsm } from '../../hsm/index.js';
 import { CURVES, ecdsaDerToRaw, ecdsaRawToDer, tlv } from '../../hsm/der.js';
 import { ck } from '../../hsm/module.js';
@@ -21,6 +22,8 @@ interface MacFile { testGroups: { keySize: number; tagSize: number; tests: MacTe
 
 const DIR = join(ROOT, 'test', 'vectors', 'wycheproof');
 const ecdsaRec = new Recorder('test vectors: Wycheproof ECDSA P-256');
+const p384Rec = new Recorder('test vectors: Wycheproof ECDSA P-384');
+const k1Rec = new Recorder('test vectors: Wycheproof ECDSA secp256k1');
 const hmacRec = new Recorder('test vectors: Wycheproof HMAC-SHA256');
 let dataDir: string;
 let token: DevToken;
@@ -34,6 +37,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   ecdsaRec.save();
+  p384Rec.save();
+  k1Rec.save();
   hmacRec.save();
   await hsm?.close();
   rmSync(dataDir, { recursive: true, force: true });
@@ -42,10 +47,10 @@ afterAll(async () => {
 const hex = (h: string) => Buffer.from(h, 'hex');
 const load = <T>(name: string): T => JSON.parse(readFileSync(join(DIR, name), 'utf8')) as T;
 
-/** A P-256 public key object of a new version id, marked as a generated key pair's public half is. */
-function importEcPublicKey(uncompressed: string): string {
+/** An EC public key object of a new version id, marked as a generated key pair's public half is. */
+function importEcPublicKey(spec: EccSpec, uncompressed: string): string {
   const versionId = randomUUID();
-  const { publicKey } = ecKeyPairTemplates(versionId, CURVES.ECC_NIST_P256.oid, 'SIGN_VERIFY');
+  const { publicKey } = ecKeyPairTemplates(versionId, CURVES[spec].oid, 'SIGN_VERIFY');
   createObject(token, [...publicKey, { type: ck.CKA_EC_POINT, value: tlv(0x04, hex(uncompressed)) }]);
   return versionId;
 }
@@ -66,10 +71,17 @@ async function verifies(p: Promise<boolean>): Promise<boolean | string> {
   }
 }
 
-describe('Wycheproof ECDSA P-256 / SHA-256 (DER signatures)', () => {
-  const file = load<EcdsaFile>('ecdsa_secp256r1_sha256_subset.json');
-  const groups = file.testGroups.filter((g) => g.sha === 'SHA-256');
+const CURVE_FILES: { file: string; spec: EccSpec; algorithm: SigningAlgorithm; hash: string; sha: string; rec: Recorder }[] = [
+  { file: 'ecdsa_secp256r1_sha256_subset.json', spec: 'ECC_NIST_P256', algorithm: 'ECDSA_SHA_256', hash: 'sha256', sha: 'SHA-256', rec: ecdsaRec },
+  { file: 'ecdsa_secp384r1_sha384_subset.json', spec: 'ECC_NIST_P384', algorithm: 'ECDSA_SHA_384', hash: 'sha384', sha: 'SHA-384', rec: p384Rec },
+  { file: 'ecdsa_secp256k1_sha256_subset.json', spec: 'ECC_SECG_P256K1', algorithm: 'ECDSA_SHA_256', hash: 'sha256', sha: 'SHA-256', rec: k1Rec },
+];
+
+describe.each(CURVE_FILES)('Wycheproof ECDSA $spec / $sha (DER signatures)', ({ file: name, spec, algorithm, hash, sha, rec }) => {
+  const file = load<EcdsaFile>(name);
+  const groups = file.testGroups.filter((g) => g.sha === sha);
   const all = groups.flatMap((g) => g.tests);
+  const size = CURVES[spec].size;
 
   it('the committed file holds valid and invalid vectors', () => {
     expect(all.length).toBeGreaterThanOrEqual(18);
@@ -81,20 +93,20 @@ describe('Wycheproof ECDSA P-256 / SHA-256 (DER signatures)', () => {
     let accepted = 0;
     let rejected = 0;
     for (const g of groups) {
-      const versionId = importEcPublicKey(g.publicKey.uncompressed);
+      const versionId = importEcPublicKey(spec, g.publicKey.uncompressed);
       for (const t of g.tests) {
-        const digest = createHash('sha256').update(hex(t.msg)).digest();
-        const got = await verifies(hsm.verify(versionId, 'ECC_NIST_P256', 'ECDSA_SHA_256', digest, hex(t.sig)));
+        const digest = createHash(hash).update(hex(t.msg)).digest();
+        const got = await verifies(hsm.verify(versionId, spec, algorithm, digest, hex(t.sig)));
         if (t.result === 'acceptable') {
-          ecdsaRec.check(typeof got === 'boolean', `tcId ${t.tcId} (${t.comment}): ${String(got)}`);
+          rec.check(typeof got === 'boolean', `tcId ${t.tcId} (${t.comment}): ${String(got)}`);
           continue;
         }
-        ecdsaRec.check(got === (t.result === 'valid'), `tcId ${t.tcId} (${t.comment}): expected ${t.result}, got ${String(got)}`);
+        rec.check(got === (t.result === 'valid'), `tcId ${t.tcId} (${t.comment}): expected ${t.result}, got ${String(got)}`);
         if (got === true) accepted++;
         if (got === false) rejected++;
       }
     }
-    expect(ecdsaRec.counts.failures).toBe(0);
+    expect(rec.counts.failures).toBe(0);
     expect(accepted).toBeGreaterThan(0);
     expect(rejected).toBeGreaterThan(0);
   });
@@ -103,14 +115,14 @@ describe('Wycheproof ECDSA P-256 / SHA-256 (DER signatures)', () => {
     for (const g of groups) {
       const key = createPublicKey({ key: hex(g.publicKeyDer), format: 'der', type: 'spki' });
       for (const t of g.tests) {
-        const raw = ecdsaDerToRaw(hex(t.sig), 32);
-        const ok = raw !== null && nodeVerify('sha256', hex(t.msg), { key, dsaEncoding: 'ieee-p1363' }, raw);
+        const raw = ecdsaDerToRaw(hex(t.sig), size);
+        const ok = raw !== null && nodeVerify(hash, hex(t.msg), { key, dsaEncoding: 'ieee-p1363' }, raw);
         if (t.result === 'acceptable') continue;
-        ecdsaRec.check(ok === (t.result === 'valid'), `converter tcId ${t.tcId} (${t.comment}): expected ${t.result}`);
-        if (t.result === 'valid' && raw) ecdsaRec.check(ecdsaRawToDer(raw).equals(hex(t.sig)), `converter tcId ${t.tcId}: DER round trip`);
+        rec.check(ok === (t.result === 'valid'), `converter tcId ${t.tcId} (${t.comment}): expected ${t.result}`);
+        if (t.result === 'valid' && raw) rec.check(ecdsaRawToDer(raw).equals(hex(t.sig)), `converter tcId ${t.tcId}: DER round trip`);
       }
     }
-    expect(ecdsaRec.counts.failures).toBe(0);
+    expect(rec.counts.failures).toBe(0);
   });
 });
 
