@@ -1,5 +1,5 @@
-// Wycheproof ECDSA (P-256, P-384, secp256k1) and HMAC-SHA256 vectors through the code that does the work: token public keys and HMAC
-// keys made from the vector material (C_CreateObject), then Pkcs11Hsm.verify / mac, and the DER->raw converter.
+// Wycheproof ECDSA (P-256, P-384, secp256k1) and HMAC-SHA256 vectors through the code that does the work: token
+// public keys and HMAC keys made from the vector material (C_CreateObject), Pkcs11Hsm.verify / mac, the DER converter.
 import { createHash, createPublicKey, randomUUID, verify as nodeVerify } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
