@@ -1,11 +1,10 @@
 // The CofferAudit.* operations: LookupEvents shaped like CloudTrail's, the audit-signing public key, checkpoints.
 import { z } from 'zod';
-import { int, oneOf, str } from './shapes.js';
+import { epochSeconds, int, oneOf, str } from './shapes.js';
 
 export const LOOKUP_ATTRIBUTE_KEYS = ['EventId', 'EventName', 'Username', 'ResourceName', 'AccessKeyId'] as const;
 
-/** Epoch seconds (as the AWS SDKs send timestamps in JSON 1.1). */
-const timestamp = z.number().finite('Member must be a timestamp');
+const timestamp = epochSeconds;
 
 export const auditRequests = {
   LookupEvents: z.object({

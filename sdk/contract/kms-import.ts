@@ -1,6 +1,6 @@
 // Request shapes of the imported key material operations with AWS's member constraints.
 import { z } from 'zod';
-import { blob, keyIdMember, oneOf } from './shapes.js';
+import { blob, epochSeconds, keyIdMember, oneOf } from './shapes.js';
 
 const WRAPPING_ALGORITHMS = [
   'RSAES_PKCS1_V1_5', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1', 'RSA_AES_KEY_WRAP_SHA_256', 'SM2PKE',
@@ -8,8 +8,8 @@ const WRAPPING_ALGORITHMS = [
 const WRAPPING_KEY_SPECS = ['RSA_2048', 'RSA_3072', 'RSA_4096', 'SM2'] as const;
 const EXPIRATION_MODELS = ['KEY_MATERIAL_EXPIRES', 'KEY_MATERIAL_DOES_NOT_EXPIRE'] as const;
 
-/** AWS JSON 1.1 timestamps are epoch seconds. */
-const timestamp = z.number().transform((s) => new Date(s * 1000));
+/** AWS JSON 1.1 timestamps are epoch seconds, decoded to a Date. */
+const timestamp = epochSeconds.transform((s) => new Date(s * 1000));
 
 export const kmsImportRequests = {
   GetParametersForImport: z.object({

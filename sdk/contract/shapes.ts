@@ -37,3 +37,13 @@ export const encryptionContext = z.record(z.string(), z.string()).optional();
 export const marker = str(1, 1024).optional();
 export const tag = z.object({ TagKey: str(1, 128), TagValue: str(0, 256) });
 
+
+/**
+ * An AWS JSON 1.1 timestamp: epoch seconds, within years 1970 to 9999 so every date the server stores or compares
+ * is one Postgres and Date accept (a year-0 EndTime once gave a 500).
+ */
+export const epochSeconds = z
+  .number()
+  .finite('Member must be a timestamp')
+  .min(0, 'Member must be a timestamp between 1970 and 9999')
+  .max(253402300799, 'Member must be a timestamp between 1970 and 9999');

@@ -64,3 +64,19 @@ describe('the NUL character, which Postgres cannot store', () => {
     expect(error('TagResource', { KeyId: 'k', Tags: [{ TagKey: 'k', TagValue: '\u0000' }] }).message).toContain("'tags.1.tagValue'");
   });
 });
+
+describe('timestamps', () => {
+  it('outside years 1970 to 9999 are ValidationException, not a date the database refuses', async () => {
+    const { auditRequests } = await import('../../sdk/contract/audit.js');
+    for (const EndTime of [-62135596800.001, 253402300800, -1]) {
+      let caught: unknown;
+      try {
+        validateRequest(auditRequests.LookupEvents, { EndTime });
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught, String(EndTime)).toMatchObject({ code: 'ValidationException' });
+    }
+    expect(() => validateRequest(auditRequests.LookupEvents, { EndTime: 1_800_000_000 })).not.toThrow();
+  });
+});
