@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import postgres from 'postgres';
+import { listeningUrl } from '../../server/listening.js';
 import type { LoadResult, LoadSpec } from './loadgen.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -21,8 +22,8 @@ export interface Child {
   stop(): Promise<number | null>;
 }
 
-/** Spawns a node script and waits for `pattern` (first group = URL) on its output. */
-function spawnUntil(args: string[], env: Record<string, string>, pattern: RegExp): Promise<Child> {
+/** Spawns a node script and waits until `urlIn` finds its URL in the output. */
+function spawnUntil(args: string[], env: Record<string, string>, urlIn: (output: string) => string | null): Promise<Child> {
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
@@ -36,10 +37,10 @@ function spawnUntil(args: string[], env: Record<string, string>, pattern: RegExp
   return new Promise((resolveChild, reject) => {
     const timer = setTimeout(() => reject(new Error(`did not start in 60 s:\n${output}`)), 60_000);
     const onData = () => {
-      const m = pattern.exec(output);
-      if (!m) return;
+      const url = urlIn(output);
+      if (!url) return;
       clearTimeout(timer);
-      resolveChild({ child, url: m[1] as string, logs: () => output, stop });
+      resolveChild({ child, url, logs: () => output, stop });
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
@@ -70,7 +71,7 @@ export function startCofferServer(opts: ServerOptions): Promise<Child & { dataDi
     ...opts.env,
   };
   const args = [...(opts.nodeArgs ?? []), ...TSX, join(ROOT, 'server', 'main.ts')];
-  const started = spawnUntil(args, env, /"msg":"listening","url":"([^"]+)"/).catch((e: unknown) => {
+  const started = spawnUntil(args, env, listeningUrl).catch((e: unknown) => {
     rmSync(dataDir, { recursive: true, force: true });
     throw e;
   });
@@ -79,7 +80,7 @@ export function startCofferServer(opts: ServerOptions): Promise<Child & { dataDi
 }
 
 export function startBareHono(): Promise<Child> {
-  return spawnUntil([...TSX, join(ROOT, 'scripts', 'bench', 'bare-hono.ts')], {}, /\{"url":"([^"]+)"\}/);
+  return spawnUntil([...TSX, join(ROOT, 'scripts', 'bench', 'bare-hono.ts')], {}, (out) => /\{"url":"([^"]+)"\}/.exec(out)?.[1] ?? null);
 }
 
 /** Runs the load generator in its own process and returns what it measured. */

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll } from 'vitest';
+import { listeningUrl } from '../../server/listening.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -35,19 +36,7 @@ export function tempDataDir(prefix = 'coffer-e2e-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** The url of the server's JSON "listening" log line (field order is the logger's business), or null. */
-export function listeningUrl(output: string): string | null {
-  for (const line of output.split('\n')) {
-    if (!line.includes('"listening"')) continue;
-    try {
-      const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
-      if (entry.msg === 'listening' && typeof entry.url === 'string') return entry.url;
-    } catch {
-      // a partial line: wait for the rest
-    }
-  }
-  return null;
-}
+export { listeningUrl };
 
 export async function startCoffer(opts: StartOptions = {}): Promise<CofferProcess> {
   const dataDir = opts.dataDir ?? tempDataDir();
