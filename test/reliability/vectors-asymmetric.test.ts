@@ -1,18 +1,13 @@
 // Wycheproof ECDSA (P-256, P-384, secp256k1) and HMAC-SHA256 vectors through the code that does the work: token
 // public keys and HMAC keys made from the vector material (C_CreateObject), Pkcs11Hsm.verify / mac, the DER converter.
 import { createHash, createPublicKey, randomUUID, verify as nodeVerify } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EccSpec, SigningAlgorithm } from '../../core/key-spec.js';
-import { ensureDevToken, openHsm, type DevToken, type Pkcs11Hsm } from '../../hsm/index.js';
 import { CURVES, ecdsaDerToRaw, ecdsaRawToDer, tlv } from '../../hsm/der.js';
 import { ck } from '../../hsm/module.js';
 import { ecKeyPairTemplates, hmacKeyTemplate } from '../../hsm/templates.js';
-import { ROOT } from '../helpers/server.js';
 import { Recorder } from './record.js';
-import { createObject } from './vector-keys.js';
+import { createObject, hex, loadVectors, vectorToken } from './vector-keys.js';
 
 type Result = 'valid' | 'invalid' | 'acceptable';
 interface EcdsaTest { tcId: number; comment: string; msg: string; sig: string; result: Result }
@@ -20,38 +15,22 @@ interface EcdsaFile { testGroups: { publicKey: { uncompressed: string }; publicK
 interface MacTest { tcId: number; comment: string; key: string; msg: string; tag: string; result: Result }
 interface MacFile { testGroups: { keySize: number; tagSize: number; tests: MacTest[] }[] }
 
-const DIR = join(ROOT, 'test', 'vectors', 'wycheproof');
 const ecdsaRec = new Recorder('test vectors: Wycheproof ECDSA P-256');
 const p384Rec = new Recorder('test vectors: Wycheproof ECDSA P-384');
 const k1Rec = new Recorder('test vectors: Wycheproof ECDSA secp256k1');
 const hmacRec = new Recorder('test vectors: Wycheproof HMAC-SHA256');
-let dataDir: string;
-let token: DevToken;
-let hsm: Pkcs11Hsm;
-
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'coffer-vectors-asym-'));
-  token = await ensureDevToken({ dataDir, label: `coffer-vasym-${randomUUID().slice(0, 8)}` });
-  hsm = await openHsm({ ...token, poolSize: 2 });
-});
-
-afterAll(async () => {
+const vt = vectorToken('coffer-vasym', () => {
   ecdsaRec.save();
   p384Rec.save();
   k1Rec.save();
   hmacRec.save();
-  await hsm?.close();
-  rmSync(dataDir, { recursive: true, force: true });
 });
-
-const hex = (h: string) => Buffer.from(h, 'hex');
-const load = <T>(name: string): T => JSON.parse(readFileSync(join(DIR, name), 'utf8')) as T;
 
 /** An EC public key object of a new version id, marked as a generated key pair's public half is. */
 function importEcPublicKey(spec: EccSpec, uncompressed: string): string {
   const versionId = randomUUID();
   const { publicKey } = ecKeyPairTemplates(versionId, CURVES[spec].oid, 'SIGN_VERIFY');
-  createObject(token, [...publicKey, { type: ck.CKA_EC_POINT, value: tlv(0x04, hex(uncompressed)) }]);
+  createObject(vt.token, [...publicKey, { type: ck.CKA_EC_POINT, value: tlv(0x04, hex(uncompressed)) }]);
   return versionId;
 }
 
@@ -59,7 +38,7 @@ function importEcPublicKey(spec: EccSpec, uncompressed: string): string {
 function importHmacKey(keyHex: string): string {
   const versionId = randomUUID();
   const template = hmacKeyTemplate(versionId, keyHex.length / 2).filter((a) => a.type !== ck.CKA_VALUE_LEN);
-  createObject(token, [...template, { type: ck.CKA_VALUE, value: hex(keyHex) }]);
+  createObject(vt.token, [...template, { type: ck.CKA_VALUE, value: hex(keyHex) }]);
   return versionId;
 }
 
@@ -78,7 +57,7 @@ const CURVE_FILES: { file: string; spec: EccSpec; algorithm: SigningAlgorithm; h
 ];
 
 describe.each(CURVE_FILES)('Wycheproof ECDSA $spec / $sha (DER signatures)', ({ file: name, spec, algorithm, hash, sha, rec }) => {
-  const file = load<EcdsaFile>(name);
+  const file = loadVectors<EcdsaFile>(name);
   const groups = file.testGroups.filter((g) => g.sha === sha);
   const all = groups.flatMap((g) => g.tests);
   const size = CURVES[spec].size;
@@ -96,7 +75,7 @@ describe.each(CURVE_FILES)('Wycheproof ECDSA $spec / $sha (DER signatures)', ({ 
       const versionId = importEcPublicKey(spec, g.publicKey.uncompressed);
       for (const t of g.tests) {
         const digest = createHash(hash).update(hex(t.msg)).digest();
-        const got = await verifies(hsm.verify(versionId, spec, algorithm, digest, hex(t.sig)));
+        const got = await verifies(vt.hsm.verify(versionId, spec, algorithm, digest, hex(t.sig)));
         if (t.result === 'acceptable') {
           rec.check(typeof got === 'boolean', `tcId ${t.tcId} (${t.comment}): ${String(got)}`);
           continue;
@@ -127,7 +106,7 @@ describe.each(CURVE_FILES)('Wycheproof ECDSA $spec / $sha (DER signatures)', ({ 
 });
 
 describe('Wycheproof HMAC-SHA256', () => {
-  const file = load<MacFile>('hmac_sha256_subset.json');
+  const file = loadVectors<MacFile>('hmac_sha256_subset.json');
   const every = file.testGroups.flatMap((g) => g.tests.map((t) => ({ ...t, tagBytes: g.tagSize / 8 })));
   // GenerateMac's Message is 1 to 4096 bytes (AWS, sdk/contract/kms-asymmetric.ts), so an empty message never reaches
   // Pkcs11Hsm.mac (SoftHSM answers C_Sign of no data with CKR_ARGUMENTS_BAD, measured): those vectors are skipped.
@@ -139,7 +118,7 @@ describe('Wycheproof HMAC-SHA256', () => {
     let differed = 0;
     for (const t of all) {
       const versionId = importHmacKey(t.key);
-      const mac = Buffer.from(await hsm.mac(versionId, 'HMAC_256', hex(t.msg)));
+      const mac = Buffer.from(await vt.hsm.mac(versionId, 'HMAC_256', hex(t.msg)));
       const same = mac.length === 32 && mac.subarray(0, t.tagBytes).equals(hex(t.tag));
       hmacRec.check(same === (t.result === 'valid'), `tcId ${t.tcId} (${t.comment}): expected ${t.result}`);
       if (same) matched++;

@@ -2,17 +2,12 @@
 // components (C_CreateObject), then Pkcs11Hsm.asymmetricDecrypt (RSAES-OAEP-SHA-256: raw RSA in the token + decoding)
 // and Pkcs11Hsm.verify (RSASSA-PSS-SHA-256, salt 32, in the token) with a token public key.
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KmsError } from '../../core/errors.js';
-import { ensureDevToken, openHsm, type DevToken, type Pkcs11Hsm } from '../../hsm/index.js';
 import { ck } from '../../hsm/module.js';
 import { rsaKeyPairTemplates } from '../../hsm/templates.js';
-import { ROOT } from '../helpers/server.js';
 import { Recorder } from './record.js';
-import { bigInt, createObject } from './vector-keys.js';
+import { bigInt, createObject, hex, loadVectors, vectorToken } from './vector-keys.js';
 
 type Result = 'valid' | 'invalid' | 'acceptable';
 interface RsaPrivateKey {
@@ -24,34 +19,18 @@ interface PssTest { tcId: number; comment: string; msg: string; sig: string; res
 interface PssFile { testGroups: { keySize: number; sha: string; mgfSha: string; sLen: number; publicKey: { modulus: string; publicExponent: string }; tests: PssTest[] }[] }
 interface OaepFile { testGroups: { keySize: number; sha: string; mgfSha: string; privateKey: RsaPrivateKey; tests: OaepTest[] }[] }
 
-const DIR = join(ROOT, 'test', 'vectors', 'wycheproof');
 const oaepRec = new Recorder('test vectors: Wycheproof RSA-OAEP-2048-SHA256');
 const pssRec = new Recorder('test vectors: Wycheproof RSA-PSS-2048-SHA256');
-let dataDir: string;
-let token: DevToken;
-let hsm: Pkcs11Hsm;
-
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'coffer-vectors-rsa-'));
-  token = await ensureDevToken({ dataDir, label: `coffer-vrsa-${randomUUID().slice(0, 8)}` });
-  hsm = await openHsm({ ...token, poolSize: 2 });
-});
-
-afterAll(async () => {
+const vt = vectorToken('coffer-vrsa', () => {
   oaepRec.save();
   pssRec.save();
-  await hsm?.close();
-  rmSync(dataDir, { recursive: true, force: true });
 });
-
-const hex = (h: string) => Buffer.from(h, 'hex');
-const load = <T>(name: string): T => JSON.parse(readFileSync(join(DIR, name), 'utf8')) as T;
 
 /** The vector's RSA private key as the private half of a generated ENCRYPT_DECRYPT key pair of a new version id. */
 function importRsaPrivateKey(k: RsaPrivateKey, bits: number): string {
   const versionId = randomUUID();
   const { privateKey } = rsaKeyPairTemplates(versionId, bits, 'ENCRYPT_DECRYPT');
-  createObject(token, [
+  createObject(vt.token, [
     ...privateKey,
     { type: ck.CKA_MODULUS, value: bigInt(k.modulus) },
     { type: ck.CKA_PUBLIC_EXPONENT, value: bigInt(k.publicExponent) },
@@ -70,7 +49,7 @@ function importRsaPublicKey(k: { modulus: string; publicExponent: string }, bits
   const versionId = randomUUID();
   const { publicKey } = rsaKeyPairTemplates(versionId, bits, 'SIGN_VERIFY');
   const settable = publicKey.filter((a) => a.type !== ck.CKA_MODULUS_BITS && a.type !== ck.CKA_PUBLIC_EXPONENT);
-  createObject(token, [
+  createObject(vt.token, [
     ...settable,
     { type: ck.CKA_MODULUS, value: bigInt(k.modulus) },
     { type: ck.CKA_PUBLIC_EXPONENT, value: bigInt(k.publicExponent) },
@@ -87,7 +66,7 @@ async function outcome(p: Promise<Uint8Array>): Promise<{ code: string | null; v
 }
 
 describe('Wycheproof RSAES-OAEP 2048 SHA-256 MGF1-SHA-256', () => {
-  const file = load<OaepFile>('rsa_oaep_2048_sha256_mgf1sha256_subset.json');
+  const file = loadVectors<OaepFile>('rsa_oaep_2048_sha256_mgf1sha256_subset.json');
   const groups = file.testGroups.filter((g) => g.keySize === 2048 && g.sha === 'SHA-256' && g.mgfSha === 'SHA-256');
   // AWS's RSAES_OAEP_SHA_256 uses no label: vectors encrypted with a label do not apply (none are committed).
   const all = groups.flatMap((g) => g.tests);
@@ -105,7 +84,7 @@ describe('Wycheproof RSAES-OAEP 2048 SHA-256 MGF1-SHA-256', () => {
     for (const g of groups) {
       const versionId = importRsaPrivateKey(g.privateKey, g.keySize);
       for (const t of g.tests.filter((x) => x.label === '')) {
-        const got = await outcome(hsm.asymmetricDecrypt(versionId, 'RSA_2048', 'RSAES_OAEP_SHA_256', hex(t.ct)));
+        const got = await outcome(vt.hsm.asymmetricDecrypt(versionId, 'RSA_2048', 'RSAES_OAEP_SHA_256', hex(t.ct)));
         if (t.result === 'acceptable') {
           oaepRec.check(got.code === null || got.code === 'InvalidCiphertextException', `tcId ${t.tcId} (${t.comment}): ${got.code}`);
           continue;
@@ -126,7 +105,7 @@ describe('Wycheproof RSAES-OAEP 2048 SHA-256 MGF1-SHA-256', () => {
 });
 
 describe('Wycheproof RSASSA-PSS 2048 SHA-256 MGF1-SHA-256 salt 32', () => {
-  const file = load<PssFile>('rsa_pss_2048_sha256_mgf1_32_subset.json');
+  const file = loadVectors<PssFile>('rsa_pss_2048_sha256_mgf1_32_subset.json');
   // AWS's RSASSA_PSS_SHA_256 is MGF1 with SHA-256 and a 32-byte salt: only those groups apply.
   const groups = file.testGroups.filter((g) => g.keySize === 2048 && g.sha === 'SHA-256' && g.mgfSha === 'SHA-256' && g.sLen === 32);
   const all = groups.flatMap((g) => g.tests);
@@ -146,7 +125,7 @@ describe('Wycheproof RSASSA-PSS 2048 SHA-256 MGF1-SHA-256 salt 32', () => {
         const digest = createHash('sha256').update(hex(t.msg)).digest();
         let got: boolean | string;
         try {
-          got = await hsm.verify(versionId, 'RSA_2048', 'RSASSA_PSS_SHA_256', digest, hex(t.sig));
+          got = await vt.hsm.verify(versionId, 'RSA_2048', 'RSASSA_PSS_SHA_256', digest, hex(t.sig));
         } catch (e) {
           got = `threw ${(e as Error).name}: ${(e as Error).message}`;
         }

@@ -1,15 +1,14 @@
 // Wycheproof AES-GCM vectors through the code that does the work: token keys made from the vector's key
 // material (C_CreateObject, the root-key template plus CKA_VALUE), then Pkcs11Hsm.decrypt and encrypt.
 import { createDecipheriv, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KmsError } from '../../core/errors.js';
-import { ensureDevToken, openHsm, type DevToken, type Pkcs11Hsm } from '../../hsm/index.js';
-import { acquireModule, ck, findSlot, releaseModule } from '../../hsm/module.js';
+import { ck } from '../../hsm/module.js';
 import { rootKeyTemplate } from '../../hsm/templates.js';
 import { ROOT } from '../helpers/server.js';
+import { createObject, hex, vectorToken } from './vector-keys.js';
 import { Recorder } from './record.js';
 
 interface AeadVector { tcId: number; comment: string; flags: string[]; key: string; iv: string; aad: string; msg: string; ct: string; tag: string; result: 'valid' | 'invalid' | 'acceptable' }
@@ -17,37 +16,15 @@ interface AeadFile { testGroups: { ivSize: number; keySize: number; tagSize: num
 
 const rec = new Recorder('test vectors: Wycheproof AES-GCM');
 const FILE = join(ROOT, 'test', 'vectors', 'wycheproof', 'aes_gcm_256_96_128_subset.json');
-let dataDir: string;
-let token: DevToken;
-let hsm: Pkcs11Hsm;
-
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'coffer-vectors-'));
-  token = await ensureDevToken({ dataDir, label: `coffer-vectors-${randomUUID().slice(0, 8)}` });
-  hsm = await openHsm({ ...token, poolSize: 2 });
-});
-
-afterAll(async () => {
+const vt = vectorToken('coffer-vectors', () => {
   rec.save();
-  await hsm?.close();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** Imports raw AES key material as a root key of a new version id, exactly as generated ones are marked. */
 function importKey(keyHex: string): string {
   const versionId = randomUUID();
   const template = rootKeyTemplate(versionId).filter((a) => a.type !== ck.CKA_VALUE_LEN);
-  const lib = acquireModule(token.modulePath);
-  try {
-    const s = lib.C_OpenSession(findSlot(lib, token.tokenLabel), ck.CKF_SERIAL_SESSION | ck.CKF_RW_SESSION);
-    try {
-      lib.C_CreateObject(s, [...template, { type: ck.CKA_VALUE, value: Buffer.from(keyHex, 'hex') }]);
-    } finally {
-      lib.C_CloseSession(s);
-    }
-  } finally {
-    releaseModule(token.modulePath);
-  }
+  createObject(vt.token, [...template, { type: ck.CKA_VALUE, value: Buffer.from(keyHex, 'hex') }]);
   return versionId;
 }
 
@@ -58,8 +35,6 @@ async function outcome(p: Promise<Uint8Array>): Promise<{ code: string | null; v
     return { code: e instanceof KmsError ? e.code : `not a KmsError: ${(e as Error).name}` };
   }
 }
-
-const hex = (h: string) => Buffer.from(h, 'hex');
 
 describe('Wycheproof AES-GCM (256-bit keys, 96-bit IVs, 128-bit tags)', () => {
   const file = JSON.parse(readFileSync(FILE, 'utf8')) as AeadFile;
@@ -73,7 +48,7 @@ describe('Wycheproof AES-GCM (256-bit keys, 96-bit IVs, 128-bit tags)', () => {
   it('Pkcs11Hsm.decrypt: valid vectors give the message, invalid ones InvalidCiphertextException', async () => {
     for (const v of vectors) {
       const versionId = importKey(v.key);
-      const got = await outcome(hsm.decrypt(versionId, hex(v.iv), Buffer.concat([hex(v.ct), hex(v.tag)]), hex(v.aad)));
+      const got = await outcome(vt.hsm.decrypt(versionId, hex(v.iv), Buffer.concat([hex(v.ct), hex(v.tag)]), hex(v.aad)));
       if (v.result === 'invalid') {
         rec.check(got.code === 'InvalidCiphertextException', `tcId ${v.tcId} (${v.comment}): ${got.code ?? 'decrypted'}`);
       } else if (v.msg === '') {
@@ -89,7 +64,7 @@ describe('Wycheproof AES-GCM (256-bit keys, 96-bit IVs, 128-bit tags)', () => {
   it('Pkcs11Hsm.encrypt under the vector key is standard AES-256-GCM (checked with the vector key outside the token)', async () => {
     for (const v of vectors.filter((x) => x.result === 'valid' && x.msg !== '')) {
       const versionId = importKey(v.key);
-      const { iv, ciphertext } = await hsm.encrypt(versionId, hex(v.msg), () => hex(v.aad));
+      const { iv, ciphertext } = await vt.hsm.encrypt(versionId, hex(v.msg), () => hex(v.aad));
       const d = createDecipheriv('aes-256-gcm', hex(v.key), iv);
       d.setAAD(hex(v.aad));
       d.setAuthTag(Buffer.from(ciphertext.subarray(ciphertext.length - 16)));
@@ -101,7 +76,7 @@ describe('Wycheproof AES-GCM (256-bit keys, 96-bit IVs, 128-bit tags)', () => {
       }
       rec.check(iv.length === 12 && plain !== null && plain.equals(hex(v.msg)), `tcId ${v.tcId}: token encryption does not decrypt`);
       // And the token decrypts its own output.
-      const back = await outcome(hsm.decrypt(versionId, iv, ciphertext, hex(v.aad)));
+      const back = await outcome(vt.hsm.decrypt(versionId, iv, ciphertext, hex(v.aad)));
       rec.check(back.code === null && Buffer.from(back.value!).equals(hex(v.msg)), `tcId ${v.tcId}: round trip`);
     }
     expect(rec.counts.failures).toBe(0);
