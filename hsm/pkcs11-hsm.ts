@@ -143,18 +143,31 @@ export class Pkcs11Hsm implements Hsm {
     if (sealed.length <= IV_BYTES + TAG_BYTES) throw invalidCiphertext();
     const iv = sealed.subarray(0, IV_BYTES);
     const body = sealed.subarray(IV_BYTES);
+    const tryKeys = async (s: Handle, keys: Handle[]): Promise<Uint8Array> => {
+      let last: unknown = invalidCiphertext();
+      for (const key of keys) {
+        try {
+          return await this.gcmDecrypt(s, key, iv, aad, body);
+        } catch (e) {
+          last = e;
+          if (toKmsError(e, 'decrypt').code !== 'InvalidCiphertextException') break;
+        }
+      }
+      throw last;
+    };
     return this.run('decrypt', (s) =>
       this.withCredentialKeys(s, async (keys) => {
-        let last: unknown = invalidCiphertext();
-        for (const key of keys) {
-          try {
-            return await this.gcmDecrypt(s, key, iv, aad, body);
-          } catch (e) {
-            last = e;
-            if (toKmsError(e, 'decrypt').code !== 'InvalidCiphertextException') break;
-          }
+        try {
+          return await tryKeys(s, keys);
+        } catch (e) {
+          // Another instance starting at the same time may have created its credential key after we looked, and
+          // sealed under it: look again once, and try any key we did not know.
+          const found = this.find(s, findCredentialKeyTemplate());
+          const fresh = found.filter((h) => !keys.includes(h));
+          if (toKmsError(e, 'decrypt').code !== 'InvalidCiphertextException' || fresh.length === 0) throw e;
+          this.credentialKeys = await this.chooseCredentialKey(s, found);
+          return tryKeys(s, fresh);
         }
-        throw last;
       }),
     );
   }
