@@ -118,8 +118,22 @@ export interface AccessKeyRepository {
   delete(accessKeyId: string): Promise<boolean>;
 }
 
+/**
+ * Appends audit events outside any transaction with group commit: events arriving while a batch commits are chained
+ * in arrival order into the next batch (one head lock, one INSERT, one commit). `append` resolves only once its
+ * event is committed (durable before the answer goes out); a failed batch rejects every event in it.
+ */
+export interface AuditAppender {
+  append(event: AuditEvent): Promise<void>;
+  /** Events waiting for or inside a commit now. */
+  readonly depth: number;
+}
+
 export interface AuditRepository {
-  /** Appends the event at the head of the one linear chain (locks the chain head until the transaction ends). */
+  /**
+   * Appends the event at the head of the one linear chain. Inside a unit of work it commits with the transaction
+   * (locking the chain head until it ends); outside one it goes through the AuditAppender and resolves once durable.
+   */
   append(event: AuditEvent): Promise<void>;
   /** Newest first; for tests and the later audit viewer. */
   recent(limit: number): Promise<AuditEvent[]>;

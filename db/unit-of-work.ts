@@ -1,6 +1,7 @@
 // The UnitOfWork over Drizzle: repositories on the database, or on one transaction that commits or rolls back as a whole.
 import { sql } from 'drizzle-orm';
-import type { Repositories, UnitOfWork } from '../core/ports.js';
+import type { AuditAppender, Repositories, UnitOfWork } from '../core/ports.js';
+import { AuditBatcher } from './audit-batcher.js';
 import type { Database, DatabaseOptions, Db } from './client.js';
 import { openDatabase } from './client.js';
 import { guard } from './errors.js';
@@ -20,7 +21,7 @@ import { DrizzleImportRepository } from './repos/imports.js';
 const HEALTH_TIMEOUT_MS = 2_000;
 
 /** Every repository over one database handle or transaction. */
-export function repositoriesOver(db: Db, inTransaction = false): Repositories {
+export function repositoriesOver(db: Db, inTransaction = false, auditAppender: AuditAppender | null = null): Repositories {
   return {
     keys: new DrizzleKeyRepository(db),
     rotations: new DrizzleRotationRepository(db),
@@ -28,7 +29,7 @@ export function repositoriesOver(db: Db, inTransaction = false): Repositories {
     aliases: new DrizzleAliasRepository(db),
     tags: new DrizzleTagRepository(db),
     accessKeys: new DrizzleAccessKeyRepository(db),
-    audit: new DrizzleAuditRepository(db, inTransaction),
+    audit: new DrizzleAuditRepository(db, inTransaction, auditAppender),
     accounts: new DrizzleAccountRepository(db),
     users: new DrizzleUserRepository(db),
     userPolicies: new DrizzleUserPolicyRepository(db),
@@ -39,10 +40,13 @@ export function repositoriesOver(db: Db, inTransaction = false): Repositories {
 
 export class DrizzleUnitOfWork implements UnitOfWork {
   readonly repos: Repositories;
+  /** Appends outside a transaction (refusals, requests that change no state) go through it: group commit. */
+  readonly auditAppender: AuditAppender;
 
   /** Takes ownership of `database`: close() closes it. */
   constructor(private readonly database: Database) {
-    this.repos = repositoriesOver(database.db);
+    this.auditAppender = new AuditBatcher(database.db);
+    this.repos = repositoriesOver(database.db, false, this.auditAppender);
   }
 
   /** Opens the database, applies migrations and returns a unit of work over it. */

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { systemClock } from '../core/ports.js';
 import { policyAuthorizer } from '../core/policy/authorizer.js';
+import type { AuditAppender } from '../core/ports.js';
 import type { ServiceDeps } from '../core/services/context.js';
 import { lookupCredential } from '../core/services/credentials.js';
 import { cachedCredentialLookup } from '../core/services/credential-cache.js';
@@ -78,7 +79,8 @@ async function selfTest(hsm: Pkcs11Hsm, config: Config, log: Logger) {
   return result;
 }
 
-function registerGauges(metrics: Metrics, hsm: Pkcs11Hsm): void {
+function registerGauges(metrics: Metrics, hsm: Pkcs11Hsm, audit: AuditAppender): void {
+  metrics.gauge({ name: 'coffer_audit_queue_depth', help: 'Audit events waiting for, or inside, a group commit (requests wait for theirs).', read: () => audit.depth });
   const pool = hsm.pool;
   metrics.gauge({ name: 'coffer_hsm_sessions_in_use', help: 'Token sessions checked out by an operation.', read: () => pool.inUseCount });
   metrics.gauge({ name: 'coffer_hsm_sessions_open', help: 'Token sessions open (idle or in use).', read: () => pool.openCount });
@@ -101,7 +103,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const selfTestResult = await selfTest(hsm, config, log);
   const uow = await openDatabaseFor(config, hsm);
   const metrics = new Metrics();
-  registerGauges(metrics, hsm);
+  registerGauges(metrics, hsm, uow.auditAppender);
   const credentials = cachedCredentialLookup((id) => lookupCredential(uow, hsm, id), config.credentialCacheMs);
   const services: ServiceDeps = {
     uow: meteredUnitOfWork(uow, metrics),

@@ -71,13 +71,12 @@ export class Metrics {
   readonly latency = new Histogram('coffer_request_duration_seconds', 'Time to answer a KMS request, by operation.');
   readonly throttles = new Counter('coffer_throttles_total', 'Requests refused with ThrottlingException (per-account quotas, server/quotas.ts).');
   readonly auditWrites = new Counter('coffer_audit_writes_total', 'Audit events committed to the database.');
-  readonly auditFailures = new Counter('coffer_audit_write_failures_total', 'Refusal audit events that could not be stored (the request then fails closed).');
+  readonly auditFailures = new Counter('coffer_audit_write_failures_total', 'Audit events appended outside a state change (refusals, reads, cryptographic operations) that could not be stored; each such request fails closed.');
   private readonly gauges: Gauge[] = [];
   private inFlight = 0;
 
   constructor() {
-    this.gauge({ name: 'coffer_requests_in_flight', help: 'KMS requests being handled now (audit is written inside each, so this bounds the audit backlog).', read: () => this.inFlight });
-    this.gauge({ name: 'coffer_audit_queue_depth', help: 'Audit events waiting to be written: always 0, audit events commit with their request.', read: () => 0 });
+    this.gauge({ name: 'coffer_requests_in_flight', help: 'KMS requests being handled now (each waits for its audit event to commit, so this bounds the audit backlog).', read: () => this.inFlight });
   }
 
   gauge(g: Gauge): void {

@@ -4,7 +4,7 @@ import { ALIAS_NAME, aliasArn, keyArn, type Scope } from '../identifiers.js';
 import { assertStateAllows } from '../key-state.js';
 import type { Alias, Page } from '../model.js';
 import type { Repositories } from '../ports.js';
-import { audited } from './audited.js';
+import { audited, auditedRead } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { resolveKeyById } from './resolve.js';
 
@@ -83,7 +83,7 @@ export function listAliases(
   marker: string | null,
 ): Promise<Page<Alias>> {
   const scope = scopeOf(deps, ctx);
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     await authorize(deps, repos, ctx, 'kms:ListAliases', null);
     let forKey: string | null = null;
     if (keyId !== undefined) {

@@ -3,7 +3,7 @@ import { checkpointDigest, type ChainedEvent, type Checkpoint } from '../audit-c
 import { KmsError } from '../errors.js';
 import { keyArn } from '../identifiers.js';
 import type { AuditLookupFilter } from '../ports.js';
-import { audited } from './audited.js';
+import { audited, auditedRead } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
@@ -60,7 +60,7 @@ function filterOf(deps: ServiceDeps, ctx: RequestContext, input: LookupInput): A
 
 /** Events of the caller's account, newest first (no policy engine yet: any caller of the account may read them). */
 export function lookupEvents(deps: ServiceDeps, ctx: RequestContext, input: LookupInput): Promise<{ events: ChainedEvent[]; next: string | null }> {
-  return audited(deps, ctx, async (repos) => {
+  return auditedRead(deps, ctx, async (repos) => {
     await authorize(deps, repos, ctx, 'coffer:LookupEvents', null);
     if (input.start && input.end && input.start > input.end) throw new KmsError('ValidationException', 'StartTime must not be after EndTime.');
     const rows = await repos.audit.lookup(filterOf(deps, ctx, input), input.maxResults + 1, parseToken(input.nextToken));
@@ -71,7 +71,7 @@ export function lookupEvents(deps: ServiceDeps, ctx: RequestContext, input: Look
 }
 
 export function auditPublicKey(deps: ServiceDeps, ctx: RequestContext): Promise<Uint8Array> {
-  return audited(deps, ctx, async (repos) => {
+  return auditedRead(deps, ctx, async (repos) => {
     await authorize(deps, repos, ctx, 'coffer:GetAuditPublicKey', null);
     return deps.hsm.auditPublicKey();
   });

@@ -1,6 +1,8 @@
-// Runs a use case in one unit of work with its audit event: the event commits with the state change, before
-// the answer goes out. A refused or failed request gets a failure event; if no event can be stored, the
-// request fails with KMSInternalException (fail closed).
+// Runs a use case with its audit event, durable before the answer goes out. A use case that changes state runs in
+// one unit of work whose commit includes its event (audited); one that changes nothing (cryptographic operations,
+// reads) runs on the plain repositories and hands its event to the group-committing appender (auditedRead).
+// A refused or failed request gets a failure event; if no event can be stored, the request fails with
+// KMSInternalException, or DependencyTimeoutException when the database is unreachable (fail closed).
 import { newDraft, truncateUserAgent, type AuditDraft, type AuditEvent } from '../audit.js';
 import { internalError, isKmsError, type KmsError } from '../errors.js';
 import type { Caller } from '../model.js';
@@ -45,7 +47,12 @@ function eventOf(deps: ServiceDeps, s: AuditSubject, draft: AuditDraft, error: K
 }
 
 /** Records a request refused before any use case ran (authentication, validation, unknown operation). */
-export async function recordRefusal(deps: ServiceDeps, s: AuditSubject, error: KmsError, draft = newDraft()): Promise<void> {
+export function recordRefusal(deps: ServiceDeps, s: AuditSubject, error: KmsError, draft = newDraft()): Promise<void> {
+  return appendEvent(deps, s, draft, error);
+}
+
+/** Stores the event outside a transaction (group commit); a failure to store it is the request's error. */
+async function appendEvent(deps: ServiceDeps, s: AuditSubject, draft: AuditDraft, error: KmsError | null): Promise<void> {
   try {
     await deps.uow.repos.audit.append(eventOf(deps, s, draft, error));
     if (s.audit) s.audit.recorded = true;
@@ -53,6 +60,28 @@ export async function recordRefusal(deps: ServiceDeps, s: AuditSubject, error: K
     // An unreachable database stays a retryable dependency error (503); anything else fails closed as internal.
     throw isKmsError(e) && e.code === 'DependencyTimeoutException' ? e : internalError(e);
   }
+}
+
+/**
+ * For use cases that change no state: `fn` reads through the plain repositories, and the success event goes to the
+ * batching appender; the answer is returned only once that event is committed. `fn` must not write.
+ */
+export async function auditedRead<T>(
+  deps: ServiceDeps,
+  ctx: RequestContext,
+  fn: (repos: Repositories, draft: AuditDraft) => Promise<T>,
+): Promise<T> {
+  const draft = newDraft();
+  let result: T;
+  try {
+    result = await fn(deps.uow.repos, draft);
+  } catch (e) {
+    const error = toKmsError(e);
+    await recordRefusal(deps, ctx, error, draft);
+    throw error;
+  }
+  await appendEvent(deps, ctx, draft, null);
+  return result;
 }
 
 export async function audited<T>(

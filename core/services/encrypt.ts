@@ -10,7 +10,7 @@ import type { AuditDraft } from '../audit.js';
 import type { ConditionValues } from '../authorization.js';
 import { resolveKey } from './resolve.js';
 import type { Scope } from '../identifiers.js';
-import { audited } from './audited.js';
+import { auditedRead } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { dryRunSucceeded, keyForEncryption, openBlob, sealUnderKey } from './crypto.js';
 
@@ -30,7 +30,7 @@ export interface EncryptResult {
 
 export function encrypt(deps: ServiceDeps, ctx: RequestContext, input: EncryptInput): Promise<EncryptResult> {
   const scope = scopeOf(deps, ctx);
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const key = await keyForEncryption(deps, ctx, repos, 'kms:Encrypt', input.KeyId, input.EncryptionAlgorithm, input.EncryptionContext, draft);
     if (isRsa(key.keySpec)) refuseContext(input.EncryptionContext);
     if (input.DryRun) throw dryRunSucceeded();
@@ -52,7 +52,7 @@ export interface DecryptInput {
 
 export function decrypt(deps: ServiceDeps, ctx: RequestContext, input: DecryptInput): Promise<{ keyArn: string; plaintext: Uint8Array; algorithm: string }> {
   const scope = scopeOf(deps, ctx);
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const rsa = await rsaDecryptIfNamed(deps, ctx, repos, 'kms:Decrypt', input, draft);
     if (rsa) return { keyArn: keyArn({ ...scope, accountId: rsa.key.accountId }, rsa.key.id), plaintext: rsa.plaintext, algorithm: rsa.algorithm };
     const opts = { keyIdInput: input.KeyId, algorithm: input.EncryptionAlgorithm, context: input.EncryptionContext, dryRun: input.DryRun };
@@ -92,7 +92,7 @@ async function openSource(deps: ServiceDeps, ctx: RequestContext, repos: Reposit
 /** Decrypts under the source key and encrypts under the destination; either may be symmetric or RSA (RSAES-OAEP). */
 export function reEncrypt(deps: ServiceDeps, ctx: RequestContext, input: ReEncryptInput): Promise<ReEncrypted> {
   const scope = scopeOf(deps, ctx);
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const sameKey = { 'kms:ReEncryptOnSameKey': await sameKeyValue(repos, scope, input) };
     const source = await openSource(deps, ctx, repos, input, draft, sameKey);
     try {
@@ -153,7 +153,7 @@ export function generateDataKey(
   action: 'kms:GenerateDataKey' | 'kms:GenerateDataKeyWithoutPlaintext' = 'kms:GenerateDataKey',
 ): Promise<{ keyArn: string; ciphertext: Uint8Array; plaintext: Uint8Array }> {
   const scope = scopeOf(deps, ctx);
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const length = dataKeyLength(input);
     const key = await keyForEncryption(deps, ctx, repos, action, input.KeyId, undefined, input.EncryptionContext, draft);
     if (input.DryRun) throw dryRunSucceeded();
@@ -164,7 +164,7 @@ export function generateDataKey(
 }
 
 export function generateRandom(deps: ServiceDeps, ctx: RequestContext, numberOfBytes: number | undefined): Promise<Uint8Array> {
-  return audited(deps, ctx, async (repos) => {
+  return auditedRead(deps, ctx, async (repos) => {
     await authorize(deps, repos, ctx, 'kms:GenerateRandom', null);
     needs(numberOfBytes !== undefined, 'ValidationException', 'NumberOfBytes is required.');
     return deps.hsm.generateRandom(numberOfBytes);

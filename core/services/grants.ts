@@ -6,7 +6,7 @@ import { keyArn } from '../identifiers.js';
 import type { Grant, GrantConstraints } from '../identity-model.js';
 import type { Key } from '../model.js';
 import type { Repositories } from '../ports.js';
-import { audited } from './audited.js';
+import { audited, auditedRead } from './audited.js';
 import { authorize, requestConditions, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { dryRunSucceeded } from './crypto.js';
 import { resolveKeyById } from './resolve.js';
@@ -121,7 +121,7 @@ export function listGrants(
   input: { KeyId: string; GrantId?: string | undefined; GranteePrincipal?: string | undefined },
 ): Promise<{ key: Key; grants: Grant[] }> {
   const scope = scopeOf(deps, ctx);
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const key = await resolveKeyById(repos, scope, input.KeyId);
     draft.keyArn = arnOf(deps, key);
     await authorize(deps, repos, ctx, 'kms:ListGrants', key);
@@ -131,7 +131,7 @@ export function listGrants(
 }
 
 export function listRetirableGrants(deps: ServiceDeps, ctx: RequestContext, retiringPrincipal: string): Promise<Grant[]> {
-  return audited(deps, ctx, async (repos) => {
+  return auditedRead(deps, ctx, async (repos) => {
     await authorize(deps, repos, ctx, 'kms:ListRetirableGrants', null);
     return repos.grants.listRetirable(retiringPrincipal);
   });

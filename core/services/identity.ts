@@ -7,7 +7,7 @@ import type { AccessKey, AccessKeyStatus } from '../model.js';
 import type { Repositories } from '../ports.js';
 import { ADMIN_USER } from '../policy/authorizer.js';
 import { parsePolicy } from '../policy/document.js';
-import { audited } from './audited.js';
+import { audited, auditedRead } from './audited.js';
 import type { RequestContext, ServiceDeps } from './context.js';
 import { ensureAccount, issueAccessKey, newIamId, userArn } from './credentials.js';
 
@@ -83,7 +83,7 @@ export function deleteUser(deps: ServiceDeps, ctx: RequestContext, userName: str
 }
 
 export function listUsers(deps: ServiceDeps, ctx: RequestContext): Promise<User[]> {
-  return audited(deps, ctx, async (repos) => {
+  return auditedRead(deps, ctx, async (repos) => {
     await authorizeIam(deps, repos, ctx, 'iam:ListUsers', null);
     return repos.users.list(ctx.caller.accountId);
   });
@@ -138,7 +138,7 @@ export async function deleteAccessKey(
 }
 
 export function listAccessKeys(deps: ServiceDeps, ctx: RequestContext, userName: string | undefined): Promise<AccessKey[]> {
-  return audited(deps, ctx, async (repos) => {
+  return auditedRead(deps, ctx, async (repos) => {
     const name = userName ?? ctx.caller.userName;
     await authorizeIam(deps, repos, ctx, 'iam:ListAccessKeys', name);
     await existingUser(repos, ctx.caller.accountId, name);
@@ -157,7 +157,7 @@ export function putUserPolicy(deps: ServiceDeps, ctx: RequestContext, input: { U
 }
 
 export function getUserPolicy(deps: ServiceDeps, ctx: RequestContext, userName: string, policyName: string): Promise<UserPolicy> {
-  return audited(deps, ctx, async (repos) => {
+  return auditedRead(deps, ctx, async (repos) => {
     await authorizeIam(deps, repos, ctx, 'iam:GetUserPolicy', userName);
     await existingUser(repos, ctx.caller.accountId, userName);
     const p = await repos.userPolicies.get(ctx.caller.accountId, userName, policyName);
@@ -177,7 +177,7 @@ export function deleteUserPolicy(deps: ServiceDeps, ctx: RequestContext, userNam
 }
 
 export function listUserPolicies(deps: ServiceDeps, ctx: RequestContext, userName: string): Promise<string[]> {
-  return audited(deps, ctx, async (repos) => {
+  return auditedRead(deps, ctx, async (repos) => {
     await authorizeIam(deps, repos, ctx, 'iam:ListUserPolicies', userName);
     await existingUser(repos, ctx.caller.accountId, userName);
     return (await repos.userPolicies.list(ctx.caller.accountId, userName)).map((p) => p.policyName);

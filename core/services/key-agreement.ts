@@ -5,7 +5,7 @@ import type { EncryptionContext } from '../encryption-context.js';
 import { KmsError, needs } from '../errors.js';
 import { keyArn } from '../identifiers.js';
 import type { AsymmetricSpec } from '../key-spec.js';
-import { audited } from './audited.js';
+import { auditedRead } from './audited.js';
 import { scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { dryRunSucceeded, keyForEncryption, sealUnderKey } from './crypto.js';
 import { keyForUse } from './key-use.js';
@@ -33,7 +33,7 @@ export interface DeriveInput {
 }
 
 export function deriveSharedSecret(deps: ServiceDeps, ctx: RequestContext, input: DeriveInput): Promise<{ keyArn: string; secret: Uint8Array; origin: string }> {
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const { key, arn } = await keyForUse(deps, ctx, repos, draft, 'kms:DeriveSharedSecret', input.KeyId, 'KEY_AGREEMENT', {
       'kms:KeyAgreementAlgorithm': input.KeyAgreementAlgorithm,
     });
@@ -79,7 +79,7 @@ export function generateDataKeyPair(
   action: 'kms:GenerateDataKeyPair' | 'kms:GenerateDataKeyPairWithoutPlaintext',
 ): Promise<DataKeyPair> {
   const scope = scopeOf(deps, ctx);
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const key = await keyForEncryption(deps, ctx, repos, action, input.KeyId, undefined, input.EncryptionContext, draft);
     const make = PAIR_SPECS[input.KeyPairSpec];
     needs(make, 'UnsupportedOperationException', `KeyPairSpec ${input.KeyPairSpec} is not supported by this server.`);

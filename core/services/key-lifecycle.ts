@@ -3,7 +3,7 @@ import { KmsError, needs, validationError } from '../errors.js';
 import { assertStateAllows } from '../key-state.js';
 import { isKeyUuid, keyArn } from '../identifiers.js';
 import type { ImportedMaterial, Key, Page } from '../model.js';
-import { audited } from './audited.js';
+import { audited, auditedRead } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { resolveKey, resolveKeyById } from './resolve.js';
 
@@ -18,7 +18,7 @@ export interface KeyDescription {
 
 export async function describeKey(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<KeyDescription> {
   const scope = scopeOf(deps, ctx);
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const key = await resolveKey(repos, scope, keyId);
     draft.keyArn = keyArn({ ...scope, accountId: key.accountId }, key.id);
     await authorize(deps, repos, ctx, 'kms:DescribeKey', key);
@@ -28,7 +28,7 @@ export async function describeKey(deps: ServiceDeps, ctx: RequestContext, keyId:
 
 export async function listKeys(deps: ServiceDeps, ctx: RequestContext, limit: number, marker: string | null): Promise<Page<Key>> {
   const scope = scopeOf(deps, ctx);
-  return audited(deps, ctx, async (repos) => {
+  return auditedRead(deps, ctx, async (repos) => {
     await authorize(deps, repos, ctx, 'kms:ListKeys', null);
     if (marker !== null && !isKeyUuid(marker)) throw new KmsError('InvalidMarkerException', 'The marker is not valid.');
     return repos.keys.list(scope.accountId, limit, marker);

@@ -7,7 +7,7 @@ import type { Repositories } from '../ports.js';
 import { keyPolicyText, wouldAllow } from '../policy/authorizer.js';
 import { DEFAULT_POLICY_NAME, defaultKeyPolicy } from '../policy/defaults.js';
 import { parsePolicy } from '../policy/document.js';
-import { audited } from './audited.js';
+import { audited, auditedRead } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { resolveKeyById } from './resolve.js';
 
@@ -59,7 +59,7 @@ export function putKeyPolicy(
 
 export function getKeyPolicy(deps: ServiceDeps, ctx: RequestContext, keyId: string, policyName: string | undefined): Promise<string> {
   const scope = scopeOf(deps, ctx);
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const key = await resolveKeyById(repos, scope, keyId);
     draft.keyArn = keyArn({ ...scope, accountId: key.accountId }, key.id);
     await authorize(deps, repos, ctx, 'kms:GetKeyPolicy', key);
@@ -70,7 +70,7 @@ export function getKeyPolicy(deps: ServiceDeps, ctx: RequestContext, keyId: stri
 
 export function listKeyPolicies(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<string[]> {
   const scope = scopeOf(deps, ctx);
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const key = await resolveKeyById(repos, scope, keyId);
     draft.keyArn = keyArn({ ...scope, accountId: key.accountId }, key.id);
     await authorize(deps, repos, ctx, 'kms:ListKeyPolicies', key);

@@ -3,7 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { KmsError, needs } from '../errors.js';
 import type { HmacSpec } from '../key-spec.js';
 import type { Key } from '../model.js';
-import { audited } from './audited.js';
+import { auditedRead } from './audited.js';
 import type { RequestContext, ServiceDeps } from './context.js';
 import { dryRunSucceeded } from './crypto.js';
 import { keyForUse } from './key-use.js';
@@ -24,7 +24,7 @@ function checkAlgorithm(key: Key, algorithm: string): void {
 }
 
 export function generateMac(deps: ServiceDeps, ctx: RequestContext, input: MacInput): Promise<{ keyArn: string; mac: Uint8Array }> {
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const { key, arn } = await keyForUse(deps, ctx, repos, draft, 'kms:GenerateMac', input.KeyId, 'GENERATE_VERIFY_MAC', {
       'kms:MacAlgorithm': input.MacAlgorithm,
     });
@@ -36,7 +36,7 @@ export function generateMac(deps: ServiceDeps, ctx: RequestContext, input: MacIn
 
 /** Resolves when the MAC matches; KMSInvalidMacException otherwise. */
 export function verifyMac(deps: ServiceDeps, ctx: RequestContext, input: MacInput & { Mac: Uint8Array }): Promise<{ keyArn: string }> {
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const { key, arn } = await keyForUse(deps, ctx, repos, draft, 'kms:VerifyMac', input.KeyId, 'GENERATE_VERIFY_MAC', {
       'kms:MacAlgorithm': input.MacAlgorithm,
     });

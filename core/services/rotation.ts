@@ -6,7 +6,7 @@ import { keyArn } from '../identifiers.js';
 import { assertStateAllows } from '../key-state.js';
 import type { Key, KeyVersion, Page, Rotation, RotationSettings, RotationType } from '../model.js';
 import type { Repositories } from '../ports.js';
-import { audited } from './audited.js';
+import { audited, auditedRead } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { resolveKeyById } from './resolve.js';
 
@@ -49,7 +49,7 @@ export function disableKeyRotation(deps: ServiceDeps, ctx: RequestContext, keyId
 }
 
 export function getKeyRotationStatus(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<{ key: Key; settings: RotationSettings | null }> {
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const key = await rotatableKey(deps, ctx, repos, draft, 'kms:GetKeyRotationStatus', keyId, 'read');
     needs(key.keySpec === 'SYMMETRIC_DEFAULT', 'UnsupportedOperationException', `${draft.keyArn} key spec ${key.keySpec} does not support rotation.`);
     return { key, settings: await repos.rotations.getSettings(key.id) };
@@ -83,7 +83,7 @@ export function rotateKeyOnDemand(deps: ServiceDeps, ctx: RequestContext, keyId:
 }
 
 export function listKeyRotations(deps: ServiceDeps, ctx: RequestContext, keyId: string, limit: number, marker: string | null): Promise<Page<Rotation>> {
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const key = await rotatableKey(deps, ctx, repos, draft, 'kms:ListKeyRotations', keyId, 'read');
     needs(key.keySpec === 'SYMMETRIC_DEFAULT', 'UnsupportedOperationException', `${draft.keyArn} key spec ${key.keySpec} does not support rotation.`);
     return repos.rotations.list(key.id, limit, marker);

@@ -6,7 +6,7 @@ import {
   algorithmsOf, HASH_BYTES, hashOf, isAsymmetric, signingAlgorithmsOf, type AsymmetricSpec, type KeyAlgorithms, type SigningAlgorithm,
 } from '../key-spec.js';
 import type { Key } from '../model.js';
-import { audited } from './audited.js';
+import { auditedRead } from './audited.js';
 import type { RequestContext, ServiceDeps } from './context.js';
 import { dryRunSucceeded } from './crypto.js';
 import { keyForUse } from './key-use.js';
@@ -45,7 +45,7 @@ function checkAlgorithm(key: Key, algorithm: string): SigningAlgorithm {
 const conditions = (input: SignInput) => ({ 'kms:SigningAlgorithm': input.SigningAlgorithm, 'kms:MessageType': input.MessageType ?? 'RAW' });
 
 export function sign(deps: ServiceDeps, ctx: RequestContext, input: SignInput): Promise<{ keyArn: string; signature: Uint8Array; algorithm: string }> {
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const { key, arn } = await keyForUse(deps, ctx, repos, draft, 'kms:Sign', input.KeyId, 'SIGN_VERIFY', conditions(input));
     const algorithm = checkAlgorithm(key, input.SigningAlgorithm);
     const digest = digestOf(input, algorithm);
@@ -61,7 +61,7 @@ export interface VerifyInput extends SignInput {
 
 /** Resolves when the signature is valid; KMSInvalidSignatureException otherwise, as AWS answers. */
 export function verify(deps: ServiceDeps, ctx: RequestContext, input: VerifyInput): Promise<{ keyArn: string; algorithm: string }> {
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const { key, arn } = await keyForUse(deps, ctx, repos, draft, 'kms:Verify', input.KeyId, 'SIGN_VERIFY', conditions(input));
     const algorithm = checkAlgorithm(key, input.SigningAlgorithm);
     const digest = digestOf(input, algorithm);
@@ -80,7 +80,7 @@ export interface PublicKeyResult {
 }
 
 export function getPublicKey(deps: ServiceDeps, ctx: RequestContext, keyIdInput: string): Promise<PublicKeyResult> {
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const { key, arn } = await keyForUse(deps, ctx, repos, draft, 'kms:GetPublicKey', keyIdInput, null);
     needs(isAsymmetric(key.keySpec), 'UnsupportedOperationException', `${arn} key spec ${key.keySpec} has no public key.`);
     const publicKey = await deps.hsm.publicKey(key.currentVersionId, key.keySpec as AsymmetricSpec);

@@ -3,7 +3,7 @@ import { KmsError, needs } from '../errors.js';
 import { assertStateAllows } from '../key-state.js';
 import { keyArn } from '../identifiers.js';
 import type { Page, Tag } from '../model.js';
-import { audited } from './audited.js';
+import { audited, auditedRead } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { resolveKeyById } from './resolve.js';
 
@@ -54,7 +54,7 @@ export async function listResourceTags(
   marker: string | null,
 ): Promise<Page<Tag>> {
   const scope = scopeOf(deps, ctx);
-  return audited(deps, ctx, async (repos, draft) => {
+  return auditedRead(deps, ctx, async (repos, draft) => {
     const key = await resolveKeyById(repos, scope, keyId);
     draft.keyArn = keyArn(scope, key.id);
     await authorize(deps, repos, ctx, 'kms:ListResourceTags', key);

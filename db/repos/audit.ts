@@ -3,7 +3,7 @@ import { and, desc, eq, gt, gte, isNotNull, lt, lte, max, sql, type SQL } from '
 import { cloudTrailRecord, type AuditEvent } from '../../core/audit.js';
 import { canonicalJson, chainHash, type ChainedEvent, type ChainHead, type Checkpoint } from '../../core/audit-chain.js';
 import { internalError } from '../../core/errors.js';
-import type { AuditLookupFilter, AuditRepository } from '../../core/ports.js';
+import type { AuditAppender, AuditLookupFilter, AuditRepository } from '../../core/ports.js';
 import type { Db } from '../client.js';
 import { guard } from '../errors.js';
 import { auditChainHead, auditCheckpoints, auditEvents } from '../schema.js';
@@ -35,25 +35,46 @@ const toChained = (r: { chainSeq: number | null; prevHash: string | null; hash: 
   record: r.record ?? '',
 });
 
+export const DUPLICATE_EVENT = 'An audit event with this id already exists.';
+
+/**
+ * Inside a transaction: appends the events, in order, at the head of the one linear chain with one multi-row
+ * INSERT. The head row is the lock every appender (a mutating request's transaction, or a batch) queues on
+ * until its transaction ends, so all writers share one chain.
+ */
+export async function appendChained(tx: Db, events: readonly AuditEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const [head] = await tx.select().from(auditChainHead).where(eq(auditChainHead.id, 1)).for('update');
+  if (!head) throw internalError(new Error('audit chain head missing'));
+  let seq = head.seq;
+  let prevHash = head.hash;
+  const rows = events.map((event) => {
+    const record = canonicalJson(cloudTrailRecord(event));
+    seq += 1;
+    const hash = chainHash(seq, prevHash, record);
+    const row = { ...event, encryptionContextKeys: [...event.encryptionContextKeys], chainSeq: seq, prevHash, hash, record };
+    prevHash = hash;
+    return row;
+  });
+  await tx.insert(auditEvents).values(rows);
+  await tx.update(auditChainHead).set({ seq, hash: prevHash }).where(eq(auditChainHead.id, 1));
+}
+
 export class DrizzleAuditRepository implements AuditRepository {
-  /** `inTransaction`: the handle is already a transaction, so append needs no transaction of its own. */
+  /**
+   * `inTransaction`: the handle is already a transaction, so append needs no transaction of its own.
+   * `appender`: outside a transaction, appends go through it (db/audit-batcher.ts: group commit).
+   */
   constructor(
     private readonly db: Db,
     private readonly inTransaction = false,
+    private readonly appender: AuditAppender | null = null,
   ) {}
 
   append(event: AuditEvent): Promise<void> {
-    const record = canonicalJson(cloudTrailRecord(event));
-    const write = async (tx: Db) => {
-      // One linear chain: the head row is the lock every appender queues on until its transaction ends.
-      const [head] = await tx.select().from(auditChainHead).where(eq(auditChainHead.id, 1)).for('update');
-      if (!head) throw internalError(new Error('audit chain head missing'));
-      const chainSeq = head.seq + 1;
-      const hash = chainHash(chainSeq, head.hash, record);
-      await tx.insert(auditEvents).values({ ...event, encryptionContextKeys: [...event.encryptionContextKeys], chainSeq, prevHash: head.hash, hash, record });
-      await tx.update(auditChainHead).set({ seq: chainSeq, hash }).where(eq(auditChainHead.id, 1));
-    };
-    return guard(() => (this.inTransaction ? write(this.db) : this.db.transaction((tx) => write(tx))), 'An audit event with this id already exists.');
+    if (this.appender) return this.appender.append(event);
+    const write = (tx: Db) => appendChained(tx, [event]);
+    return guard(() => (this.inTransaction ? write(this.db) : this.db.transaction((tx) => write(tx))), DUPLICATE_EVENT);
   }
 
   recent(limit: number): Promise<AuditEvent[]> {

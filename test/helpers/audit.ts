@@ -8,7 +8,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { ownerOnlyAuthorizer } from '../../core/authorization.js';
 import { systemClock, type Clock } from '../../core/ports.js';
-import { audited } from '../../core/services/audited.js';
+import { audited, auditedRead } from '../../core/services/audited.js';
 import type { RequestContext, ServiceDeps } from '../../core/services/context.js';
 import { DrizzleUnitOfWork } from '../../db/index.js';
 import { ensureDevToken, openHsm, type Pkcs11Hsm } from '../../hsm/index.js';
@@ -38,13 +38,17 @@ export function adminContext(operation = 'ListKeys'): RequestContext {
   };
 }
 
-/** Appends `n` events through the real runner, `concurrency` at a time. */
-export async function appendEvents(deps: ServiceDeps, n: number, concurrency = 1): Promise<void> {
+/**
+ * Appends `n` events through the real runners, `concurrency` at a time: with `mixed`, every other one as a request
+ * that changes no state (group commit, auditedRead), the others in a unit of work as a state change does (audited).
+ */
+export async function appendEvents(deps: ServiceDeps, n: number, concurrency = 1, mixed = false): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < n) {
       next += 1;
-      await audited(deps, adminContext(), async () => null);
+      const runner = mixed && next % 2 === 0 ? auditedRead : audited;
+      await runner(deps, adminContext(), async () => null);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));

@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, randomUUID, verify } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointMessage } from '../../core/audit-chain.js';
@@ -13,7 +13,14 @@ import type { Pkcs11Hsm } from '../../hsm/index.js';
 import { applyRetention } from '../../server/audit-jobs.js';
 import { readExport } from '../../sdk/audit/export.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { appendEvents, audit, openTestToken, servicesOver } from '../helpers/audit.js';
+import { adminContext, appendEvents, audit, openTestToken, servicesOver } from '../helpers/audit.js';
+import { auditedRead } from '../../core/services/audited.js';
+import type { AuditEvent } from '../../core/audit.js';
+
+const auditEvent = (id: string): AuditEvent => ({
+  id, time: new Date(), requestId: randomUUID(), operation: 'Encrypt', keyArn: null, callerArn: null, accessKeyId: null,
+  sourceIp: null, userAgent: null, outcome: 'Success', errorCode: null, encryptionContextKeys: [],
+});
 
 let hsm: Pkcs11Hsm;
 const dbs: TestDatabase[] = [];
@@ -27,12 +34,12 @@ afterAll(async () => {
 });
 
 /** A fresh Postgres database holding a verified chain of `n` events; returns its URL and a superuser connection. */
-async function chain(n: number, concurrency = 1) {
+async function chain(n: number, concurrency = 1, mixed = false) {
   const db = await createTestDatabase({ allowPglite: false });
   if (!db?.url) throw new Error('these tests need Postgres (the local server or TEST_DATABASE_URL)');
   dbs.push(db);
   const deps = await servicesOver(db.url, hsm);
-  await appendEvents(deps, n, concurrency);
+  await appendEvents(deps, n, concurrency, mixed);
   const sql = postgres(db.url, { max: 1, onnotice: () => {} });
   return { url: db.url, deps, sql, close: async () => (await sql.end(), await deps.uow.close()) };
 }
@@ -142,6 +149,56 @@ describe('the chain', () => {
       const r = await audit('verify', '--database-url', c.url);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('checkpoint 4: signed events up to 4, but the chain ends at 3');
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('group commit (requests that change no state)', () => {
+  it('events batched and events of state changes, 50 appenders at a time, form one linear chain that verifies', async () => {
+    const c = await chain(300, 50, true);
+    try {
+      const r = await audit('verify', '--database-url', c.url);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain('OK: 300 events (1..300)');
+      const [{ n }] = (await c.sql`select count(distinct tx) as n from (select xmin::text as tx from audit_events) t`) as unknown as [{ n: string }];
+      expect(Number(n)).toBeLessThan(300); // some events shared a commit
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('an event is committed, visible to another connection, when its request\'s promise resolves', async () => {
+    const c = await chain(0);
+    try {
+      const seen = await Promise.all(
+        Array.from({ length: 100 }, async () => {
+          const ctx = adminContext('Encrypt');
+          await auditedRead(c.deps, ctx, async () => null);
+          const rows = await c.sql`select outcome from audit_events where request_id = ${ctx.requestId}`;
+          return rows.map((r) => r.outcome as string);
+        }),
+      );
+      expect(seen).toEqual(Array.from({ length: 100 }, () => ['Success']));
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a failed batch fails every request in it and stores none of its events', async () => {
+    const c = await chain(0);
+    try {
+      const appender = c.deps.uow.auditAppender;
+      const dup = randomUUID();
+      // The first event commits alone; the three that arrive meanwhile form the next batch, which holds a duplicate id.
+      const ids = [randomUUID(), dup, dup, randomUUID()];
+      const outcomes = await Promise.allSettled(ids.map((id) => appender.append(auditEvent(id))));
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'rejected']);
+      expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'AlreadyExistsException' });
+      const stored = await c.sql`select id from audit_events`;
+      expect(stored.map((r) => r.id as string)).toEqual([ids[0]]);
+      expect((await audit('verify', '--database-url', c.url)).stdout).toContain('OK: 1 events');
     } finally {
       await c.close();
     }
