@@ -1,14 +1,32 @@
 // `npm run bench:ab -- 'ENV=a' 'ENV=b' [Encrypt,Decrypt]`: two servers differing only in their environment,
 // measured in alternating rounds in one run (A B A B ...), so contention on the machine hits both alike.
-import { ADMIN, cpuTicks, freshDatabase, REGION, runLoadProcess, startCofferServer } from './processes.js';
+// A variant starting `@<git ref>` (e.g. '@main' or '@HEAD~1,ENV=a') runs the server from that commit's tree
+// (git archive into a temporary directory sharing this node_modules) instead of the working tree.
+import { execSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN, ROOT, cpuTicks, freshDatabase, REGION, runLoadProcess, startCofferServer } from './processes.js';
 import { NO_THROTTLE, phases, prepare } from './run.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
+/** The commit's source tree in a temporary directory, with this checkout's node_modules. */
+function treeOf(ref: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-ab-tree-'));
+  execSync(`git archive ${JSON.stringify(ref)} | tar -x -C ${JSON.stringify(dir)}`, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
+
+function refOf(spec: string): string | null {
+  return spec.startsWith('@') ? (spec.slice(1).split(',')[0] as string) : null;
+}
+
 function envOf(spec: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const pair of spec.split(',').filter(Boolean)) {
+  for (const pair of spec.split(',').filter((p) => p && !p.startsWith('@'))) {
     const eq = pair.indexOf('=');
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
@@ -21,7 +39,8 @@ async function main(): Promise<void> {
   const [a = '', b = '', ops = 'Encrypt'] = process.argv.slice(2);
   const variants = [a, b];
   const dbs = await Promise.all(variants.map(() => freshDatabase()));
-  const servers = await Promise.all(variants.map((v, i) => startCofferServer({ databaseUrl: dbs[i]?.url, env: { ...NO_THROTTLE, ...envOf(v) } })));
+  const trees = variants.map((v) => refOf(v)).map((ref) => (ref ? treeOf(ref) : undefined));
+  const servers = await Promise.all(variants.map((v, i) => startCofferServer({ databaseUrl: dbs[i]?.url, env: { ...NO_THROTTLE, ...envOf(v) }, root: trees[i] })));
   try {
     const prepared = await Promise.all(servers.map((s) => prepare(s.url)));
     const lines: string[] = [];
@@ -55,6 +74,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     await Promise.all(dbs.map((d) => d.drop()));
+    for (const t of trees) if (t) rmSync(t, { recursive: true, force: true });
   }
 }
 

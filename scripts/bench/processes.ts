@@ -56,6 +56,8 @@ export interface ServerOptions {
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
   env?: Record<string, string>;
+  /** Another source tree to run the server from (bench:ab's `@ref` variants); this one when absent. */
+  root?: string;
 }
 
 export function startCofferServer(opts: ServerOptions): Promise<Child & { dataDir: string }> {
@@ -70,7 +72,7 @@ export function startCofferServer(opts: ServerOptions): Promise<Child & { dataDi
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   };
-  const args = [...(opts.nodeArgs ?? []), ...TSX, join(ROOT, 'server', 'main.ts')];
+  const args = [...(opts.nodeArgs ?? []), ...TSX, join(opts.root ?? ROOT, 'server', 'main.ts')];
   const started = spawnUntil(args, env, listeningUrl).catch((e: unknown) => {
     rmSync(dataDir, { recursive: true, force: true });
     throw e;
