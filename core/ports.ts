@@ -261,6 +261,17 @@ export interface UnitOfWork {
   close(): Promise<void>;
 }
 
+/**
+ * Tells the other instances sharing the database that key metadata, policies or grants changed (Postgres
+ * LISTEN/NOTIFY), so their caches drop what they hold. Best effort: a lost notice is covered by the caches' expiry.
+ */
+export interface ChangeFeed {
+  /** Announces a committed change to every other listener. */
+  announce(): Promise<void>;
+  /** Calls `onChange` for each change another instance announces, and whenever the listening connection (re)connects. */
+  listen(onChange: () => void): Promise<void>;
+}
+
 export interface Clock {
   now(): Date;
 }

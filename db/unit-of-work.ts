@@ -1,6 +1,7 @@
 // The UnitOfWork over Drizzle: repositories on the database, or on one transaction that commits or rolls back as a whole.
 import { sql } from 'drizzle-orm';
-import type { AuditAppender, Repositories, UnitOfWork } from '../core/ports.js';
+import type { AuditAppender, ChangeFeed, Repositories, UnitOfWork } from '../core/ports.js';
+import { changeFeedOver } from './change-feed.js';
 import { AuditBatcher } from './audit-batcher.js';
 import type { Database, DatabaseOptions, Db } from './client.js';
 import { openDatabase } from './client.js';
@@ -42,10 +43,13 @@ export class DrizzleUnitOfWork implements UnitOfWork {
   readonly repos: Repositories;
   /** Appends outside a transaction (refusals, requests that change no state) go through it: group commit. */
   readonly auditAppender: AuditAppender;
+  /** Notices of changes between the instances sharing this database (LISTEN/NOTIFY); this instance's own are ignored. */
+  readonly changes: ChangeFeed;
 
   /** Takes ownership of `database`: close() closes it. */
   constructor(private readonly database: Database) {
     this.auditAppender = new AuditBatcher(database.db);
+    this.changes = changeFeedOver(database);
     this.repos = repositoriesOver(database.db, false, this.auditAppender);
   }
 

@@ -44,6 +44,7 @@ const schema = z.object({
   COFFER_QUOTA_MANAGEMENT_RPS: z.coerce.number().min(0).default(DEFAULT_QUOTAS.management),
   COFFER_HSM_SYNC_MAX_BYTES: z.coerce.number().int().min(0).max(65536).default(0),
   COFFER_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
+  COFFER_METADATA_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
 });
 
 export interface HsmConfig {
@@ -84,6 +85,8 @@ export interface Config {
   quotas: QuotaConfig;
   /** How long a looked-up access key (its unsealed secret) is reused, at most 1 s; 0 = not cached. */
   credentialCacheMs: number;
+  /** How long key metadata, policies and grants read by requests that change nothing are reused (≤ 1000; 0: never). */
+  metadataCacheMs: number;
 }
 
 export class ConfigError extends Error {
@@ -192,5 +195,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       management: env.COFFER_QUOTA_MANAGEMENT_RPS,
     },
     credentialCacheMs: env.COFFER_CREDENTIAL_CACHE_MS,
+    metadataCacheMs: env.COFFER_METADATA_CACHE_MS,
   };
 }

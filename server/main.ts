@@ -19,6 +19,8 @@ import { startDeletionJob, startRotationJob } from './jobs.js';
 import { startAuditJob } from './audit-jobs.js';
 import { createLogger, describeError, type Logger } from './log.js';
 import { meteredUnitOfWork } from './metered-uow.js';
+import { cachedUnitOfWork } from './cached-uow.js';
+import { MetadataCache } from '../core/services/metadata-cache.js';
 import { Metrics } from './metrics.js';
 import { checkReadiness } from './readiness.js';
 import { startBenchStats } from './bench-stats.js';
@@ -105,8 +107,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const metrics = new Metrics();
   registerGauges(metrics, hsm, uow.auditAppender);
   const credentials = cachedCredentialLookup((id) => lookupCredential(uow, hsm, id), config.credentialCacheMs);
+  const metadata = new MetadataCache(config.metadataCacheMs);
+  const feed = uow.changes;
+  await feed.listen(() => metadata.invalidate());
+  const feedFailed = (e: unknown) => log.warn('change notice not sent; other instances see it within the cache expiry', { error: describeError(e) });
   const services: ServiceDeps = {
-    uow: meteredUnitOfWork(uow, metrics),
+    uow: meteredUnitOfWork(cachedUnitOfWork(uow, metadata, feed, feedFailed), metrics),
     hsm,
     clock: systemClock,
     authorizer: policyAuthorizer,

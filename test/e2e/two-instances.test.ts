@@ -6,6 +6,8 @@ import {
   CreateKeyCommand,
   DecryptCommand,
   DescribeKeyCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
   EncryptCommand,
   ScheduleKeyDeletionCommand,
   type KMSClient,
@@ -20,7 +22,11 @@ const db = await createTestDatabase({ allowPglite: false });
 const SKIP_REASON = 'skipped: no Postgres server answers (TEST_DATABASE_URL, 127.0.0.1:5432, Docker); PGlite cannot be shared by two processes';
 if (!db) console.warn(`two-instances e2e ${SKIP_REASON}`);
 
-const ENV = { COFFER_DELETION_JOB_INTERVAL_SECONDS: '1' };
+// Reads by requests that change nothing are cached per instance for at most this long after another instance's
+// change (README, COFFER_METADATA_CACHE_MS): an assertion on B about a change made through A waits for it first.
+const METADATA_CACHE_MS = 1000;
+const ENV = { COFFER_DELETION_JOB_INTERVAL_SECONDS: '1', COFFER_METADATA_CACHE_MS: String(METADATA_CACHE_MS) };
+const cacheBound = () => new Promise((r) => setTimeout(r, METADATA_CACHE_MS + 100));
 const enc = new TextEncoder();
 
 let a: CofferProcess | undefined;
@@ -90,11 +96,27 @@ describe.skipIf(!db)(db ? 'two instances on one database and one token' : `two i
 
     const scheduled = await kmsA.send(new ScheduleKeyDeletionCommand({ KeyId: key.id, PendingWindowInDays: 7 }));
     expect(scheduled.KeyState).toBe('PendingDeletion');
+    await cacheBound();
     const pending = await kmsB.send(new DescribeKeyCommand({ KeyId: key.id }));
     expect(pending.KeyMetadata?.KeyState).toBe('PendingDeletion');
     expect(pending.KeyMetadata?.DeletionDate?.getTime()).toBe(scheduled.DeletionDate?.getTime());
     const refused = await failure(kmsB.send(new EncryptCommand({ KeyId: key.id, Plaintext: plaintext })));
     expect(refused.name).toBe('KMSInvalidStateException');
+  });
+
+  it('a key disabled through one stops Encrypt through the other within the documented cache bound, and enabling resumes it', async () => {
+    const key = await createKey(kmsA, 'disabled by A');
+    const plaintext = enc.encode('cached on B');
+    // B has read the key (and its policy) just now: both sit in its cache.
+    await kmsB.send(new EncryptCommand({ KeyId: key.id, Plaintext: plaintext }));
+    await kmsA.send(new DisableKeyCommand({ KeyId: key.id }));
+    expect((await failure(kmsA.send(new EncryptCommand({ KeyId: key.id, Plaintext: plaintext })))).name).toBe('DisabledException');
+    await cacheBound();
+    expect((await failure(kmsB.send(new EncryptCommand({ KeyId: key.id, Plaintext: plaintext })))).name).toBe('DisabledException');
+    await kmsA.send(new EnableKeyCommand({ KeyId: key.id }));
+    await cacheBound();
+    const again = await kmsB.send(new EncryptCommand({ KeyId: key.id, Plaintext: plaintext }));
+    expect(again.KeyId).toBe(key.arn);
   });
 
   it('the deletion job of both instances destroys each due key exactly once', async () => {
