@@ -45,6 +45,7 @@ const schema = z.object({
   COFFER_HSM_SYNC_MAX_BYTES: z.coerce.number().int().min(0).max(65536).default(0),
   COFFER_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
   COFFER_METADATA_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
+  COFFER_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
 });
 
 export interface HsmConfig {
@@ -87,6 +88,8 @@ export interface Config {
   credentialCacheMs: number;
   /** How long key metadata, policies and grants read by requests that change nothing are reused (≤ 1000; 0: never). */
   metadataCacheMs: number;
+  /** Server processes (node:cluster workers) sharing the port, the token and the database; 1: this process serves. */
+  workers: number;
 }
 
 export class ConfigError extends Error {
@@ -163,6 +166,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if ((env.COFFER_ADMIN_ACCESS_KEY_ID === undefined) !== (env.COFFER_ADMIN_SECRET_ACCESS_KEY === undefined)) {
     problems.push('COFFER_ADMIN_ACCESS_KEY_ID and COFFER_ADMIN_SECRET_ACCESS_KEY: set both or neither');
   }
+  if (Number(env.COFFER_WORKERS ?? 1) > 1 && dbUrl === null) {
+    problems.push('COFFER_WORKERS: more than 1 needs Postgres (DATABASE_URL); PGlite cannot be shared by processes');
+  }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return {
     host: env.COFFER_HOST,
@@ -196,5 +202,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     credentialCacheMs: env.COFFER_CREDENTIAL_CACHE_MS,
     metadataCacheMs: env.COFFER_METADATA_CACHE_MS,
+    workers: env.COFFER_WORKERS,
   };
 }

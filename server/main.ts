@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { systemClock } from '../core/ports.js';
 import { policyAuthorizer } from '../core/policy/authorizer.js';
+import cluster from 'node:cluster';
 import type { AuditAppender } from '../core/ports.js';
 import type { ServiceDeps } from '../core/services/context.js';
 import { lookupCredential } from '../core/services/credentials.js';
@@ -19,6 +20,7 @@ import { startDeletionJob, startRotationJob } from './jobs.js';
 import { startAuditJob } from './audit-jobs.js';
 import { createLogger, describeError, type Logger } from './log.js';
 import { meteredUnitOfWork } from './metered-uow.js';
+import { superviseWorkers } from './cluster.js';
 import { cachedUnitOfWork } from './cached-uow.js';
 import { MetadataCache } from '../core/services/metadata-cache.js';
 import { Metrics } from './metrics.js';
@@ -166,6 +168,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.logLevel);
+  if (config.workers > 1 && cluster.isPrimary) return superviseWorkers(config.workers, config.shutdownTimeoutMs, log);
   const benchStats = startBenchStats(process.env, log);
   let running: RunningServer;
   try {

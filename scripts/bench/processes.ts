@@ -130,14 +130,28 @@ export async function freshDatabase(): Promise<BenchDatabase> {
   };
 }
 
-/** Resident set size of a process in MB, from /proc (Linux); null elsewhere. */
-export function rssMb(pid: number): number | null {
+/** The process and its children (COFFER_WORKERS > 1: the supervisor and its workers), from /proc (Linux). */
+function processTree(pid: number): number[] {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 1024) : null;
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return [pid, ...children.flatMap(processTree)];
   } catch {
-    return null;
+    return [pid];
   }
+}
+
+/** Resident set size of a process and its children in MB, summed, from /proc (Linux); null elsewhere. */
+export function rssMb(pid: number): number | null {
+  let kb: number | null = null;
+  for (const p of processTree(pid)) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) kb = (kb ?? 0) + Number(m[1]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return kb === null ? null : Math.round(kb / 1024);
 }
 
 /** Samples RSS every `everyMs` until stopped; returns the samples. */
@@ -155,14 +169,18 @@ export function sampleRss(pid: number, everyMs = 250): { stop(): number[] } {
   };
 }
 
-/** CPU time (user + system) of a process in clock ticks (1/100 s), from /proc (Linux); 0 elsewhere. */
+/** CPU time (user + system) of a process and its children in clock ticks (1/100 s), from /proc (Linux); 0 elsewhere. */
 export function cpuTicks(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone meanwhile
+    }
   }
+  return ticks;
 }
 
 export interface PostgresProbe {

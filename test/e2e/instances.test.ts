@@ -1,13 +1,14 @@
 // Several instances on one database and one token: both start at once (migration lock), and the deletion job run by
-// both deletes each due key exactly once.
+// both deletes each due key exactly once. COFFER_WORKERS: one server of several worker processes.
 import { readFileSync } from 'node:fs';
-import { CreateKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
 import { migrationsFolder } from '../../db/index.js';
 import { ensureDevToken, openHsm } from '../../hsm/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startCoffer, tempDataDir, type CofferProcess } from '../helpers/server.js';
+import { audit } from '../helpers/audit.js';
 
 let db: TestDatabase | null = null;
 const servers: CofferProcess[] = [];
@@ -69,5 +70,42 @@ it('starts two instances at once on a fresh database, then their jobs delete eac
   } finally {
     await hsm.close();
     await sql.end();
+  }
+}, 180_000);
+
+it('COFFER_WORKERS=2 serves one port from two worker processes; requests through many connections are answered and audited on one chain; SIGTERM stops all', async () => {
+  const workersDb = await createTestDatabase({ allowPglite: false });
+  if (!workersDb?.url) return expect.fail('this test needs a Postgres server');
+  const server = await startCoffer({ databaseUrl: workersDb.url, env: { COFFER_WORKERS: '2' } });
+  try {
+    const listening = () => server.logs().split('\n').filter((l) => l.includes('"msg":"listening"'));
+    while (listening().length < 2) await new Promise((r) => setTimeout(r, 100));
+    const pids = new Set(listening().map((l) => (JSON.parse(l) as { pid: number }).pid));
+    expect(pids.size).toBe(2);
+    expect(pids.has(server.child.pid as number)).toBe(false); // the supervisor serves nothing itself
+
+    const first = server.client();
+    const keyId = (await first.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    // New connections are dealt to the workers in turn; each client has its own.
+    const clients = Array.from({ length: 8 }, () => server.client());
+    const plaintext = new TextEncoder().encode('through either worker');
+    await Promise.all(
+      clients.map(async (kms) => {
+        for (let i = 0; i < 5; i++) {
+          const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext }));
+          const { Plaintext } = await kms.send(new DecryptCommand({ CiphertextBlob }));
+          expect(Buffer.from(Plaintext!).equals(Buffer.from(plaintext))).toBe(true);
+        }
+      }),
+    );
+    for (const kms of [first, ...clients]) kms.destroy();
+    const verified = await audit('verify', '--database-url', workersDb.url);
+    expect(verified.stderr).toBe('');
+    expect(verified.code).toBe(0);
+    expect(await server.stop()).toBe(0);
+    expect(server.logs().match(/"msg":"shut down cleanly"/g)).toHaveLength(2);
+  } finally {
+    await server.stop();
+    await workersDb.drop();
   }
 }, 180_000);

@@ -29,6 +29,12 @@ describe('configuration', () => {
     expect(p.some((m) => m.startsWith('COFFER_ADMIN_ACCESS_KEY_ID and COFFER_ADMIN_SECRET_ACCESS_KEY'))).toBe(true);
   });
 
+  it('several workers need Postgres: PGlite cannot be shared by processes', () => {
+    expect(problems({ COFFER_WORKERS: '2' })).toEqual(['COFFER_WORKERS: more than 1 needs Postgres (DATABASE_URL); PGlite cannot be shared by processes']);
+    expect(loadConfig({ COFFER_WORKERS: '2', DATABASE_URL: 'postgres://u@h/db' }).workers).toBe(2);
+    expect(loadConfig({}).workers).toBe(1);
+  });
+
   it('names a malformed access key id', () => {
     expect(problems({ COFFER_ADMIN_ACCESS_KEY_ID: 'lower', COFFER_ADMIN_SECRET_ACCESS_KEY: 'short' }).map((m) => m.split(':')[0])).toEqual([
       'COFFER_ADMIN_ACCESS_KEY_ID',

@@ -1,0 +1,53 @@
+// COFFER_WORKERS > 1: this process becomes a supervisor that forks that many workers (node:cluster), each a whole
+// server on the shared port with its own token sessions (its own C_Initialize), database pool, audit batcher and
+// caches: exactly like separate instances on one database and token, so what holds between instances (the audit
+// chain's head lock, job locks, cache invalidation by NOTIFY within COFFER_METADATA_CACHE_MS) holds between workers.
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from './log.js';
+
+/** The first worker creates the development token and migrates the database; the others start once it listens. */
+export async function superviseWorkers(count: number, shutdownTimeoutMs: number, log: Logger): Promise<void> {
+  let stopping = false;
+  let started = false;
+  const fork = (): Worker => {
+    const worker = cluster.fork();
+    worker.on('exit', (code, signal) => {
+      if (stopping || !started) return;
+      log.error('worker exited; starting another', { pid: worker.process.pid, code, signal });
+      fork();
+    });
+    return worker;
+  };
+  const first = fork();
+  const firstUp = await new Promise<boolean>((resolve) => {
+    first.once('listening', () => resolve(true));
+    first.once('exit', () => resolve(false));
+  });
+  if (!firstUp) process.exit(1);
+  for (let i = 1; i < count; i++) fork();
+  started = true;
+
+  const workers = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down workers', { signal, workers: workers().length });
+    // Each worker drains within the shutdown timeout itself; this bound is a backstop.
+    setTimeout(() => process.exit(1), shutdownTimeoutMs + 5_000).unref();
+    let worst = 0;
+    const running = workers();
+    let left = running.length;
+    if (left === 0) process.exit(0);
+    for (const w of running) {
+      w.once('exit', (code) => {
+        worst = Math.max(worst, code ?? 1);
+        if (--left === 0) process.exit(worst);
+      });
+      w.process.kill(signal);
+    }
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // The bench asks for event-loop statistics with SIGUSR2 (server/bench-stats.ts): each worker answers.
+  process.on('SIGUSR2', () => workers().forEach((w) => w.process.kill('SIGUSR2')));
+}
