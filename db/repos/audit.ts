@@ -52,13 +52,51 @@ export async function appendChained(tx: Db, events: readonly AuditEvent[]): Prom
     const record = canonicalJson(cloudTrailRecord(event));
     seq += 1;
     const hash = chainHash(seq, prevHash, record);
-    const row = { ...event, encryptionContextKeys: [...event.encryptionContextKeys], chainSeq: seq, prevHash, hash, record };
+    const row: BatchRow = {
+      id: event.id, time: event.time.toISOString(), request_id: event.requestId, operation: event.operation, key_arn: event.keyArn,
+      caller_arn: event.callerArn, access_key_id: event.accessKeyId, source_ip: event.sourceIp, user_agent: event.userAgent,
+      outcome: event.outcome, error_code: event.errorCode, encryption_context_keys: event.encryptionContextKeys,
+      chain_seq: seq, prev_hash: prevHash, hash, record,
+    };
     prevHash = hash;
     return row;
   });
-  await tx.insert(auditEvents).values(rows);
-  await tx.update(auditChainHead).set({ seq, hash: prevHash }).where(eq(auditChainHead.id, 1));
+  // One statement for the rows (passed as one JSON document: no per-value query building) and the new head.
+  await tx.execute(sql`
+    with inserted as (
+      insert into audit_events (${sql.raw(BATCH_COLUMNS.join(', '))})
+      select ${sql.raw(BATCH_COLUMNS.join(', '))} from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(${sql.raw(BATCH_RECORD)})
+    )
+    update audit_chain_head set seq = ${seq}, hash = ${prevHash} where id = 1`);
 }
+
+/** An audit_events row as jsonb_to_recordset reads it (column name → JSON value). */
+interface BatchRow {
+  id: string;
+  time: string;
+  request_id: string;
+  operation: string;
+  key_arn: string | null;
+  caller_arn: string | null;
+  access_key_id: string | null;
+  source_ip: string | null;
+  user_agent: string | null;
+  outcome: string;
+  error_code: string | null;
+  encryption_context_keys: string[];
+  chain_seq: number;
+  prev_hash: string;
+  hash: string;
+  record: string;
+}
+
+const BATCH_TYPES: Record<keyof BatchRow, string> = {
+  id: 'uuid', time: 'timestamptz', request_id: 'text', operation: 'text', key_arn: 'text', caller_arn: 'text', access_key_id: 'text',
+  source_ip: 'text', user_agent: 'text', outcome: 'text', error_code: 'text', encryption_context_keys: 'jsonb', chain_seq: 'bigint',
+  prev_hash: 'text', hash: 'text', record: 'text',
+};
+const BATCH_COLUMNS = Object.keys(BATCH_TYPES);
+const BATCH_RECORD = Object.entries(BATCH_TYPES).map(([c, t]) => `${c} ${t}`).join(', ');
 
 export class DrizzleAuditRepository implements AuditRepository {
   /**
