@@ -13,8 +13,8 @@ export async function superviseWorkers(count: number, shutdownTimeoutMs: number,
     const worker = cluster.fork();
     worker.on('exit', (code, signal) => {
       if (stopping || !started) return;
-      log.error('worker exited; starting another', { pid: worker.process.pid, code, signal });
-      fork();
+      log.error('worker exited; starting another in 1 s', { pid: worker.process.pid, code, signal });
+      setTimeout(() => stopping || fork(), 1_000);
     });
     return worker;
   };

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createDecipheriv } from 'node:crypto';
 import {
-  CreateKeyCommand, DecryptCommand, DisableKeyCommand, EncryptCommand, GenerateDataKeyCommand,
+  CreateKeyCommand, DecryptCommand, DisableKeyCommand, EnableKeyCommand, EncryptCommand, GenerateDataKeyCommand,
   GenerateDataKeyWithoutPlaintextCommand, GenerateRandomCommand, ReEncryptCommand, ScheduleKeyDeletionCommand,
   CreateAliasCommand,
 } from '@aws-sdk/client-kms';
@@ -99,6 +99,15 @@ describe('Encrypt and Decrypt', () => {
     expect((await failure(ctx.kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: bytes('x'), DryRun: true })))).name).toBe(
       'DryRunOperationException',
     );
+  });
+
+  it('a key disabled through this server refuses Encrypt at once although Encrypt just read it (the metadata cache is cleared by the change), and enabling restores it at once', async () => {
+    const key = await newKey();
+    await ctx.kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: bytes('x') }));
+    await ctx.kms.send(new DisableKeyCommand({ KeyId: key.KeyId }));
+    expect((await failure(ctx.kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: bytes('x') })))).name).toBe('DisabledException');
+    await ctx.kms.send(new EnableKeyCommand({ KeyId: key.KeyId }));
+    expect((await ctx.kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: bytes('x') }))).KeyId).toContain(key.KeyId);
   });
 
   it('a disabled key refuses Decrypt; a key pending deletion refuses with KMSInvalidStateException', async () => {
