@@ -65,9 +65,20 @@ export async function appendChained(tx: Db, events: readonly AuditEvent[]): Prom
   await tx.execute(sql`
     with inserted as (
       insert into audit_events (${sql.raw(BATCH_COLUMNS.join(', '))})
-      select ${sql.raw(BATCH_COLUMNS.join(', '))} from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(${sql.raw(BATCH_RECORD)})
+      select ${sql.raw(BATCH_COLUMNS.join(', '))} from jsonb_to_recordset(${JSON.stringify(rows, wellFormed)}::jsonb) as r(${sql.raw(BATCH_RECORD)})
     )
     update audit_chain_head set seq = ${seq}, hash = ${prevHash} where id = 1`);
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * JSON.stringify replacer: lone UTF-16 surrogates (a caller can send them, e.g. as an encryption-context key) become
+ * U+FFFD, as UTF-8 encoding does when the record is hashed; jsonb would refuse their \ud800 escapes and with them
+ * the whole batch, every other caller's event included.
+ */
+function wellFormed(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? value.replace(LONE_SURROGATE, '\ufffd') : value;
 }
 
 /** An audit_events row as jsonb_to_recordset reads it (column name → JSON value). */
