@@ -1,6 +1,7 @@
 // Audit group commit: the AuditAppender over Drizzle. Events that arrive while one batch commits form the next
-// batch; each batch is one transaction (head lock, one multi-row INSERT, head update, commit), and every caller's
-// promise settles only after that commit: resolved when durable, rejected (as a KmsError) when the batch failed.
+// batch; each batch is one statement committing by itself (head lock, chaining, one multi-row INSERT, head update:
+// db/repos/audit.ts appendChained), and every caller's promise settles only after that commit: resolved when
+// durable, rejected (as a KmsError) when the batch failed.
 import type { AuditEvent } from '../core/audit.js';
 import type { AuditAppender } from '../core/ports.js';
 import type { Db } from './client.js';
@@ -45,7 +46,7 @@ export class AuditBatcher implements AuditAppender {
         const batch = this.queue.splice(0, this.maxBatch);
         this.committing = batch.length;
         try {
-          await guard(() => this.db.transaction((tx) => appendChained(tx, batch.map((p) => p.event))), DUPLICATE_EVENT);
+          await guard(() => appendChained(this.db, batch.map((p) => p.event)), DUPLICATE_EVENT);
           for (const p of batch) p.resolve();
         } catch (e) {
           for (const p of batch) p.reject(e);

@@ -1,7 +1,7 @@
 // AuditRepository over Drizzle: an append-only, hash-chained log of audit events with signed checkpoints.
 import { and, desc, eq, gt, gte, isNotNull, lt, lte, max, sql, type SQL } from 'drizzle-orm';
 import { cloudTrailRecord, type AuditEvent } from '../../core/audit.js';
-import { canonicalJson, chainHash, type ChainedEvent, type ChainHead, type Checkpoint } from '../../core/audit-chain.js';
+import { canonicalJson, type ChainedEvent, type ChainHead, type Checkpoint } from '../../core/audit-chain.js';
 import { internalError } from '../../core/errors.js';
 import type { AuditAppender, AuditLookupFilter, AuditRepository } from '../../core/ports.js';
 import type { Db } from '../client.js';
@@ -38,51 +38,60 @@ const toChained = (r: { chainSeq: number | null; prevHash: string | null; hash: 
 export const DUPLICATE_EVENT = 'An audit event with this id already exists.';
 
 /**
- * Inside a transaction: appends the events, in order, at the head of the one linear chain with one multi-row
- * INSERT. The head row is the lock every appender (a mutating request's transaction, or a batch) queues on
- * until its transaction ends, so all writers share one chain.
+ * Appends the events, in order, at the head of the one linear chain in ONE statement (one round trip; run outside a
+ * transaction it commits by itself): it locks the head row, chains the records in SQL (the same hash as
+ * core/audit-chain.ts chainHash, over the stored record), inserts them and moves the head. The head row is the lock
+ * every appender (a state change's transaction, or a batch) queues on until its transaction ends, so all writers
+ * share one chain; a blocked appender re-reads the head once it gets the lock (READ COMMITTED).
  */
-export async function appendChained(tx: Db, events: readonly AuditEvent[]): Promise<void> {
+export async function appendChained(db: Db, events: readonly AuditEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const [head] = await tx.select().from(auditChainHead).where(eq(auditChainHead.id, 1)).for('update');
-  if (!head) throw internalError(new Error('audit chain head missing'));
-  let seq = head.seq;
-  let prevHash = head.hash;
-  const rows = events.map((event) => {
-    const record = canonicalJson(cloudTrailRecord(event));
-    seq += 1;
-    const hash = chainHash(seq, prevHash, record);
-    const row: BatchRow = {
-      id: event.id, time: event.time.toISOString(), request_id: event.requestId, operation: event.operation, key_arn: event.keyArn,
-      caller_arn: event.callerArn, access_key_id: event.accessKeyId, source_ip: event.sourceIp, user_agent: event.userAgent,
-      outcome: event.outcome, error_code: event.errorCode, encryption_context_keys: event.encryptionContextKeys,
-      chain_seq: seq, prev_hash: prevHash, hash, record,
-    };
-    prevHash = hash;
-    return row;
-  });
-  // One statement for the rows (passed as one JSON document: no per-value query building) and the new head.
-  await tx.execute(sql`
-    with inserted as (
-      insert into audit_events (${sql.raw(BATCH_COLUMNS.join(', '))})
-      select ${sql.raw(BATCH_COLUMNS.join(', '))} from jsonb_to_recordset(${JSON.stringify(rows, wellFormed)}::jsonb) as r(${sql.raw(BATCH_RECORD)})
+  const rows: BatchRow[] = events.map((event, i) => ({
+    n: i + 1, id: event.id, time: event.time.toISOString(), request_id: event.requestId, operation: event.operation, key_arn: event.keyArn,
+    caller_arn: event.callerArn, access_key_id: event.accessKeyId, source_ip: event.sourceIp, user_agent: event.userAgent,
+    outcome: event.outcome, error_code: event.errorCode, encryption_context_keys: event.encryptionContextKeys,
+    record: canonicalJson(cloudTrailRecord(event)),
+  }));
+  const r = await db.execute(sql`
+    with recursive
+    head as (select seq, hash from audit_chain_head where id = 1 for update),
+    input as (select * from jsonb_to_recordset(${JSON.stringify(rows, wellFormed)}::jsonb) as r(${sql.raw(BATCH_RECORD)})),
+    chain (n, chain_seq, hash) as (
+      select 0::bigint, seq, hash from head
+      union all
+      select c.n + 1, c.chain_seq + 1,
+        encode(sha256(convert_to('coffer-audit-v1' || chr(10) || (c.chain_seq + 1)::text || chr(10) || c.hash || chr(10) || i.record, 'UTF8')), 'hex')
+      from chain c join input i on i.n = c.n + 1
+    ),
+    inserted as (
+      insert into audit_events (${sql.raw(INSERTED_COLUMNS.join(', '))}, chain_seq, prev_hash, hash)
+      select ${sql.raw(INSERTED_COLUMNS.map((c) => `i.${c}`).join(', '))}, c.chain_seq, p.hash, c.hash
+      from input i join chain c on c.n = i.n join chain p on p.n = i.n - 1
+      order by i.n
     )
-    update audit_chain_head set seq = ${seq}, hash = ${prevHash} where id = 1`);
+    update audit_chain_head h set seq = last.chain_seq, hash = last.hash
+    from (select chain_seq, hash from chain order by n desc limit 1) last
+    where h.id = 1
+    returning h.seq`);
+  const updated = (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows).length;
+  if (updated !== 1) throw internalError(new Error('audit chain head missing'));
 }
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+// eslint-disable-next-line no-control-regex -- NUL is exactly what must go
+const NOT_STORABLE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|\u0000/g;
 
 /**
- * JSON.stringify replacer: lone UTF-16 surrogates (a caller can send them, e.g. as an encryption-context key) become
- * U+FFFD, as UTF-8 encoding does when the record is hashed; jsonb would refuse their \ud800 escapes and with them
- * the whole batch, every other caller's event included.
+ * JSON.stringify replacer: lone UTF-16 surrogates and NUL (a caller can send them, e.g. in an encryption-context key)
+ * become U+FFFD; jsonb would refuse their escapes and with them the whole batch, every other caller's event included.
+ * The record itself never holds them raw (canonical JSON escapes both), so its hash is unaffected.
  */
 function wellFormed(_key: string, value: unknown): unknown {
-  return typeof value === 'string' ? value.replace(LONE_SURROGATE, '\ufffd') : value;
+  return typeof value === 'string' ? value.replace(NOT_STORABLE, '\ufffd') : value;
 }
 
-/** An audit_events row as jsonb_to_recordset reads it (column name → JSON value). */
+/** An audit_events row as jsonb_to_recordset reads it (column name → JSON value), `n` its place in the batch. */
 interface BatchRow {
+  n: number;
   id: string;
   time: string;
   request_id: string;
@@ -95,18 +104,15 @@ interface BatchRow {
   outcome: string;
   error_code: string | null;
   encryption_context_keys: string[];
-  chain_seq: number;
-  prev_hash: string;
-  hash: string;
   record: string;
 }
 
 const BATCH_TYPES: Record<keyof BatchRow, string> = {
-  id: 'uuid', time: 'timestamptz', request_id: 'text', operation: 'text', key_arn: 'text', caller_arn: 'text', access_key_id: 'text',
-  source_ip: 'text', user_agent: 'text', outcome: 'text', error_code: 'text', encryption_context_keys: 'jsonb', chain_seq: 'bigint',
-  prev_hash: 'text', hash: 'text', record: 'text',
+  n: 'bigint', id: 'uuid', time: 'timestamptz', request_id: 'text', operation: 'text', key_arn: 'text', caller_arn: 'text',
+  access_key_id: 'text', source_ip: 'text', user_agent: 'text', outcome: 'text', error_code: 'text', encryption_context_keys: 'jsonb',
+  record: 'text',
 };
-const BATCH_COLUMNS = Object.keys(BATCH_TYPES);
+const INSERTED_COLUMNS = Object.keys(BATCH_TYPES).filter((c) => c !== 'n');
 const BATCH_RECORD = Object.entries(BATCH_TYPES).map(([c, t]) => `${c} ${t}`).join(', ');
 
 export class DrizzleAuditRepository implements AuditRepository {

@@ -206,15 +206,15 @@ describe('group commit (requests that change no state)', () => {
 });
 
 describe('group commit, hostile input', () => {
-  it('an event holding lone UTF-16 surrogates (from a caller) is stored with U+FFFD and its batch neighbours commit; the chain verifies', async () => {
+  it('an event holding lone UTF-16 surrogates or NUL (from a caller) is stored with U+FFFD and its batch neighbours commit; the chain verifies', async () => {
     const c = await chain(0);
     try {
       const appender = c.deps.uow.auditAppender;
-      const odd = { ...auditEvent(randomUUID()), encryptionContextKeys: ['\ud800', 'x\udfffy'], userAgent: 'ua \ud83d' };
+      const odd = { ...auditEvent(randomUUID()), encryptionContextKeys: ['\ud800', 'x\udfffy', 'nul\u0000'], userAgent: 'ua \ud83d' };
       const outcomes = await Promise.allSettled([auditEvent(randomUUID()), auditEvent(randomUUID()), odd, auditEvent(randomUUID())].map((e) => appender.append(e)));
       expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
       const [row] = await c.sql`select encryption_context_keys, user_agent from audit_events where id = ${odd.id}`;
-      expect(row).toEqual({ encryption_context_keys: ['\ufffd', 'x\ufffdy'], user_agent: 'ua \ufffd' });
+      expect(row).toEqual({ encryption_context_keys: ['\ufffd', 'x\ufffdy', 'nul\ufffd'], user_agent: 'ua \ufffd' });
       const r = await audit('verify', '--database-url', c.url);
       expect(r.stderr).toBe('');
       expect(r.stdout).toContain('OK: 4 events');
