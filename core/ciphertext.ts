@@ -33,7 +33,9 @@ export interface ParsedCiphertext extends CiphertextHeader {
 export function uuidToBytes(uuid: string): Uint8Array {
   const hex = uuid.replace(/-/g, '');
   if (!/^[0-9a-f]{32}$/.test(hex)) throw new TypeError('not a UUID');
-  return Uint8Array.from(hex.match(/../g) as string[], (h) => parseInt(h, 16));
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
 }
 
 export function bytesToUuid(b: Uint8Array): string {

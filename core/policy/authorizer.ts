@@ -6,7 +6,7 @@ import type { Grant } from '../identity-model.js';
 import type { Caller } from '../model.js';
 import type { Repositories } from '../ports.js';
 import { ADMIN_IDENTITY_POLICY, defaultKeyPolicy } from './defaults.js';
-import { parsePolicy, type PolicyDocument } from './document.js';
+import { parsePolicy, parseStoredPolicy, type PolicyDocument } from './document.js';
 import { evaluatePolicies, evaluatePolicy, type Evaluation, type EvaluationRequest } from './evaluate.js';
 
 /** Operations AWS KMS lets a principal of another account perform on a key (when both policies allow). */
@@ -30,7 +30,7 @@ export const ADMIN_USER = 'admin';
 export async function identityPolicies(repos: Repositories, caller: Caller): Promise<PolicyDocument[]> {
   if (caller.userName === ADMIN_USER) return [ADMIN_IDENTITY_POLICY];
   const stored = await repos.userPolicies.list(caller.accountId, caller.userName);
-  return stored.map((p) => parsePolicy(p.document, 'identity'));
+  return stored.map((p) => parseStoredPolicy(p.document, 'identity'));
 }
 
 /** The stored key policy, or the default one for keys that have none. */
@@ -94,7 +94,7 @@ export const policyAuthorizer: Authorizer = {
     }
     const key = request.key;
     const policyText = await keyPolicyText(repos, key.id, key.accountId);
-    const keyPolicy = parsePolicy(policyText, 'resource');
+    const keyPolicy = parseStoredPolicy(policyText, 'resource');
     const values = await enrich(repos, request, policyText + JSON.stringify(identityDocs));
     const r: EvaluationRequest = { ...base, conditions: values };
     const kp = evaluatePolicy(keyPolicy, r);

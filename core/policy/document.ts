@@ -153,3 +153,20 @@ export function parsePolicy(text: string, kind: PolicyKind): PolicyDocument {
   if (new Set(sids).size !== sids.length) throw malformed('Statement IDs (SID) in a single policy must be unique.');
   return { version: (json.Version as string | undefined) ?? null, statements };
 }
+
+const parsedStored = new Map<string, PolicyDocument>();
+const MAX_PARSED = 1_000;
+
+/**
+ * parsePolicy for documents already stored (valid when they were put), reused by text: the authorizer parses the
+ * key policy and the caller's identity policies on every request. The parsed form is never modified.
+ */
+export function parseStoredPolicy(text: string, kind: PolicyKind): PolicyDocument {
+  const key = `${kind}\0${text}`;
+  const hit = parsedStored.get(key);
+  if (hit) return hit;
+  const parsed = parsePolicy(text, kind);
+  if (parsedStored.size >= MAX_PARSED) parsedStored.clear();
+  parsedStored.set(key, parsed);
+  return parsed;
+}
