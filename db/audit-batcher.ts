@@ -1,9 +1,7 @@
-// Audit group commit: the AuditAppender over Drizzle. Events that arrive while batches commit form the next batch;
-// each batch is one statement committing by itself (head lock, chaining, one multi-row INSERT, head update:
+// Audit group commit: the AuditAppender over Drizzle. Events that arrive while one batch commits form the next
+// batch; each batch is one statement committing by itself (head lock, chaining, one multi-row INSERT, head update:
 // db/repos/audit.ts appendChained), and every caller's promise settles only after that commit: resolved when
-// durable, rejected (as a KmsError) when the batch failed. Two batches may be in flight: the second waits on the
-// chain head's row lock while the first commits, so it is written the moment the lock is free, not after the first
-// batch's answers have been sent. Chain order is decided under the lock.
+// durable, rejected (as a KmsError) when the batch failed.
 import type { AuditEvent } from '../core/audit.js';
 import type { AuditAppender } from '../core/ports.js';
 import type { Db } from './client.js';
@@ -12,8 +10,6 @@ import { appendChained, DUPLICATE_EVENT } from './repos/audit.js';
 
 /** Rows per INSERT: 21 columns each stays far below Postgres' 65,535 bind parameters. */
 export const MAX_AUDIT_BATCH = 500;
-/** Batches in flight at once (each holds a pooled connection). */
-export const AUDIT_BATCHES_IN_FLIGHT = 2;
 
 interface Pending {
   event: AuditEvent;
@@ -24,12 +20,11 @@ interface Pending {
 export class AuditBatcher implements AuditAppender {
   private queue: Pending[] = [];
   private committing = 0;
-  private inFlight = 0;
+  private draining = false;
 
   constructor(
     private readonly db: Db,
     private readonly maxBatch = MAX_AUDIT_BATCH,
-    private readonly maxInFlight = AUDIT_BATCHES_IN_FLIGHT,
   ) {}
 
   get depth(): number {
@@ -39,29 +34,28 @@ export class AuditBatcher implements AuditAppender {
   append(event: AuditEvent): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ event, resolve, reject });
-      this.pump();
+      if (!this.draining) void this.drain();
     });
   }
 
-  private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      this.inFlight += 1;
-      this.committing += batch.length;
-      void this.commit(batch).finally(() => {
-        this.inFlight -= 1;
-        this.committing -= batch.length;
-        this.pump();
-      });
-    }
-  }
-
-  private async commit(batch: Pending[]): Promise<void> {
+  /** One batch at a time: batches would queue on the chain head's lock anyway. */
+  private async drain(): Promise<void> {
+    this.draining = true;
     try {
-      await guard(() => appendChained(this.db, batch.map((p) => p.event)), DUPLICATE_EVENT);
-      for (const p of batch) p.resolve();
-    } catch (e) {
-      for (const p of batch) p.reject(e);
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        this.committing = batch.length;
+        try {
+          await guard(() => appendChained(this.db, batch.map((p) => p.event)), DUPLICATE_EVENT);
+          for (const p of batch) p.resolve();
+        } catch (e) {
+          for (const p of batch) p.reject(e);
+        } finally {
+          this.committing = 0;
+        }
+      }
+    } finally {
+      this.draining = false;
     }
   }
 }
