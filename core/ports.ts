@@ -45,6 +45,13 @@ export interface Hsm {
    * replacing any root key the version had.
    */
   importRootKey(versionId: string, material: Uint8Array): Promise<void>;
+  /**
+   * Puts a caller's key pair into the token as the version's key pair, from its DER PKCS #8 private key (already checked
+   * against the spec): private half sensitive and non-extractable, public half readable; replaces any the version had.
+   */
+  importKeyPair(versionId: string, spec: AsymmetricSpec, usage: KeyUsage, privateKey: Uint8Array): Promise<void>;
+  /** Puts caller-supplied HMAC key material into the token as the version's HMAC key (sensitive, non-extractable). */
+  importHmacKey(versionId: string, spec: HmacSpec, material: Uint8Array): Promise<void>;
   /** Creates a version's key pair: private half sensitive and non-extractable, public half readable; both CKA_ID = versionId. */
   createKeyPair(versionId: string, spec: AsymmetricSpec, usage: KeyUsage): Promise<void>;
   /** Creates a version's HMAC key (a generic secret of the spec's length), sensitive and non-extractable. */

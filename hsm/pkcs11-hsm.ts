@@ -12,9 +12,10 @@ import { runSelfTest, type SelfTestResult } from './self-test.js';
 import { SessionPool } from './session-pool.js';
 import type { AsymmetricSpec, HmacSpec, KeyUsage, SigningAlgorithm } from '../core/key-spec.js';
 import { ecdh, generateHmacKey, generateKeyPair, hmacSign, readPublicKey, rsaDecrypt, signDigest, verifyDigest } from './asymmetric.js';
+import { createKeyPairObjects, importedKeyPairTemplates } from './key-import.js';
 import {
   credentialKeyTemplate, findCredentialKeyTemplate, findRootKeyTemplate, findVersionObjectsTemplate, findVersionObjectTemplate,
-  importedRootKeyTemplate, rootKeyTemplate, type VersionObject,
+  importedHmacKeyTemplate, importedRootKeyTemplate, rootKeyTemplate, type VersionObject,
 } from './templates.js';
 
 export interface HsmConfig {
@@ -49,7 +50,7 @@ registerFallback({
 });
 registerFallback({
   id: IN_PROCESS_UNWRAP,
-  operations: ['ImportKeyMaterial (every wrapping algorithm: the material is unwrapped in process, then created in the token)'],
+  operations: ['ImportKeyMaterial (every wrapping algorithm and key spec: the material is unwrapped in process, then created in the token)'],
   neededBy: () => true,
 });
 
@@ -181,6 +182,28 @@ export class Pkcs11Hsm implements Hsm {
       this.handles.delete(versionId);
       const handle = this.lib.C_CreateObject(s, importedRootKeyTemplate(versionId, Buffer.from(material)));
       this.handles.set(versionId, handle);
+    });
+  }
+
+  async importKeyPair(versionId: string, spec: AsymmetricSpec, usage: KeyUsage, privateKey: Uint8Array): Promise<void> {
+    this.fips.assertPermitted(IN_PROCESS_UNWRAP);
+    templateFor(versionId);
+    const templates = importedKeyPairTemplates(versionId, spec, usage, privateKey);
+    await this.replaceVersionObjects(versionId, (s) => createKeyPairObjects(this.lib, s, templates));
+  }
+
+  async importHmacKey(versionId: string, _spec: HmacSpec, material: Uint8Array): Promise<void> {
+    this.fips.assertPermitted(IN_PROCESS_UNWRAP);
+    templateFor(versionId);
+    await this.replaceVersionObjects(versionId, (s) => this.lib.C_CreateObject(s, importedHmacKeyTemplate(versionId, Buffer.from(material))));
+  }
+
+  /** Destroys every object of the version, forgets their handles, and creates the new ones. */
+  private replaceVersionObjects(versionId: string, create: (s: Handle) => unknown): Promise<void> {
+    return this.run('other', async (s) => {
+      for (const k of (['private', 'public', 'hmac'] as const).map((o) => `${versionId}/${o}`)) this.handles.delete(k);
+      for (const h of this.find(s, findVersionObjectsTemplate(versionId))) this.lib.C_DestroyObject(s, h);
+      create(s);
     });
   }
 

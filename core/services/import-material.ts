@@ -1,24 +1,24 @@
-// Imported key material for symmetric keys: GetParametersForImport (an RSA wrapping key pair in the token and a sealed
-// import token valid 24 hours), ImportKeyMaterial and DeleteImportedKeyMaterial.
+// Imported key material for every key spec (SYMMETRIC_DEFAULT, HMAC, RSA and ECC key pairs): GetParametersForImport (an
+// RSA wrapping key pair in the token and a sealed import token valid 24 hours), ImportKeyMaterial and
+// DeleteImportedKeyMaterial. What each spec accepts is in import-checks.ts.
 // The token lacks OAEP-SHA-256 and RSA-AES key wrap as unwrap mechanisms, so the wrapped material is decrypted by the
 // wrapping private key inside the token (raw RSA + OAEP decoding for SHA-256), the AES-KWP layer is undone in process,
-// and the material is created in the token as a non-extractable key: a clearly labelled in-process unwrap.
+// and the material is created in the token as a non-extractable key (a key pair from its PKCS #8 private key): a clearly
+// labelled in-process unwrap, refused in FIPS mode.
 import { drainClaims } from './claimed-jobs.js';
-import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
+import { createDecipheriv, timingSafeEqual } from 'node:crypto';
 import { invalidCiphertext, KmsError, needs } from '../errors.js';
-import type { AsymmetricSpec } from '../key-spec.js';
+import { isAsymmetric, isHmac, type AsymmetricSpec } from '../key-spec.js';
 import type { ImportedMaterial, Key } from '../model.js';
 import type { Hsm, Repositories } from '../ports.js';
 import type { AuditDraft } from '../audit.js';
 import { audited } from './audited.js';
 import type { RequestContext, ServiceDeps } from './context.js';
+import { checkValueOfMaterial, checkWrappingFor } from './import-checks.js';
 import { keyForUse } from './key-use.js';
 
 const TOKEN_LIFETIME_MS = 24 * 3_600_000;
 const KWP_IV = Buffer.from('a65959a6', 'hex');
-const CHECK_IV = Buffer.alloc(12);
-const CHECK_INPUT = Buffer.alloc(16);
-const CHECK_AAD = Buffer.from('coffer:import-check');
 const tokenAad = (keyId: string) => new TextEncoder().encode(`coffer:import-token:${keyId}`);
 
 interface TokenBody {
@@ -45,6 +45,7 @@ export function getParametersForImport(deps: ServiceDeps, ctx: RequestContext, i
     const { key, arn } = await keyForImport(deps, ctx, repos, draft, 'kms:GetParametersForImport', input.KeyId);
     needs(/^RSA_(2048|3072|4096)$/.test(input.WrappingKeySpec), 'UnsupportedOperationException', `WrappingKeySpec ${input.WrappingKeySpec} is not supported.`);
     needs(/^(RSAES_OAEP_SHA_(1|256)|RSA_AES_KEY_WRAP_SHA_(1|256))$/.test(input.WrappingAlgorithm), 'UnsupportedOperationException', `WrappingAlgorithm ${input.WrappingAlgorithm} is not supported.`);
+    checkWrappingFor(key.keySpec, input.WrappingAlgorithm, input.WrappingKeySpec);
     const spec = input.WrappingKeySpec as AsymmetricSpec;
     const wrappingVersionId = deps.newId();
     const validTo = new Date(deps.clock.now().getTime() + TOKEN_LIFETIME_MS);
@@ -94,12 +95,6 @@ async function unwrap(hsm: Hsm, body: TokenBody, wrapped: Uint8Array): Promise<B
   }
 }
 
-/** A key check value of the material: AES-256-GCM of a fixed block under a fixed IV; it reveals nothing of the key. */
-function checkValueOf(material: Buffer): Buffer {
-  const c = createCipheriv('aes-256-gcm', material, CHECK_IV).setAAD(CHECK_AAD);
-  return Buffer.concat([c.update(CHECK_INPUT), c.final(), c.getAuthTag()]);
-}
-
 export interface ImportInput {
   KeyId: string;
   ImportToken: Uint8Array;
@@ -146,17 +141,24 @@ type Expiry = Pick<ImportedMaterial, 'expirationModel' | 'validTo'>;
 async function importMaterial(deps: ServiceDeps, repos: Repositories, key: Key, arn: string, body: TokenBody, input: ImportInput, expiry: Expiry): Promise<void> {
   const material = await unwrap(deps.hsm, body, input.EncryptedKeyMaterial);
   try {
-    needs(material.length === 32, 'IncorrectKeyMaterialException', 'The key material must be 256 bits for a SYMMETRIC_DEFAULT key.');
-    const checkValue = checkValueOf(material);
+    const checkValue = checkValueOfMaterial(key.keySpec, material);
     const before = await repos.imports.get(key.id);
     const same = !before || (before.checkValue.length === checkValue.length && timingSafeEqual(before.checkValue, checkValue));
     needs(same, 'IncorrectKeyMaterialException', `The key material is not the material ${arn} had before.`);
-    await deps.hsm.importRootKey(key.currentVersionId, material);
+    await putInToken(deps.hsm, key, material);
     await repos.imports.put({ keyId: key.id, checkValue, ...expiry });
     if (key.state === 'PendingImport') await repos.keys.update(key.id, { state: 'Enabled' });
   } finally {
     material.fill(0);
   }
+}
+
+/** Creates the material in the token as the current version's AES root key, HMAC key or key pair, by spec. */
+async function putInToken(hsm: Hsm, key: Key, material: Buffer): Promise<void> {
+  const spec = key.keySpec;
+  if (isAsymmetric(spec)) await hsm.importKeyPair(key.currentVersionId, spec, key.keyUsage, material);
+  else if (isHmac(spec)) await hsm.importHmacKey(key.currentVersionId, spec, material);
+  else await hsm.importRootKey(key.currentVersionId, material);
 }
 
 export function deleteImportedKeyMaterial(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<void> {
