@@ -215,6 +215,36 @@ export function importedRsaKeyPairTemplates(versionId: string, usage: PairUsage,
   ]);
 }
 
+/** The public half of an RSA pair whose private half was unwrapped into the token. */
+export function rsaPublicKeyTemplate(versionId: string, usage: PairUsage, n: Buffer, e: Buffer): Template {
+  return pairTemplates(versionId, ck.CKK_RSA, usage, [{ type: ck.CKA_MODULUS, value: n }, { type: ck.CKA_PUBLIC_EXPONENT, value: e }]).publicKey;
+}
+
+/** The private half of an RSA pair as C_UnwrapKey creates it from a PKCS #8 key (the token fills in the values). */
+export function unwrappedRsaPrivateKeyTemplate(versionId: string, usage: PairUsage): Template {
+  return pairTemplates(versionId, ck.CKK_RSA, usage, []).privateKey;
+}
+
+/** An import wrapping pair: like an ENCRYPT_DECRYPT pair, but the private half may also unwrap (C_UnwrapKey with OAEP). */
+export function wrappingKeyPairTemplates(versionId: string, bits: number): KeyPairTemplates {
+  const t = rsaKeyPairTemplates(versionId, bits, 'ENCRYPT_DECRYPT');
+  return { publicKey: t.publicKey, privateKey: t.privateKey.map((a) => (a.type === ck.CKA_UNWRAP ? { type: a.type, value: true } : a)) };
+}
+
+/** The AES key of RSA_AES_KEY_WRAP, unwrapped by the wrapping private key: a session object that can only unwrap. */
+export function transportKeyTemplate(): Template {
+  return [
+    { type: ck.CKA_CLASS, value: ck.CKO_SECRET_KEY },
+    { type: ck.CKA_KEY_TYPE, value: ck.CKK_AES },
+    { type: ck.CKA_TOKEN, value: false },
+    { type: ck.CKA_SENSITIVE, value: true },
+    { type: ck.CKA_EXTRACTABLE, value: false },
+    { type: ck.CKA_UNWRAP, value: true },
+    { type: ck.CKA_ENCRYPT, value: false },
+    { type: ck.CKA_DECRYPT, value: false },
+  ];
+}
+
 export function importedEcKeyPairTemplates(versionId: string, usage: PairUsage, edwards: boolean, curveOid: Buffer, point: Buffer, d: Buffer): KeyPairTemplates {
   const params = { type: ck.CKA_EC_PARAMS, value: curveOid };
   return pairTemplates(versionId, edwards ? CKK_EC_EDWARDS : ck.CKK_EC, usage, [params, { type: ck.CKA_EC_POINT, value: point }], [params, { type: ck.CKA_VALUE, value: d }]);

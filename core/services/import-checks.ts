@@ -46,7 +46,7 @@ const incorrect = (message: string) => new KmsError('IncorrectKeyMaterialExcepti
  * material. Throws IncorrectKeyMaterialException when the material does not fit the spec.
  */
 export function checkValueOfMaterial(spec: KeySpec, material: Buffer): Buffer {
-  if (isAsymmetric(spec)) return createHash('sha256').update(publicKeyOfPrivate(spec, material)).digest();
+  if (isAsymmetric(spec)) return checkValueOfPublicKey(publicKeyOfPrivate(spec, material));
   if (isHmac(spec)) {
     const [min, max] = HMAC_MATERIAL_BYTES[spec];
     needs(material.length >= min && material.length <= max, 'IncorrectKeyMaterialException', `The key material for a ${spec} key must be ${min} to ${max} bytes.`);
@@ -55,6 +55,11 @@ export function checkValueOfMaterial(spec: KeySpec, material: Buffer): Buffer {
   needs(material.length === 32, 'IncorrectKeyMaterialException', 'The key material must be 256 bits for a SYMMETRIC_DEFAULT key.');
   const c = createCipheriv('aes-256-gcm', material, CHECK_IV).setAAD(CHECK_AAD);
   return Buffer.concat([c.update(CHECK_INPUT), c.final(), c.getAuthTag()]);
+}
+
+/** The check value of a key pair: the SHA-256 of its public key (SPKI DER). */
+export function checkValueOfPublicKey(spki: Uint8Array): Buffer {
+  return createHash('sha256').update(spki).digest();
 }
 
 /** The DER SubjectPublicKeyInfo of a PKCS #8 private key of the spec; IncorrectKeyMaterialException when it is not one. */

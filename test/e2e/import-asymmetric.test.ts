@@ -140,6 +140,23 @@ describe('imported key material: refusals and re-import', () => {
     expect((await failure(importInto(key.KeyId!, pkcs8(mixed)))).name).toBe('IncorrectKeyMaterialException');
   });
 
+  it('an RSA key whose CRT values belong to another key: refused in process (_SHA_256); in the token (_SHA_1) only if it computes wrongly', async () => {
+    const [a, b] = [pair('RSA_2048'), pair('RSA_2048')].map((k) => k.export({ format: 'jwk' }));
+    const mixed = createPrivateKey({ key: { ...a!, dp: b!.dp, dq: b!.dq }, format: 'jwk' });
+    for (const KeyUsage of ['SIGN_VERIFY', 'ENCRYPT_DECRYPT'] as const) {
+      const key = await externalKey('RSA_2048', KeyUsage);
+      expect((await failure(importInto(key.KeyId!, pkcs8(mixed), 'RSA_AES_KEY_WRAP_SHA_256'))).name).toBe('IncorrectKeyMaterialException');
+    }
+    // The token's CRT values cannot be read back. The pair is checked by using it: SoftHSM (OpenSSL) verifies each CRT
+    // result and falls back to d, so it signs correctly and accepts the pair; a token that computed wrongly is refused.
+    const key = await externalKey('RSA_2048', 'SIGN_VERIFY');
+    const outcome = await importInto(key.KeyId!, pkcs8(mixed), 'RSA_AES_KEY_WRAP_SHA_1').then(() => 'imported', (e: Error) => e.name);
+    if (outcome === 'imported') {
+      const { Signature } = await ctx.kms.send(new SignCommand({ KeyId: key.KeyId, Message, SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' }));
+      expect(nodeVerify('sha256', Message, createPublicKey(mixed), Signature!)).toBe(true);
+    } else expect(outcome).toBe('IncorrectKeyMaterialException');
+  });
+
   it('after DeleteImportedKeyMaterial the same key pair imports again and signs; a different one is refused', async () => {
     const key = await externalKey('ECC_NIST_P256', 'SIGN_VERIFY');
     const priv = pair('ECC_NIST_P256');
@@ -151,6 +168,29 @@ describe('imported key material: refusals and re-import', () => {
     expect((await publicKeyOf(key.KeyId!)).equals(spkiOf(priv))).toBe(true);
     const { Signature } = await ctx.kms.send(new SignCommand({ KeyId: key.KeyId, Message, SigningAlgorithm: 'ECDSA_SHA_256' }));
     expect(nodeVerify('sha256', Message, createPublicKey(priv), Signature!)).toBe(true);
+  });
+
+  it('RSA_AES_KEY_WRAP_SHA_1 (unwrapped in the token): refuses another size, an EC key, another pair after delete, and a SHA-256 OAEP layer', async () => {
+    const key = await externalKey('RSA_2048', 'ENCRYPT_DECRYPT');
+    const refused = async (material: Uint8Array) => {
+      const e = await failure(importInto(key.KeyId!, material, 'RSA_AES_KEY_WRAP_SHA_1'));
+      expect((await ctx.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.KeyState).toBe('PendingImport');
+      return e.name;
+    };
+    expect(await refused(pkcs8(pair('RSA_3072')))).toBe('IncorrectKeyMaterialException');
+    expect(await refused(pkcs8(pair('ECC_NIST_P256')))).toBe('IncorrectKeyMaterialException');
+    expect(await refused(randomBytes(64))).toBe('IncorrectKeyMaterialException');
+    const priv = pair('RSA_2048');
+    const p = await ctx.kms.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_1', WrappingKeySpec: 'RSA_3072' }));
+    const sha256Layer = wrap('RSA_AES_KEY_WRAP_SHA_256', p.PublicKey!, pkcs8(priv));
+    const e = await failure(ctx.kms.send(new ImportKeyMaterialCommand({ KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: sha256Layer, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' })));
+    expect(e.name).toBe('InvalidCiphertextException');
+    await importInto(key.KeyId!, pkcs8(priv), 'RSA_AES_KEY_WRAP_SHA_1');
+    await ctx.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: key.KeyId }));
+    expect(await refused(pkcs8(pair('RSA_2048')))).toBe('IncorrectKeyMaterialException');
+    expect((await failure(ctx.kms.send(new GetPublicKeyCommand({ KeyId: key.KeyId })))).name).toBe('KMSInvalidStateException');
+    await importInto(key.KeyId!, pkcs8(priv), 'RSA_AES_KEY_WRAP_SHA_1');
+    expect((await publicKeyOf(key.KeyId!)).equals(spkiOf(priv))).toBe(true);
   });
 
   it('HMAC: the same material imports again after DeleteImportedKeyMaterial; different material is refused', async () => {

@@ -1,8 +1,9 @@
 // Production surface through the real server: /readyz with its checks, /metrics, redacted JSON logs, graceful shutdown.
 import {
-  CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GetParametersForImportCommand, ImportKeyMaterialCommand, type KMSClient,
+  CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GetParametersForImportCommand, GetPublicKeyCommand, ImportKeyMaterialCommand,
+  SignCommand, type KMSClient,
 } from '@aws-sdk/client-kms';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, verify as nodeVerify } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -81,6 +82,27 @@ describe('readiness', () => {
       })));
       expect(e.name).toBe('UnsupportedOperationException');
       expect((await kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.KeyState).toBe('PendingImport');
+    }
+  });
+
+  it('in FIPS mode imports an RSA private key wrapped with RSA_AES_KEY_WRAP_SHA_1 (C_UnwrapKey in the token), not with _SHA_256', async () => {
+    const priv = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const material = priv.export({ type: 'pkcs8', format: 'der' });
+    for (const [WrappingAlgorithm, refused] of [['RSA_AES_KEY_WRAP_SHA_256', true], ['RSA_AES_KEY_WRAP_SHA_1', false]] as const) {
+      const key = (await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL', KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!;
+      const p = await kms.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm, WrappingKeySpec: 'RSA_3072' }));
+      const imported = kms.send(new ImportKeyMaterialCommand({
+        KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap(WrappingAlgorithm, p.PublicKey!, material), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+      }));
+      if (refused) {
+        expect((await failure(imported)).name).toBe('UnsupportedOperationException');
+        continue;
+      }
+      await imported;
+      const spki = Buffer.from((await kms.send(new GetPublicKeyCommand({ KeyId: key.KeyId }))).PublicKey!);
+      expect(spki.equals(createPublicKey(priv).export({ type: 'spki', format: 'der' }))).toBe(true);
+      const { Signature } = await kms.send(new SignCommand({ KeyId: key.KeyId, Message: Buffer.from('fips'), SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' }));
+      expect(nodeVerify('sha256', Buffer.from('fips'), createPublicKey(priv), Signature!)).toBe(true);
     }
   });
 });
