@@ -115,6 +115,16 @@ describe('imported key material: refusals and re-import', () => {
     await ctx.kms.send(new GetParametersForImportCommand({ KeyId: p521.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_3072' }));
   });
 
+  it('CreateKey with Origin EXTERNAL refuses the spec and usage pairs AWS refuses, with ValidationException', async () => {
+    for (const [KeySpec, KeyUsage] of [
+      ['ECC_SECG_P256K1', 'KEY_AGREEMENT'], ['ECC_NIST_EDWARDS25519', 'KEY_AGREEMENT'], ['RSA_2048', 'KEY_AGREEMENT'],
+      ['ECC_NIST_P256', 'ENCRYPT_DECRYPT'], ['HMAC_256', 'SIGN_VERIFY'], ['RSA_3072', 'GENERATE_VERIFY_MAC'],
+    ] as const) {
+      const e = await failure(ctx.kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL', KeySpec, KeyUsage })));
+      expect(`${KeySpec} ${KeyUsage} ${e.name}`).toBe(`${KeySpec} ${KeyUsage} ValidationException`);
+    }
+  });
+
   it('ImportKeyMaterial refuses another curve, another RSA size, another key type, non-PKCS #8 bytes and short HMAC material with IncorrectKeyMaterialException', async () => {
     const cases: [KeySpec, KeyUsageType, Uint8Array][] = [
       ['ECC_NIST_P256', 'SIGN_VERIFY', pkcs8(pair('ECC_NIST_P384'))],
