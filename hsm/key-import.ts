@@ -68,17 +68,17 @@ export interface RsaUnwrap {
  * from its modulus and exponent, checks that the halves agree, and returns the public key (SPKI DER). On any failure
  * it leaves no object behind.
  */
-export function unwrapRsaKeyPair(lib: PKCS11, s: Handle, u: RsaUnwrap, wrapped: Uint8Array): Buffer {
+export async function unwrapRsaKeyPair(lib: PKCS11, s: Handle, u: RsaUnwrap, wrapped: Uint8Array): Promise<Buffer> {
   if (wrapped.length <= u.modulusBytes) throw invalidCiphertext();
   let aesKey: Handle;
   try {
-    aesKey = lib.C_UnwrapKey(s, OAEP_SHA1, u.wrappingKey, Buffer.from(wrapped.subarray(0, u.modulusBytes)), transportKeyTemplate());
+    aesKey = await lib.C_UnwrapKeyAsync(s, OAEP_SHA1, u.wrappingKey, Buffer.from(wrapped.subarray(0, u.modulusBytes)), transportKeyTemplate());
   } catch (e) {
     throw Object.assign(invalidCiphertext(), { cause: e });
   }
   let privateKey: Handle;
   try {
-    privateKey = lib.C_UnwrapKey(s, { mechanism: ck.CKM_AES_KEY_WRAP_PAD }, aesKey, Buffer.from(wrapped.subarray(u.modulusBytes)), unwrappedRsaPrivateKeyTemplate(u.versionId, u.usage));
+    privateKey = await lib.C_UnwrapKeyAsync(s, { mechanism: ck.CKM_AES_KEY_WRAP_PAD }, aesKey, Buffer.from(wrapped.subarray(u.modulusBytes)), unwrappedRsaPrivateKeyTemplate(u.versionId, u.usage));
   } catch (e) {
     throw Object.assign(incorrect(`The key material is not a ${u.spec} private key wrapped with RSA_AES_KEY_WRAP_SHA_1.`), { cause: ckrName(e) });
   } finally {
@@ -90,7 +90,7 @@ export function unwrapRsaKeyPair(lib: PKCS11, s: Handle, u: RsaUnwrap, wrapped: 
     const publicKey = createPublicKey({ key: { kty: 'RSA', n: n!.toString('base64url'), e: e!.toString('base64url') }, format: 'jwk' });
     if (publicKey.asymmetricKeyDetails?.modulusLength !== Number(u.spec.slice(4))) throw incorrect(`The key material is not a ${u.spec} private key.`);
     created.push(lib.C_CreateObject(s, rsaPublicKeyTemplate(u.versionId, u.usage, n!, e!)));
-    if (!halvesAgree(lib, s, privateKey, publicKey, u)) throw incorrect(`The key material is not a consistent ${u.spec} key pair.`);
+    if (!(await halvesAgree(lib, s, privateKey, publicKey, u))) throw incorrect(`The key material is not a consistent ${u.spec} key pair.`);
     return publicKey.export({ type: 'spki', format: 'der' });
   } catch (e) {
     for (const h of created) lib.C_DestroyObject(s, h);
@@ -99,17 +99,17 @@ export function unwrapRsaKeyPair(lib: PKCS11, s: Handle, u: RsaUnwrap, wrapped: 
 }
 
 /** The private key (which signs with its CRT values) and the public key agree: a signature or a decryption round trip. */
-function halvesAgree(lib: PKCS11, s: Handle, privateKey: Handle, publicKey: ReturnType<typeof createPublicKey>, u: RsaUnwrap): boolean {
+async function halvesAgree(lib: PKCS11, s: Handle, privateKey: Handle, publicKey: ReturnType<typeof createPublicKey>, u: RsaUnwrap): Promise<boolean> {
   try {
     if (u.usage === 'SIGN_VERIFY') {
       lib.C_SignInit(s, { mechanism: ck.CKM_RSA_PKCS }, privateKey);
       const digest = createHash('sha256').update(PROBE).digest();
-      const signature = lib.C_Sign(s, Buffer.concat([SHA256_DIGEST_INFO, digest]), Buffer.alloc(MAX_RSA_BYTES));
+      const signature = await lib.C_SignAsync(s, Buffer.concat([SHA256_DIGEST_INFO, digest]), Buffer.alloc(MAX_RSA_BYTES));
       return verify('sha256', PROBE, publicKey, signature);
     }
     lib.C_DecryptInit(s, OAEP_SHA1, privateKey);
     const ciphertext = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, PROBE);
-    return lib.C_Decrypt(s, ciphertext, Buffer.alloc(MAX_RSA_BYTES)).equals(PROBE);
+    return (await lib.C_DecryptAsync(s, ciphertext, Buffer.alloc(MAX_RSA_BYTES))).equals(PROBE);
   } catch {
     return false;
   }

@@ -222,7 +222,7 @@ export class Pkcs11Hsm implements Hsm {
       for (const k of (['private', 'public'] as const).map((o) => `${target.versionId}/${o}`)) this.handles.delete(k);
       for (const h of this.find(s, findVersionObjectsTemplate(target.versionId))) this.lib.C_DestroyObject(s, h);
       const u = { wrappingKey, modulusBytes: rsaBytes(wrapping.spec), versionId: target.versionId, spec: target.spec, usage: target.usage as PairUsage };
-      return new Uint8Array(unwrapRsaKeyPair(this.lib, s, u, wrapped));
+      return new Uint8Array(await unwrapRsaKeyPair(this.lib, s, u, wrapped));
     });
   }
 
