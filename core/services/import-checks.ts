@@ -10,7 +10,7 @@ const CHECK_INPUT = Buffer.alloc(16);
 const CHECK_AAD = Buffer.from('coffer:import-check');
 const CONSISTENCY_MESSAGE = Buffer.from('coffer:imported-key-pair-check');
 
-/** AWS: HMAC key material from the hash's output length up to its block size, in bytes. */
+/** AWS: HMAC key material from the hash's output length up to its block size, in bytes (not re-checked against the page). */
 export const HMAC_MATERIAL_BYTES: Record<HmacSpec, readonly [number, number]> = {
   HMAC_224: [28, 64], HMAC_256: [32, 64], HMAC_384: [48, 128], HMAC_512: [64, 128],
 };
