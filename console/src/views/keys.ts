@@ -28,13 +28,15 @@ export interface Alias {
 }
 
 const PAGE_SIZE = 10;
+/** The smallest of the List* operations' upper Limit (ListResourceTags: 50). */
+const LIST_LIMIT = 50;
 
 /** Every page of a List* operation, following Marker/NextMarker. */
 export async function listAll<T>(api: Api, op: string, member: string, input: Record<string, unknown> = {}): Promise<T[]> {
   const out: T[] = [];
   let marker: string | undefined;
   do {
-    const page = await api.kms<Record<string, unknown>>(op, { ...input, Limit: 100, ...(marker ? { Marker: marker } : {}) });
+    const page = await api.kms<Record<string, unknown>>(op, { ...input, Limit: LIST_LIMIT, ...(marker ? { Marker: marker } : {}) });
     out.push(...((page[member] as T[] | undefined) ?? []));
     marker = page.Truncated ? (page.NextMarker as string) : undefined;
   } while (marker);
