@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeKeyCommand, EncryptCommand, GetKeyPolicyCommand, ListAliasesCommand, ListResourceTagsCommand } from '@aws-sdk/client-kms';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers/audit.js';
 import { ACCOUNT, ADMIN, ROOT, serverPerFile } from '../helpers/server.js';
@@ -107,7 +108,7 @@ describe('console', () => {
     await page.getByRole('button', { name: 'Next' }).click();
     // Focus moves to the new step's heading, so keyboard and screen-reader users land on it.
     await page.getByRole('heading', { name: /Step 2 of 5/ }).waitFor();
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toContain('Step 2 of 5');
+    expect(await page.evaluate('document.activeElement?.textContent')).toContain('Step 2 of 5');
     await page.getByLabel('Alias').fill('console-e2e');
     await page.getByLabel('Description').fill('made by the console test');
     await page.getByRole('button', { name: 'Add tag' }).click();
@@ -142,9 +143,11 @@ describe('console', () => {
 
   it('shows an Encrypt made through the SDK in the audit viewer, with its detail and the chain verified', async () => {
     await s.kms.send(new EncryptCommand({ KeyId: 'alias/console-e2e', Plaintext: new TextEncoder().encode('hello console') }));
+    expect((await call(s.server.url, 'CofferAudit.CreateCheckpoint')).status).toBe(200);
     await page.getByRole('link', { name: 'Audit' }).click();
     await page.getByTestId('chain-status').waitFor();
     expect(await page.getByTestId('chain-status').textContent()).toBe('Chain verified');
+    expect(await page.getByRole('region', { name: 'Chain verification' }).textContent()).toContain('1 checkpoint signatures verified');
     await page.getByLabel('Key', { exact: true }).fill(keyId());
     await page.getByLabel('Event name').fill('Encrypt');
     await page.getByRole('button', { name: 'Search events' }).click();
@@ -204,5 +207,26 @@ describe('console', () => {
     expect(await policySection.getByRole('status').textContent()).toBe('Key policy saved.');
     expect(JSON.parse((await s.kms.send(new GetKeyPolicyCommand({ KeyId: keyId(), PolicyName: 'default' }))).Policy as string)).toEqual(edited);
     await shot('08-policy-saved');
+  });
+
+  it('the audit viewer names a chain tampered in the database as broken, at the altered event', async () => {
+    const url = s.db?.url;
+    if (s.db?.kind !== 'postgres' || !url) throw new Error('this test tampers with Postgres rows: it needs the local Postgres or TEST_DATABASE_URL');
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    let seq: number;
+    try {
+      const rows = await sql<{ chain_seq: string }[]>`select chain_seq from audit_events where operation = 'Encrypt' order by chain_seq desc limit 1`;
+      seq = Number(rows[0]?.chain_seq);
+      await sql.begin(async (tx) => {
+        await tx.unsafe('set local session_replication_role = replica');
+        await tx.unsafe(`update audit_events set record = replace(record, '"Encrypt"', '"Decrypt"') where chain_seq = ${seq}`);
+      });
+    } finally {
+      await sql.end();
+    }
+    await page.getByRole('link', { name: 'Audit' }).click();
+    await expect.poll(() => page.getByTestId('chain-status').textContent()).toBe('Chain BROKEN');
+    expect(await page.getByRole('region', { name: 'Chain verification' }).textContent()).toContain(`BROKEN at event ${seq}`);
+    await shot('09-audit-chain-broken');
   });
 });
