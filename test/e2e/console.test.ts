@@ -6,7 +6,11 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeKeyCommand, EncryptCommand, GetKeyPolicyCommand, ListAliasesCommand, ListResourceTagsCommand } from '@aws-sdk/client-kms';
+import { readFileSync } from 'node:fs';
+import {
+  CreateGrantCommand, CreateKeyCommand, DescribeKeyCommand, DisableKeyCommand, EncryptCommand, GetKeyPolicyCommand, GetPublicKeyCommand, ListAliasesCommand,
+  ListGrantsCommand, ListResourceTagsCommand,
+} from '@aws-sdk/client-kms';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +30,7 @@ const s = serverPerFile({ env: { COFFER_CONSOLE_DIR: consoleDir } });
 let browser: Browser;
 let page: Page;
 const state: { keyId?: string } = {};
+const pageErrors: string[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: ./scripts/test installs Debian's chromium (apt-get install chromium)`);
@@ -36,6 +41,9 @@ beforeAll(async () => {
   });
   page = await browser.newPage({ acceptDownloads: true });
   page.setDefaultTimeout(15_000);
+  // Failed requests (a 400 the test provokes) are logged by Chromium too; anything else is a defect (a CSP refusal).
+  page.on('console', (m) => void (m.type() === 'error' && !m.text().startsWith('Failed to load resource') && pageErrors.push(m.text())));
+  page.on('pageerror', (e) => void pageErrors.push(e.message));
   for (const name of ['alice', 'bob']) expect((await call(s.server.url, 'CofferIdentity.CreateUser', { UserName: name })).status).toBe(200);
 });
 afterAll(async () => {
@@ -45,6 +53,16 @@ afterAll(async () => {
 const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 const alertText = () => page.getByRole('alert').first().textContent();
 const keyId = () => state.keyId as string;
+
+/** Presses Tab until the focused element's text or label is `name` (at most 60 presses): keyboard reachability. */
+async function tabTo(name: string): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press('Tab');
+    const focused = (await page.evaluate("(document.activeElement?.getAttribute('aria-label') || document.activeElement?.textContent || '').trim()")) as string;
+    if (focused === name) return;
+  }
+  throw new Error(`${name} is not reachable with Tab`);
+}
 
 /** A raw GET with the path exactly as written (no client-side normalisation of dot segments). */
 function rawGet(url: string, path: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
@@ -228,5 +246,72 @@ describe('console', () => {
     await expect.poll(() => page.getByTestId('chain-status').textContent()).toBe('Chain BROKEN');
     expect(await page.getByRole('region', { name: 'Chain verification' }).textContent()).toContain(`BROKEN at event ${seq}`);
     await shot('09-audit-chain-broken');
+  });
+
+  it("downloads an asymmetric key's public key as PEM and revokes a grant from the key page", async () => {
+    const created = await s.kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: 'signing key' }));
+    const signingKey = created.KeyMetadata?.KeyId as string;
+    await s.kms.send(new CreateGrantCommand({ KeyId: signingKey, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:user/bob`, Operations: ['Sign'], Name: 'bob-signs' }));
+    await page.goto(`${s.server.url}/console/#/keys/${signingKey}`);
+    await page.getByRole('button', { name: 'Revoke grant bob-signs' }).waitFor();
+    await shot('10-asymmetric-key-grants');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download public key' }).click()]);
+    expect(download.suggestedFilename()).toBe(`${signingKey}.pem`);
+    const pem = readFileSync(await download.path(), 'utf8');
+    const der = (await s.kms.send(new GetPublicKeyCommand({ KeyId: signingKey }))).PublicKey as Uint8Array;
+    expect(pem).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+    expect(pem.replace(/-----[A-Z ]+-----|\n/g, '')).toBe(Buffer.from(der).toString('base64'));
+
+    await page.getByRole('button', { name: 'Revoke grant bob-signs' }).click();
+    await page.getByText('Grant revoked.').waitFor();
+    await page.getByRole('table', { name: 'Grants' }).getByText('No grants.').waitFor();
+    expect((await s.kms.send(new ListGrantsCommand({ KeyId: signingKey }))).Grants).toEqual([]);
+    await shot('11-grant-revoked');
+  });
+
+  it('lists keys filtered by state and usage, ten to a page', async () => {
+    for (let i = 0; i < 9; i++) await s.kms.send(new CreateKeyCommand({ Description: `filler ${i}` }));
+    const disabled = (await s.kms.send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC', Description: 'the disabled one' }))).KeyMetadata?.KeyId as string;
+    await s.kms.send(new DisableKeyCommand({ KeyId: disabled }));
+    await page.getByRole('link', { name: 'Keys', exact: true }).click();
+    const info = page.getByText(/^Page \d+ of \d+/);
+    await expect.poll(() => info.textContent()).toBe('Page 1 of 2 (12 keys)');
+    const rows = page.getByRole('table', { name: 'Keys of this account' }).locator('tbody tr');
+    expect(await rows.count()).toBe(10);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    expect(await info.textContent()).toBe('Page 2 of 2 (12 keys)');
+    expect(await rows.count()).toBe(2);
+    await page.getByLabel('Key state').selectOption('Disabled');
+    await page.getByLabel('Key usage').selectOption('GENERATE_VERIFY_MAC');
+    expect(await info.textContent()).toBe('Page 1 of 1 (1 key)');
+    await rows.getByRole('link', { name: disabled }).waitFor();
+    await page.getByLabel('Search by key ID, alias or description').fill('console-e2e');
+    expect(await info.textContent()).toBe('Page 1 of 1 (0 keys)');
+    await page.getByLabel('Key usage').selectOption('');
+    await page.getByLabel('Key state').selectOption('');
+    expect(await info.textContent()).toBe('Page 1 of 1 (1 key)');
+    await shot('12-keys-filtered');
+  });
+
+  it('is usable by keyboard: sign out, sign in and open the wizard without the mouse', async () => {
+    await tabTo('Sign out');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Sign in to Coffer' }).waitFor();
+    expect(await page.evaluate("document.activeElement?.getAttribute('name')")).toBe('accessKeyId');
+    await page.keyboard.type(ADMIN.accessKeyId);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(ADMIN.secretAccessKey);
+    await page.keyboard.press('Enter');
+    await page.getByRole('table', { name: 'Keys of this account' }).waitFor();
+    await tabTo('Create key');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /Step 1 of 5/ }).waitFor();
+    await tabTo('Next');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /Step 2 of 5/ }).waitFor();
+    expect(await page.evaluate('document.activeElement?.textContent')).toContain('Step 2 of 5');
+    await shot('13-keyboard-wizard');
+    expect(pageErrors).toEqual([]);
   });
 });

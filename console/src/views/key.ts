@@ -25,8 +25,13 @@ export function keyView(main: HTMLElement, api: Api, keyId: string, flash?: stri
       grantsSection(api, meta, reload),
       ...(meta.KeySpec.startsWith('RSA') || meta.KeySpec.startsWith('ECC') ? [publicKeySection(api, meta)] : []),
     );
-    if (flash) notice.ok(flash);
-    (main.querySelector('h1') as HTMLElement).setAttribute('tabindex', '-1');
+    // After an action the page is redrawn: focus goes to its heading, and the result is announced.
+    const heading = main.querySelector('h1') as HTMLElement;
+    heading.setAttribute('tabindex', '-1');
+    if (flash) {
+      notice.ok(flash);
+      heading.focus();
+    }
   });
 }
 
