@@ -127,6 +127,10 @@ describe('console', () => {
     // Focus moves to the new step's heading, so keyboard and screen-reader users land on it.
     await page.getByRole('heading', { name: /Step 2 of 5/ }).waitFor();
     expect(await page.evaluate('document.activeElement?.textContent')).toContain('Step 2 of 5');
+    await page.getByLabel('Alias').fill('not an alias!');
+    await page.getByRole('button', { name: 'Next' }).click();
+    expect(await alertText()).toContain('An alias may contain only letters');
+    expect(await page.evaluate("document.activeElement?.getAttribute('name')")).toBe('alias');
     await page.getByLabel('Alias').fill('console-e2e');
     await page.getByLabel('Description').fill('made by the console test');
     await page.getByRole('button', { name: 'Add tag' }).click();
@@ -141,6 +145,8 @@ describe('console', () => {
     expect(preview.Statement.map((x) => x.Sid)).toEqual(['Enable IAM User Permissions', 'Allow access for Key Administrators', 'Allow use of the key']);
     expect(preview.Statement[1]?.Principal.AWS).toBe(`arn:aws:iam::${ACCOUNT}:user/alice`);
     expect(preview.Statement[2]?.Principal.AWS).toBe(`arn:aws:iam::${ACCOUNT}:user/bob`);
+    const review = (await page.locator('dl.details').textContent()) as string;
+    for (const shown of ['alias/console-e2e', 'team=security', 'Key administratorsalice', 'Key usersbob']) expect(review).toContain(shown);
     await shot('02-wizard-review');
 
     await page.getByRole('button', { name: 'Create key' }).click();

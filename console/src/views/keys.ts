@@ -97,7 +97,7 @@ export function keysView(main: HTMLElement, api: Api): void {
       ),
     );
     if (all.length === 0) body.replaceChildren(h('tr', {}, h('td', { colspan: 7 }, rows.length ? 'No key matches the filter.' : 'No keys yet.')));
-    pageInfo.textContent = `Page ${page + 1} of ${pages} (${all.length} ${all.length === 1 ? "key" : "keys"})`;
+    pageInfo.textContent = `Page ${page + 1} of ${pages} (${all.length} ${all.length === 1 ? 'key' : 'keys'})`;
     prev.disabled = page === 0;
     next.disabled = page >= pages - 1;
   };

@@ -1,7 +1,8 @@
 // The create-key wizard: type and usage, labels (alias, description, tags), key administrators, key users, then a
 // review with the key policy those choices produce, and CreateKey (plus CreateAlias). Focus moves to each step's heading.
 import type { Api } from '../api.js';
-import { field, h, Notice, select, uid } from '../dom.js';
+import { describeFailure } from '../api.js';
+import { details, field, h, Notice, select, uid } from '../dom.js';
 import { keyPolicy, type KeyUsage } from '../policy.js';
 
 type KeyType = 'SYMMETRIC' | 'ASYMMETRIC' | 'HMAC';
@@ -40,13 +41,23 @@ function radios(legend: string, name: string, options: [string, string][], check
 
 /** A fieldset of checkboxes, one per user, labelled by user name. */
 function userPicker(legend: string, users: User[]) {
+  const names = new Map(users.map((u) => [u.Arn, u.UserName]));
   const set = h('fieldset', {}, h('legend', {}, legend));
   if (users.length === 0) set.append(h('p', {}, 'No users in this account (or no permission to list them).'));
   for (const u of users) {
     const id = uid('u');
     set.append(h('div', { class: 'choice' }, h('input', { type: 'checkbox', id, value: u.Arn }), h('label', { for: id }, u.UserName)));
   }
-  return { el: set, value: () => [...set.querySelectorAll<HTMLInputElement>('input:checked')].map((i) => i.value) };
+  const value = () => [...set.querySelectorAll<HTMLInputElement>('input:checked')].map((i) => i.value);
+  return { el: set, value, names: () => value().map((arn) => names.get(arn) ?? arn).join(', ') || '—' };
+}
+
+/** AWS's alias name rule (without the alias/ prefix); null when acceptable. */
+export function aliasProblem(name: string): string | null {
+  if (name === '') return null;
+  if (!/^[a-zA-Z0-9/_-]{1,250}$/.test(name)) return 'An alias may contain only letters, digits, slashes (/), underscores (_) and dashes (-).';
+  if (name.startsWith('aws/')) return 'Aliases that begin with aws/ are reserved for AWS managed keys.';
+  return null;
 }
 
 async function accountOf(api: Api, users: User[]): Promise<string> {
@@ -131,7 +142,16 @@ function render(main: HTMLElement, api: Api, users: User[], accountId: string): 
       enter: () => {
         preview.value = policyText();
         summary.replaceChildren(
-          h('p', {}, `${type.value()} key, ${spec.value}, ${usage.value()}${alias.value.trim() ? `, alias/${alias.value.trim()}` : ''}.`),
+          details([
+            ['Key type', type.value()],
+            ['Key spec', spec.value],
+            ['Key usage', usage.value()],
+            ['Alias', alias.value.trim() ? `alias/${alias.value.trim()}` : '—'],
+            ['Description', description.value.trim() || '—'],
+            ['Tags', tagList().map((t) => `${t.TagKey}=${t.TagValue}`).join(', ') || '—'],
+            ['Key administrators', admins.names()],
+            ['Key users', keyUsers.names()],
+          ]),
         );
       },
     },
@@ -153,22 +173,42 @@ function render(main: HTMLElement, api: Api, users: User[], accountId: string): 
     heading.focus();
   };
   back.addEventListener('click', () => ((index -= 1), show()));
-  nextButton.addEventListener('click', () => ((index += 1), show()));
-  create.addEventListener('click', () => {
-    void notice.run(async () => {
-      create.disabled = true;
+  nextButton.addEventListener('click', () => {
+    const problem = index === 1 ? aliasProblem(alias.value.trim()) : null;
+    if (problem) {
+      notice.fail(new Error(problem));
+      alias.setAttribute('aria-invalid', 'true');
+      alias.focus();
+      return;
+    }
+    alias.removeAttribute('aria-invalid');
+    notice.clear();
+    index += 1;
+    show();
+  });
+  let createdKeyId: string | null = null;
+  const createKey = async () => {
+    const input: Record<string, unknown> = { KeySpec: spec.value, KeyUsage: usage.value(), Policy: policyText() };
+    if (description.value.trim()) input.Description = description.value.trim();
+    const t = tagList();
+    if (t.length) input.Tags = t;
+    const created = await api.kms<{ KeyMetadata: { KeyId: string } }>('CreateKey', input);
+    createdKeyId = created.KeyMetadata.KeyId;
+    if (alias.value.trim()) {
       try {
-        const input: Record<string, unknown> = { KeySpec: spec.value, KeyUsage: usage.value(), Policy: policyText() };
-        if (description.value.trim()) input.Description = description.value.trim();
-        const t = tagList();
-        if (t.length) input.Tags = t;
-        const created = await api.kms<{ KeyMetadata: { KeyId: string } }>('CreateKey', input);
-        const keyId = created.KeyMetadata.KeyId;
-        if (alias.value.trim()) await api.kms('CreateAlias', { AliasName: `alias/${alias.value.trim()}`, TargetKeyId: keyId });
-        location.hash = `#/keys/${encodeURIComponent(keyId)}`;
-      } finally {
-        create.disabled = false;
+        await api.kms('CreateAlias', { AliasName: `alias/${alias.value.trim()}`, TargetKeyId: createdKeyId });
+      } catch (e) {
+        throw new Error(`Key ${createdKeyId} was created, but its alias was refused: ${describeFailure(e)}`, { cause: e });
       }
+    }
+    location.hash = `#/keys/${encodeURIComponent(createdKeyId)}`;
+  };
+  create.addEventListener('click', () => {
+    create.disabled = true;
+    void notice.run(createKey).then((ok) => {
+      // Once the key exists, a second click must not create another: leave the way to the one made.
+      if (!ok && createdKeyId) notice.el.append(h('p', {}, h('a', { href: `#/keys/${encodeURIComponent(createdKeyId)}` }, `Open key ${createdKeyId}`)));
+      create.disabled = createdKeyId !== null;
     });
   });
 
