@@ -94,6 +94,10 @@ describe('console', () => {
     }
     const redirect = await fetch(`${s.server.url}/console`, { redirect: 'manual' });
     expect(redirect.headers.get('location')).toBe('/console/');
+    const refused = await page.goto(`${s.server.url}/console/..%2f..%2fpackage.json`);
+    expect(refused?.status()).toBe(404);
+    expect(await page.textContent('body')).toContain('Not found.');
+    await shot('00-traversal-refused');
   });
 
   it('signs in with an access key (a wrong secret refused as named; the secret gone on reload)', async () => {
@@ -184,6 +188,23 @@ describe('console', () => {
     expect(record.resources[0]?.ARN).toContain(keyId());
     expect(JSON.stringify(record)).not.toContain('hello console');
     await shot('04-audit-encrypt-event');
+
+    // The other filters: principal (a user name or an access key id) and time.
+    const search = async () => {
+      await page.getByRole('button', { name: 'Search events' }).click();
+      await page.getByRole('table', { name: 'Audit events, newest first' }).locator('tbody tr').first().waitFor();
+      return page.getByRole('button', { name: /^Details of Encrypt event/ }).count();
+    };
+    await page.getByLabel('Principal').fill('alice');
+    await expect.poll(search).toBe(0);
+    await page.getByText('No events match.').waitFor();
+    await page.getByLabel('Principal').fill(ADMIN.accessKeyId);
+    await expect.poll(search).toBe(1);
+    await page.getByLabel('From (local time)').fill('2099-01-01T00:00:00');
+    await expect.poll(search).toBe(0);
+    await page.getByLabel('From (local time)').fill('2000-01-01T00:00:00');
+    await page.getByLabel('To (local time)').fill('2099-01-01T00:00:00');
+    await expect.poll(search).toBe(1);
   });
 
   it('schedules deletion with a waiting period and cancels it', async () => {
