@@ -33,8 +33,9 @@ function signIn(): void {
       await candidate.kms('ListKeys', { Limit: 1 });
       api = candidate;
       secret.value = '';
+      // Setting a new hash routes through hashchange; otherwise route now (exactly once either way).
       if (!location.hash || location.hash === '#/') location.hash = '#/keys';
-      route();
+      else route();
     });
   });
   root.replaceChildren(h('main', { class: 'signin' }, form));
@@ -43,7 +44,7 @@ function signIn(): void {
 
 function signOut(): void {
   api = null;
-  location.hash = '#/';
+  history.replaceState(null, '', '#/');
   signIn();
 }
 

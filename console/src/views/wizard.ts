@@ -72,8 +72,11 @@ export function wizardView(main: HTMLElement, api: Api): void {
   const notice = new Notice();
   main.replaceChildren(h('h1', {}, 'Create key'), notice.el);
   void notice.run(async () => {
-    const users = (await api.identity<{ Users?: User[] }>('ListUsers').catch(() => ({ Users: [] }))).Users ?? [];
+    // Without permission to list users the wizard still works (the root statement alone), and says why the lists are empty.
+    let refusal: unknown = null;
+    const users = (await api.identity<{ Users?: User[] }>('ListUsers').catch((e: unknown) => ((refusal = e), { Users: [] }))).Users ?? [];
     render(main, api, users, await accountOf(api, users));
+    if (refusal) main.append(h('p', { role: 'alert', class: 'error' }, `The account's users could not be listed: ${describeFailure(refusal)}`));
   });
 }
 
