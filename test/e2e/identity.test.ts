@@ -283,6 +283,15 @@ describe('a user of another account allowed by both policies', () => {
     expect((await failure(as(partner).send(new EncryptCommand({ KeyId: keyId, Plaintext: data })))).name).toBe('NotFoundException');
   });
 
+  it('another account’s admin may not verify or checkpoint the audit chain, which spans every account', async () => {
+    for (const op of ['VerifyChain', 'CreateCheckpoint']) {
+      const r = await call(server.url, admin2, op, {}, 'CofferAudit.');
+      expect(r.body.__type).toBe('AccessDeniedException');
+      expect(r.body.message).toMatch(/only principals of the system account/);
+    }
+    expect((await call(server.url, ADMIN, 'VerifyChain', {}, 'CofferAudit.')).body.Valid).toBe(true);
+  });
+
   it('ListKeys shows the caller’s account only; its admin manages only its own users', async () => {
     const c = as(admin2);
     expect((await c.send(new ListKeysCommand({}))).Keys).toEqual([]);
