@@ -1,4 +1,4 @@
-// Wycheproof ECDSA (P-256, P-384, secp256k1) and HMAC-SHA256 vectors through the code that does the work: token
+// Wycheproof ECDSA (P-256, P-384, P-521, secp256k1) and HMAC-SHA256 vectors through the code that does the work: token
 // public keys and HMAC keys made from the vector material (C_CreateObject), Pkcs11Hsm.verify / mac, the DER converter.
 import { createHash, createPublicKey, randomUUID, verify as nodeVerify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -18,11 +18,13 @@ interface MacFile { testGroups: { keySize: number; tagSize: number; tests: MacTe
 const ecdsaRec = new Recorder('test vectors: Wycheproof ECDSA P-256');
 const p384Rec = new Recorder('test vectors: Wycheproof ECDSA P-384');
 const k1Rec = new Recorder('test vectors: Wycheproof ECDSA secp256k1');
+const p521Rec = new Recorder('test vectors: Wycheproof ECDSA P-521');
 const hmacRec = new Recorder('test vectors: Wycheproof HMAC-SHA256');
 const vt = vectorToken('coffer-vasym', () => {
   ecdsaRec.save();
   p384Rec.save();
   k1Rec.save();
+  p521Rec.save();
   hmacRec.save();
 });
 
@@ -54,6 +56,7 @@ const CURVE_FILES: { file: string; spec: EccSpec; algorithm: SigningAlgorithm; h
   { file: 'ecdsa_secp256r1_sha256_subset.json', spec: 'ECC_NIST_P256', algorithm: 'ECDSA_SHA_256', hash: 'sha256', sha: 'SHA-256', rec: ecdsaRec },
   { file: 'ecdsa_secp384r1_sha384_subset.json', spec: 'ECC_NIST_P384', algorithm: 'ECDSA_SHA_384', hash: 'sha384', sha: 'SHA-384', rec: p384Rec },
   { file: 'ecdsa_secp256k1_sha256_subset.json', spec: 'ECC_SECG_P256K1', algorithm: 'ECDSA_SHA_256', hash: 'sha256', sha: 'SHA-256', rec: k1Rec },
+  { file: 'ecdsa_secp521r1_sha512_subset.json', spec: 'ECC_NIST_P521', algorithm: 'ECDSA_SHA_512', hash: 'sha512', sha: 'SHA-512', rec: p521Rec },
 ];
 
 describe.each(CURVE_FILES)('Wycheproof ECDSA $spec / $sha (DER signatures)', ({ file: name, spec, algorithm, hash, sha, rec }) => {
