@@ -22,6 +22,7 @@ interface OaepFile { testGroups: { keySize: number; sha: string; mgfSha: string;
 const oaepRec = new Recorder('test vectors: Wycheproof RSA-OAEP-2048-SHA256');
 const pssRec = new Recorder('test vectors: Wycheproof RSA-PSS-2048-SHA256');
 const pss3072Rec = new Recorder('test vectors: Wycheproof RSA-PSS-3072-SHA256');
+const pss4096Rec = new Recorder('test vectors: Wycheproof RSA-PSS-4096-SHA256');
 const pkcs1Rec = new Recorder('test vectors: Wycheproof RSA-PKCS1-2048-SHA256');
 const pkcs1Rec3072 = new Recorder('test vectors: Wycheproof RSA-PKCS1-3072-SHA256');
 const pkcs1Rec4096 = new Recorder('test vectors: Wycheproof RSA-PKCS1-4096-SHA256');
@@ -29,6 +30,7 @@ const vt = vectorToken('coffer-vrsa', () => {
   oaepRec.save();
   pssRec.save();
   pss3072Rec.save();
+  pss4096Rec.save();
   pkcs1Rec.save();
   pkcs1Rec3072.save();
   pkcs1Rec4096.save();
@@ -119,6 +121,7 @@ const SIGNATURE_FILES: { title: string; file: string; algorithm: SigningAlgorith
   // AWS's RSASSA_PSS_SHA_256 is MGF1 with SHA-256 and a 32-byte salt: only those groups apply.
   { title: 'RSASSA-PSS 2048 SHA-256 MGF1-SHA-256 salt 32', file: 'rsa_pss_2048_sha256_mgf1_32_subset.json', algorithm: 'RSASSA_PSS_SHA_256', hash: 'sha256', sLen: 32, min: 16, rec: pssRec },
   { title: 'RSASSA-PSS 3072 SHA-256 MGF1-SHA-256 salt 32', file: 'rsa_pss_3072_sha256_mgf1_32_subset.json', algorithm: 'RSASSA_PSS_SHA_256', hash: 'sha256', sLen: 32, min: 10, rec: pss3072Rec },
+  { title: 'RSASSA-PSS 4096 SHA-256 MGF1-SHA-256 salt 32', file: 'rsa_pss_4096_sha256_mgf1_32_subset.json', algorithm: 'RSASSA_PSS_SHA_256', hash: 'sha256', sLen: 32, min: 6, rec: pss4096Rec },
   { title: 'RSASSA-PKCS1-v1_5 2048 SHA-256', file: 'rsa_pkcs1_2048_sha256_subset.json', algorithm: 'RSASSA_PKCS1_V1_5_SHA_256', hash: 'sha256', min: 20, rec: pkcs1Rec },
   { title: 'RSASSA-PKCS1-v1_5 3072 SHA-256', file: 'rsa_pkcs1_3072_sha256_subset.json', algorithm: 'RSASSA_PKCS1_V1_5_SHA_256', hash: 'sha256', min: 8, rec: pkcs1Rec3072 },
   { title: 'RSASSA-PKCS1-v1_5 4096 SHA-256', file: 'rsa_pkcs1_4096_sha256_subset.json', algorithm: 'RSASSA_PKCS1_V1_5_SHA_256', hash: 'sha256', min: 5, rec: pkcs1Rec4096 },
