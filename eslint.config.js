@@ -26,4 +26,6 @@ export default tseslint.config(
   restrict(['db/**/*.ts'], ['hsm', 'server', 'sdk', 'scripts', 'test']),
   restrict(['sdk/**/*.ts'], ['core', 'hsm', 'db', 'server', 'scripts', 'test']),
   restrict(['server/**/*.ts'], ['scripts', 'test']),
+  // The web console reaches the server only through the wire protocol, and runs in a browser (no node: modules).
+  restrict(['console/src/**/*.ts'], ['core', 'hsm', 'db', 'server', 'sdk', 'scripts', 'test'], ['node:*']),
 );

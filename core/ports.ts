@@ -2,7 +2,7 @@
 // hsm/ and db/ implement these; core never imports them.
 import type { AuditEvent } from './audit.js';
 import type { ChainedEvent, ChainHead, Checkpoint } from './audit-chain.js';
-import type { AsymmetricSpec, HmacSpec, KeyUsage, SigningAlgorithm } from './key-spec.js';
+import type { AsymmetricSpec, HmacSpec, KeyUsage, RsaSpec, SigningAlgorithm } from './key-spec.js';
 import type { AccessKey, AccessKeyStatus, Alias, ImportedMaterial, Key, KeyVersion, Page, Rotation, RotationSettings, Tag, WrappingKey } from './model.js';
 import type { Account, Grant, User, UserPolicy } from './identity-model.js';
 
@@ -45,8 +45,28 @@ export interface Hsm {
    * replacing any root key the version had.
    */
   importRootKey(versionId: string, material: Uint8Array): Promise<void>;
+  /**
+   * Puts a caller's key pair into the token as the version's key pair, from its DER PKCS #8 private key (already checked
+   * against the spec): private half sensitive and non-extractable, public half readable; replaces any the version had.
+   */
+  importKeyPair(versionId: string, spec: AsymmetricSpec, usage: KeyUsage, privateKey: Uint8Array): Promise<void>;
+  /** Puts caller-supplied HMAC key material into the token as the version's HMAC key (sensitive, non-extractable). */
+  importHmacKey(versionId: string, spec: HmacSpec, material: Uint8Array): Promise<void>;
   /** Creates a version's key pair: private half sensitive and non-extractable, public half readable; both CKA_ID = versionId. */
   createKeyPair(versionId: string, spec: AsymmetricSpec, usage: KeyUsage): Promise<void>;
+  /** Creates an import wrapping key pair (GetParametersForImport): RSA, the private half decrypts and unwraps. */
+  createWrappingKeyPair(versionId: string, spec: RsaSpec): Promise<void>;
+  /**
+   * RSA_AES_KEY_WRAP_SHA_1 of an RSA private key undone inside the token (C_UnwrapKey), creating `target`'s key pair
+   * with the spec's size checked, and returning its public key (SPKI DER). Resolves null when this token or this
+   * wrapping key cannot do it (the caller then unwraps in process). IncorrectKeyMaterialException or
+   * InvalidCiphertextException otherwise, leaving no object of `target` behind.
+   */
+  unwrapRsaKeyPair(
+    wrapping: { versionId: string; spec: RsaSpec },
+    wrapped: Uint8Array,
+    target: { versionId: string; spec: RsaSpec; usage: KeyUsage },
+  ): Promise<Uint8Array | null>;
   /** Creates a version's HMAC key (a generic secret of the spec's length), sensitive and non-extractable. */
   createHmacKey(versionId: string, spec: HmacSpec): Promise<void>;
   /** The DER SubjectPublicKeyInfo of a version's key pair. */

@@ -38,7 +38,7 @@ export function readTlv(buf: Uint8Array, offset: number): { tag: number; body: U
   let pos = offset + 2;
   if (len & 0x80) {
     const n = len & 0x7f;
-    if (n === 0 || n > 3 || pos + n > buf.length) return null;
+    if (n === 0 || n > 3 || pos + n > buf.length || buf[pos] === 0) return null; // a leading zero byte is not minimal
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + (buf[pos + i] as number);
     if (len < 0x80) return null;
@@ -72,6 +72,7 @@ export function ecdsaDerToRaw(der: Uint8Array, size: number): Buffer | null {
   for (const [i, int] of [r.body, s.body].entries()) {
     let v = int;
     if (v.length === 0 || ((v[0] as number) & 0x80) !== 0) return null; // negative
+    if (v.length > 1 && v[0] === 0 && ((v[1] as number) & 0x80) === 0) return null; // a zero byte DER would not write
     while (v.length > 1 && v[0] === 0) v = v.subarray(1);
     if (v.length > size) return null;
     out.set(v, i * size + size - v.length);

@@ -6,15 +6,16 @@ import { loadAuditSigningKey, signDigest as signAuditDigestWith, type AuditSigni
 import { afterCryptFailure, isHandleInvalid, toKmsError } from './errors.js';
 import { FipsPolicy, registerFallback } from './fips.js';
 import { aesGcm, aesKeyGen } from './mechanisms.js';
-import { acquireModule, findSlot, releaseModule, type Handle, type PKCS11 } from './module.js';
+import { acquireModule, ck, findSlot, releaseModule, type Handle, type PKCS11 } from './module.js';
 import { probe, type Capabilities } from './probe.js';
 import { runSelfTest, type SelfTestResult } from './self-test.js';
 import { SessionPool } from './session-pool.js';
-import type { AsymmetricSpec, HmacSpec, KeyUsage, SigningAlgorithm } from '../core/key-spec.js';
-import { ecdh, generateHmacKey, generateKeyPair, hmacSign, readPublicKey, rsaDecrypt, signDigest, verifyDigest } from './asymmetric.js';
+import type { AsymmetricSpec, HmacSpec, KeyUsage, RsaSpec, SigningAlgorithm } from '../core/key-spec.js';
+import { ecdh, generateHmacKey, generateKeyPair, hmacSign, readPublicKey, rsaBytes, rsaDecrypt, signDigest, verifyDigest } from './asymmetric.js';
+import { createKeyPairObjects, importedKeyPairTemplates, unwrapRsaKeyPair } from './key-import.js';
 import {
   credentialKeyTemplate, findCredentialKeyTemplate, findRootKeyTemplate, findVersionObjectsTemplate, findVersionObjectTemplate,
-  importedRootKeyTemplate, rootKeyTemplate, type VersionObject,
+  importedHmacKeyTemplate, importedRootKeyTemplate, rootKeyTemplate, wrappingKeyPairTemplates, type PairUsage, type VersionObject,
 } from './templates.js';
 
 export interface HsmConfig {
@@ -49,7 +50,9 @@ registerFallback({
 });
 registerFallback({
   id: IN_PROCESS_UNWRAP,
-  operations: ['ImportKeyMaterial (every wrapping algorithm: the material is unwrapped in process, then created in the token)'],
+  operations: [
+    'ImportKeyMaterial (every key spec and wrapping algorithm but RSA key pairs under RSA_AES_KEY_WRAP_SHA_1, which the token unwraps itself: the material is unwrapped in process, then created in the token)',
+  ],
   neededBy: () => true,
 });
 
@@ -181,6 +184,54 @@ export class Pkcs11Hsm implements Hsm {
       this.handles.delete(versionId);
       const handle = this.lib.C_CreateObject(s, importedRootKeyTemplate(versionId, Buffer.from(material)));
       this.handles.set(versionId, handle);
+    });
+  }
+
+  async importKeyPair(versionId: string, spec: AsymmetricSpec, usage: KeyUsage, privateKey: Uint8Array): Promise<void> {
+    this.fips.assertPermitted(IN_PROCESS_UNWRAP);
+    templateFor(versionId);
+    const templates = importedKeyPairTemplates(versionId, spec, usage, privateKey);
+    await this.replaceVersionObjects(versionId, (s) => createKeyPairObjects(this.lib, s, templates));
+  }
+
+  async importHmacKey(versionId: string, _spec: HmacSpec, material: Uint8Array): Promise<void> {
+    this.fips.assertPermitted(IN_PROCESS_UNWRAP);
+    templateFor(versionId);
+    await this.replaceVersionObjects(versionId, (s) => this.lib.C_CreateObject(s, importedHmacKeyTemplate(versionId, Buffer.from(material))));
+  }
+
+  async createWrappingKeyPair(versionId: string, spec: RsaSpec): Promise<void> {
+    templateFor(versionId);
+    const t = wrappingKeyPairTemplates(versionId, rsaBytes(spec) * 8);
+    await this.run('other', async (s) => {
+      if (this.find(s, findVersionObjectTemplate(versionId, 'private')).length === 0) {
+        await this.lib.C_GenerateKeyPairAsync(s, { mechanism: ck.CKM_RSA_PKCS_KEY_PAIR_GEN }, t.publicKey, t.privateKey);
+      }
+    });
+  }
+
+  /** In the token when it unwraps with CKM_AES_KEY_WRAP_PAD and the wrapping key may unwrap (pairs made before could not). */
+  async unwrapRsaKeyPair(
+    wrapping: { versionId: string; spec: RsaSpec }, wrapped: Uint8Array, target: { versionId: string; spec: RsaSpec; usage: KeyUsage },
+  ): Promise<Uint8Array | null> {
+    if (!this.capabilities.mechanisms.CKM_AES_KEY_WRAP_PAD?.unwrap || !this.capabilities.mechanisms.CKM_RSA_PKCS_OAEP?.unwrap) return null;
+    templateFor(target.versionId);
+    return this.withObject('decrypt', wrapping.versionId, 'private', async (s, wrappingKey) => {
+      const [canUnwrap] = this.lib.C_GetAttributeValue(s, wrappingKey, [{ type: ck.CKA_UNWRAP }]);
+      if (!(canUnwrap?.value as Buffer | undefined)?.[0]) return null;
+      for (const k of (['private', 'public'] as const).map((o) => `${target.versionId}/${o}`)) this.handles.delete(k);
+      for (const h of this.find(s, findVersionObjectsTemplate(target.versionId))) this.lib.C_DestroyObject(s, h);
+      const u = { wrappingKey, modulusBytes: rsaBytes(wrapping.spec), versionId: target.versionId, spec: target.spec, usage: target.usage as PairUsage };
+      return new Uint8Array(await unwrapRsaKeyPair(this.lib, s, u, wrapped));
+    });
+  }
+
+  /** Destroys every object of the version, forgets their handles, and creates the new ones. */
+  private replaceVersionObjects(versionId: string, create: (s: Handle) => unknown): Promise<void> {
+    return this.run('other', async (s) => {
+      for (const k of (['private', 'public', 'hmac'] as const).map((o) => `${versionId}/${o}`)) this.handles.delete(k);
+      for (const h of this.find(s, findVersionObjectsTemplate(versionId))) this.lib.C_DestroyObject(s, h);
+      create(s);
     });
   }
 

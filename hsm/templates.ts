@@ -81,7 +81,7 @@ export interface KeyPairTemplates {
 
 export type PairUsage = 'SIGN_VERIFY' | 'ENCRYPT_DECRYPT' | 'KEY_AGREEMENT';
 
-function pairTemplates(versionId: string, keyType: number, usage: PairUsage, pub: Template): KeyPairTemplates {
+function pairTemplates(versionId: string, keyType: number, usage: PairUsage, pub: Template, priv: Template = []): KeyPairTemplates {
   const id = Buffer.from(uuidToBytes(versionId));
   const label = rootKeyLabel(versionId);
   const common = [
@@ -110,6 +110,7 @@ function pairTemplates(versionId: string, keyType: number, usage: PairUsage, pub
       { type: ck.CKA_DECRYPT, value: usage === 'ENCRYPT_DECRYPT' },
       { type: ck.CKA_DERIVE, value: usage === 'KEY_AGREEMENT' },
       { type: ck.CKA_UNWRAP, value: false },
+      ...priv,
     ],
   };
 }
@@ -129,10 +130,18 @@ export function rsaKeyPairTemplates(versionId: string, bits: number, usage: Pair
 
 /** An HMAC key (generic secret of `bytes`), sensitive and non-extractable, able to sign and verify only. */
 export function hmacKeyTemplate(versionId: string, bytes: number): Template {
+  return [{ type: ck.CKA_VALUE_LEN, value: bytes }, ...hmacKeyAttributes(versionId)];
+}
+
+/** An imported HMAC key: the caller's material as CKA_VALUE, otherwise as a generated one. */
+export function importedHmacKeyTemplate(versionId: string, material: Buffer): Template {
+  return [{ type: ck.CKA_VALUE, value: material }, ...hmacKeyAttributes(versionId)];
+}
+
+function hmacKeyAttributes(versionId: string): Template {
   return [
     { type: ck.CKA_CLASS, value: ck.CKO_SECRET_KEY },
     { type: ck.CKA_KEY_TYPE, value: ck.CKK_GENERIC_SECRET },
-    { type: ck.CKA_VALUE_LEN, value: bytes },
     { type: ck.CKA_TOKEN, value: true },
     { type: ck.CKA_PRIVATE, value: true },
     { type: ck.CKA_SENSITIVE, value: true },
@@ -183,6 +192,62 @@ export const ED25519_OID = Buffer.from('06032b6570', 'hex');
 /** An Ed25519 key pair (CKK_EC_EDWARDS on curve OID 1.3.101.112), signing only. */
 export function edKeyPairTemplates(versionId: string): KeyPairTemplates {
   return pairTemplates(versionId, CKK_EC_EDWARDS, 'SIGN_VERIFY', [{ type: ck.CKA_EC_PARAMS, value: ED25519_OID }]);
+}
+
+/** The components of an imported private key (the public key's are the first ones). */
+export interface ImportedRsaKey { n: Buffer; e: Buffer; d: Buffer; p: Buffer; q: Buffer; dp: Buffer; dq: Buffer; qi: Buffer }
+
+/**
+ * An imported key pair for C_CreateObject: the caller's values, otherwise as a generated pair (private half sensitive
+ * and non-extractable). EC and Ed25519: `curveOid` is CKA_EC_PARAMS, `point` the public point as CKA_EC_POINT holds it
+ * (a DER OCTET STRING, as SoftHSM stores generated ones), `d` the private value.
+ */
+export function importedRsaKeyPairTemplates(versionId: string, usage: PairUsage, k: ImportedRsaKey): KeyPairTemplates {
+  const pub = [{ type: ck.CKA_MODULUS, value: k.n }, { type: ck.CKA_PUBLIC_EXPONENT, value: k.e }];
+  return pairTemplates(versionId, ck.CKK_RSA, usage, pub, [
+    ...pub,
+    { type: ck.CKA_PRIVATE_EXPONENT, value: k.d },
+    { type: ck.CKA_PRIME_1, value: k.p },
+    { type: ck.CKA_PRIME_2, value: k.q },
+    { type: ck.CKA_EXPONENT_1, value: k.dp },
+    { type: ck.CKA_EXPONENT_2, value: k.dq },
+    { type: ck.CKA_COEFFICIENT, value: k.qi },
+  ]);
+}
+
+/** The public half of an RSA pair whose private half was unwrapped into the token. */
+export function rsaPublicKeyTemplate(versionId: string, usage: PairUsage, n: Buffer, e: Buffer): Template {
+  return pairTemplates(versionId, ck.CKK_RSA, usage, [{ type: ck.CKA_MODULUS, value: n }, { type: ck.CKA_PUBLIC_EXPONENT, value: e }]).publicKey;
+}
+
+/** The private half of an RSA pair as C_UnwrapKey creates it from a PKCS #8 key (the token fills in the values). */
+export function unwrappedRsaPrivateKeyTemplate(versionId: string, usage: PairUsage): Template {
+  return pairTemplates(versionId, ck.CKK_RSA, usage, []).privateKey;
+}
+
+/** An import wrapping pair: like an ENCRYPT_DECRYPT pair, but the private half may also unwrap (C_UnwrapKey with OAEP). */
+export function wrappingKeyPairTemplates(versionId: string, bits: number): KeyPairTemplates {
+  const t = rsaKeyPairTemplates(versionId, bits, 'ENCRYPT_DECRYPT');
+  return { publicKey: t.publicKey, privateKey: t.privateKey.map((a) => (a.type === ck.CKA_UNWRAP ? { type: a.type, value: true } : a)) };
+}
+
+/** The AES key of RSA_AES_KEY_WRAP, unwrapped by the wrapping private key: a session object that can only unwrap. */
+export function transportKeyTemplate(): Template {
+  return [
+    { type: ck.CKA_CLASS, value: ck.CKO_SECRET_KEY },
+    { type: ck.CKA_KEY_TYPE, value: ck.CKK_AES },
+    { type: ck.CKA_TOKEN, value: false },
+    { type: ck.CKA_SENSITIVE, value: true },
+    { type: ck.CKA_EXTRACTABLE, value: false },
+    { type: ck.CKA_UNWRAP, value: true },
+    { type: ck.CKA_ENCRYPT, value: false },
+    { type: ck.CKA_DECRYPT, value: false },
+  ];
+}
+
+export function importedEcKeyPairTemplates(versionId: string, usage: PairUsage, edwards: boolean, curveOid: Buffer, point: Buffer, d: Buffer): KeyPairTemplates {
+  const params = { type: ck.CKA_EC_PARAMS, value: curveOid };
+  return pairTemplates(versionId, edwards ? CKK_EC_EDWARDS : ck.CKK_EC, usage, [params, { type: ck.CKA_EC_POINT, value: point }], [params, { type: ck.CKA_VALUE, value: d }]);
 }
 
 

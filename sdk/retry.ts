@@ -22,7 +22,7 @@ const SAFE = new Set([
   'EnableKey', 'DisableKey', 'UpdateKeyDescription', 'TagResource', 'UntagResource', 'UpdateAlias', 'CancelKeyDeletion',
   'EnableKeyRotation', 'DisableKeyRotation', 'PutKeyPolicy',
   'PutUserPolicy', 'UpdateAccessKey', 'ListUsers', 'ListAccessKeys', 'GetUserPolicy', 'ListUserPolicies',
-  'LookupEvents',
+  'LookupEvents', 'VerifyChain',
 ]);
 
 /**

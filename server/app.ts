@@ -1,6 +1,7 @@
 // The Hono application: the KMS endpoint on POST /, health on GET /healthz, AWS-style errors everywhere else.
 import { Hono } from 'hono';
 import { internalError, KmsError } from '../core/errors.js';
+import { mountConsole } from './console.js';
 import { describeError } from './log.js';
 import type { Metrics } from './metrics.js';
 import { OPERATIONS } from './operations/index.js';
@@ -13,6 +14,8 @@ export interface AppDeps extends DispatchDeps {
   /** GET /readyz; absent in tests that build the app alone. */
   readiness?: () => Promise<ReadinessReport>;
   metrics?: Metrics;
+  /** The web console's build folder, served under /console; absent: no console routes. */
+  consoleDir?: string;
 }
 
 /** The operation label for metrics: a registered target's name, else "unknown" (bounded cardinality). */
@@ -48,6 +51,7 @@ export function createApp(deps: AppDeps): Hono {
     });
   }
   app.post('/', kmsEndpoint(deps));
+  if (deps.consoleDir !== undefined) mountConsole(app, deps.consoleDir);
   app.notFound((c) => {
     const e = new KmsError('UnknownOperationException', `No operation at ${c.req.method} ${new URL(c.req.url).pathname.slice(0, 128)}`);
     return c.body(JSON.stringify(errorBody(e)), 404, { 'content-type': JSON_11 });

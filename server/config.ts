@@ -33,6 +33,7 @@ const schema = z.object({
   COFFER_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().min(0.1).max(86400).default(300),
   COFFER_AUDIT_RETENTION_DAYS: z.coerce.number().min(0.0001).max(36500).optional(),
   COFFER_AUDIT_ARCHIVE_DIR: optional,
+  COFFER_CONSOLE_DIR: optional,
   COFFER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   COFFER_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(600).default(30),
   COFFER_HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(600).default(10),
@@ -90,6 +91,8 @@ export interface Config {
   metadataCacheMs: number;
   /** Server processes (node:cluster workers) sharing the port, the token and the database; 1: this process serves. */
   workers: number;
+  /** The web console's build, served under /console; null: the build's default place (dist/console). */
+  consoleDir: string | null;
 }
 
 export class ConfigError extends Error {
@@ -203,5 +206,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     credentialCacheMs: env.COFFER_CREDENTIAL_CACHE_MS,
     metadataCacheMs: env.COFFER_METADATA_CACHE_MS,
     workers: env.COFFER_WORKERS,
+    consoleDir: env.COFFER_CONSOLE_DIR === undefined ? null : resolve(env.COFFER_CONSOLE_DIR),
   };
 }

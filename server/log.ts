@@ -25,7 +25,8 @@ export function describeError(e: unknown): Record<string, unknown> {
   if (isKmsError(e)) return { code: e.code, message: e.message, cause: e.cause === undefined ? undefined : describeError(e.cause) };
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code;
-    const frames = (e.stack ?? '').split('\n').slice(1, 6).map((l) => l.trim());
+    // Only the `at ...` lines: a multi-line message (Drizzle's `Failed query ... params: ...`) repeats at the stack's top.
+    const frames = (e.stack ?? '').split('\n').map((l) => l.trim()).filter((l) => l.startsWith('at ')).slice(0, 5);
     return { name: e.name, code: typeof code === 'string' || typeof code === 'number' ? code : undefined, frames };
   }
   return { type: typeof e };

@@ -14,6 +14,7 @@ import { cachedCredentialLookup } from '../core/services/credential-cache.js';
 import { DrizzleUnitOfWork } from '../db/index.js';
 import { ensureDevToken, openHsm, type Pkcs11Hsm } from '../hsm/index.js';
 import { createApp } from './app.js';
+import { defaultConsoleDir } from './console.js';
 import { ensureBootstrapAdmin } from './bootstrap.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startDeletionJob, startRotationJob } from './jobs.js';
@@ -131,6 +132,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     metrics,
     lookupCredential: credentials,
     quotas: new QuotaLimiter(config.quotas),
+    consoleDir: config.consoleDir ?? defaultConsoleDir(),
     health: async () => ({ hsm: await hsm.healthy(), database: await uow.healthy() }),
     readiness: () =>
       checkReadiness({

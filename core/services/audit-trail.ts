@@ -77,8 +77,45 @@ export function auditPublicKey(deps: ServiceDeps, ctx: RequestContext): Promise<
   });
 }
 
+/** The whole chain from its base and the last checkpoint, handed to an independent verifier (CofferAudit.VerifyChain). */
+export async function auditChainForVerification(
+  deps: ServiceDeps,
+  ctx: RequestContext,
+): Promise<{ base: { seq: number; hash: string }; events: AsyncIterable<ChainedEvent>; checkpoint: Checkpoint | null }> {
+  await audited(deps, ctx, async (repos) => {
+    wholeChainCaller(deps, ctx, 'coffer:VerifyAuditChain');
+    await authorize(deps, repos, ctx, 'coffer:VerifyAuditChain', null);
+  });
+  const audit = deps.uow.repos.audit;
+  const head = await audit.head();
+  const checkpoint = await audit.lastCheckpoint();
+  async function* events(): AsyncIterable<ChainedEvent> {
+    for (let after = head.baseSeq; ; ) {
+      const page = await audit.chain(after, VERIFY_PAGE);
+      if (page.length === 0) return;
+      yield* page;
+      after = (page[page.length - 1] as ChainedEvent).chainSeq;
+    }
+  }
+  return { base: { seq: head.baseSeq, hash: head.baseHash }, events: events(), checkpoint };
+}
+
+const VERIFY_PAGE = 1000;
+
+/**
+ * One chain holds every account's events, so its counts and head tell one tenant about the others' activity:
+ * verifying it and checkpointing it are for principals of the system account only (their policies still apply).
+ */
+function wholeChainCaller(deps: ServiceDeps, ctx: RequestContext, action: string): void {
+  if (deps.systemAccountId !== undefined && ctx.caller.accountId === deps.systemAccountId) return;
+  throw new KmsError('AccessDeniedException', `User: ${ctx.caller.arn} is not authorized to perform: ${action} because the audit chain spans every account; only principals of the system account may use it`);
+}
+
 /** On demand (administrators, tests): the checkpoint is made after this request's own event commits. */
 export async function checkpointNow(deps: ServiceDeps, ctx: RequestContext): Promise<Checkpoint> {
-  await audited(deps, ctx, (repos) => authorize(deps, repos, ctx, 'coffer:CreateCheckpoint', null));
+  await audited(deps, ctx, async (repos) => {
+    wholeChainCaller(deps, ctx, 'coffer:CreateCheckpoint');
+    await authorize(deps, repos, ctx, 'coffer:CreateCheckpoint', null);
+  });
   return (await createCheckpoint(deps, true)) as Checkpoint;
 }

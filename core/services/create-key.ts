@@ -35,11 +35,6 @@ function checkSpec(input: CreateKeyInput): void {
   needs(isValidUsage(spec, usage), 'ValidationException', `KeyUsage ${usage} is not compatible with KeySpec ${spec}`);
   const origin = input.Origin ?? 'AWS_KMS';
   needs(origin === 'AWS_KMS' || origin === 'EXTERNAL', 'UnsupportedOperationException', `Origin ${origin} is not supported by this server yet.`);
-  needs(
-    origin === 'AWS_KMS' || spec === 'SYMMETRIC_DEFAULT',
-    'UnsupportedOperationException',
-    `Imported key material is supported for SYMMETRIC_DEFAULT keys only on this server, not ${spec}.`,
-  );
   needs(!input.CustomKeyStoreId && !input.XksKeyId, 'UnsupportedOperationException', 'Custom key stores are not supported.');
   needs(!input.MultiRegion, 'UnsupportedOperationException', 'Multi-Region keys are not supported.');
 }

@@ -1,6 +1,6 @@
 // Access keys: the bootstrap administrator, issuing keys to users, and the secret lookup SigV4 verification needs.
 import { randomBytes, randomInt } from 'node:crypto';
-import { KmsError } from '../errors.js';
+import { isKmsError, KmsError } from '../errors.js';
 import type { AccessKey, Caller } from '../model.js';
 import type { Hsm, Repositories, UnitOfWork } from '../ports.js';
 
@@ -76,9 +76,18 @@ export function newIamId(prefix: 'AKIA' | 'AIDA'): string {
 
 /** The account row and its `admin` user, created when missing. */
 export async function ensureAccount(repos: Repositories, accountId: string, name: string, now: Date): Promise<void> {
-  if (!(await repos.accounts.get(accountId))) await repos.accounts.insert({ accountId, name, createdAt: now });
+  if (!(await repos.accounts.get(accountId))) await unlessPresent(repos.accounts.insert({ accountId, name, createdAt: now }));
   if (!(await repos.users.get(accountId, 'admin'))) {
-    await repos.users.insert({ accountId, userName: 'admin', userId: newIamId('AIDA'), createdAt: now });
+    await unlessPresent(repos.users.insert({ accountId, userName: 'admin', userId: newIamId('AIDA'), createdAt: now }));
+  }
+}
+
+/** Another instance starting at the same moment may insert the same row between our look and our insert: theirs stands. */
+async function unlessPresent(insert: Promise<unknown>): Promise<void> {
+  try {
+    await insert;
+  } catch (e) {
+    if (!(isKmsError(e) && e.code === 'AlreadyExistsException')) throw e;
   }
 }
 

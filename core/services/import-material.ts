@@ -1,30 +1,30 @@
-// Imported key material for symmetric keys: GetParametersForImport (an RSA wrapping key pair in the token and a sealed
-// import token valid 24 hours), ImportKeyMaterial and DeleteImportedKeyMaterial.
+// Imported key material for every key spec (SYMMETRIC_DEFAULT, HMAC, RSA and ECC key pairs): GetParametersForImport (an
+// RSA wrapping key pair in the token and a sealed import token valid 24 hours), ImportKeyMaterial and
+// DeleteImportedKeyMaterial. What each spec accepts is in import-checks.ts.
 // The token lacks OAEP-SHA-256 and RSA-AES key wrap as unwrap mechanisms, so the wrapped material is decrypted by the
 // wrapping private key inside the token (raw RSA + OAEP decoding for SHA-256), the AES-KWP layer is undone in process,
-// and the material is created in the token as a non-extractable key: a clearly labelled in-process unwrap.
+// and the material is created in the token as a non-extractable key (a key pair from its PKCS #8 private key): a clearly
+// labelled in-process unwrap, refused in FIPS mode.
 import { drainClaims } from './claimed-jobs.js';
-import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
+import { createDecipheriv, timingSafeEqual } from 'node:crypto';
 import { invalidCiphertext, KmsError, needs } from '../errors.js';
-import type { AsymmetricSpec } from '../key-spec.js';
+import { isAsymmetric, isHmac, isRsa, type RsaSpec } from '../key-spec.js';
 import type { ImportedMaterial, Key } from '../model.js';
 import type { Hsm, Repositories } from '../ports.js';
 import type { AuditDraft } from '../audit.js';
 import { audited } from './audited.js';
 import type { RequestContext, ServiceDeps } from './context.js';
+import { checkValueOfMaterial, checkValueOfPublicKey, checkWrappingFor } from './import-checks.js';
 import { keyForUse } from './key-use.js';
 
 const TOKEN_LIFETIME_MS = 24 * 3_600_000;
 const KWP_IV = Buffer.from('a65959a6', 'hex');
-const CHECK_IV = Buffer.alloc(12);
-const CHECK_INPUT = Buffer.alloc(16);
-const CHECK_AAD = Buffer.from('coffer:import-check');
 const tokenAad = (keyId: string) => new TextEncoder().encode(`coffer:import-token:${keyId}`);
 
 interface TokenBody {
   keyId: string;
   wrappingVersionId: string;
-  spec: AsymmetricSpec;
+  spec: RsaSpec;
   algorithm: string;
   validTo: number;
 }
@@ -45,12 +45,13 @@ export function getParametersForImport(deps: ServiceDeps, ctx: RequestContext, i
     const { key, arn } = await keyForImport(deps, ctx, repos, draft, 'kms:GetParametersForImport', input.KeyId);
     needs(/^RSA_(2048|3072|4096)$/.test(input.WrappingKeySpec), 'UnsupportedOperationException', `WrappingKeySpec ${input.WrappingKeySpec} is not supported.`);
     needs(/^(RSAES_OAEP_SHA_(1|256)|RSA_AES_KEY_WRAP_SHA_(1|256))$/.test(input.WrappingAlgorithm), 'UnsupportedOperationException', `WrappingAlgorithm ${input.WrappingAlgorithm} is not supported.`);
-    const spec = input.WrappingKeySpec as AsymmetricSpec;
+    checkWrappingFor(key.keySpec, input.WrappingAlgorithm, input.WrappingKeySpec);
+    const spec = input.WrappingKeySpec as RsaSpec;
     const wrappingVersionId = deps.newId();
     const validTo = new Date(deps.clock.now().getTime() + TOKEN_LIFETIME_MS);
     // Recorded before the pair exists, so the background job can always find and destroy it.
     await repos.imports.addWrappingKey({ versionId: wrappingVersionId, keyId: key.id, accountId: key.accountId, validTo, usedAt: null });
-    await deps.hsm.createKeyPair(wrappingVersionId, spec, 'ENCRYPT_DECRYPT');
+    await deps.hsm.createWrappingKeyPair(wrappingVersionId, spec);
     const publicKey = await deps.hsm.publicKey(wrappingVersionId, spec);
     const body: TokenBody = { keyId: key.id, wrappingVersionId, spec, algorithm: input.WrappingAlgorithm, validTo: validTo.getTime() };
     const importToken = await deps.hsm.seal(new TextEncoder().encode(JSON.stringify(body)), tokenAad(key.id));
@@ -92,12 +93,6 @@ async function unwrap(hsm: Hsm, body: TokenBody, wrapped: Uint8Array): Promise<B
   } finally {
     aesKey.fill(0);
   }
-}
-
-/** A key check value of the material: AES-256-GCM of a fixed block under a fixed IV; it reveals nothing of the key. */
-function checkValueOf(material: Buffer): Buffer {
-  const c = createCipheriv('aes-256-gcm', material, CHECK_IV).setAAD(CHECK_AAD);
-  return Buffer.concat([c.update(CHECK_INPUT), c.final(), c.getAuthTag()]);
 }
 
 export interface ImportInput {
@@ -144,19 +139,53 @@ async function destroyWrappingKey(deps: ServiceDeps, repos: Repositories, versio
 type Expiry = Pick<ImportedMaterial, 'expirationModel' | 'validTo'>;
 
 async function importMaterial(deps: ServiceDeps, repos: Repositories, key: Key, arn: string, body: TokenBody, input: ImportInput, expiry: Expiry): Promise<void> {
-  const material = await unwrap(deps.hsm, body, input.EncryptedKeyMaterial);
+  const before = await repos.imports.get(key.id);
+  const refuse = () => new KmsError('IncorrectKeyMaterialException', `The key material is not the material ${arn} had before.`);
+  let checkValue = await unwrapInToken(deps.hsm, key, body, input.EncryptedKeyMaterial);
+  if (checkValue && !sameMaterial(before, checkValue)) {
+    await deps.hsm.destroyRootKey(key.currentVersionId); // the key was PendingImport: it had no material to lose
+    throw refuse();
+  }
+  checkValue ??= await unwrapInProcess(deps.hsm, key, body, input.EncryptedKeyMaterial, before, refuse);
+  await repos.imports.put({ keyId: key.id, checkValue, ...expiry });
+  if (key.state === 'PendingImport') await repos.keys.update(key.id, { state: 'Enabled' });
+}
+
+const sameMaterial = (before: ImportedMaterial | null, checkValue: Buffer): boolean =>
+  !before || (before.checkValue.length === checkValue.length && timingSafeEqual(before.checkValue, checkValue));
+
+/**
+ * RSA_AES_KEY_WRAP_SHA_1 of an RSA private key, unwrapped by the token itself where it can: the material never enters
+ * the process. Only for a key without material (PendingImport), since the token objects are made before the check value
+ * can be compared. Returns the check value, or null when the in-process path must do it.
+ */
+async function unwrapInToken(hsm: Hsm, key: Key, body: TokenBody, wrapped: Uint8Array): Promise<Buffer | null> {
+  if (!isRsa(key.keySpec) || body.algorithm !== 'RSA_AES_KEY_WRAP_SHA_1' || key.state !== 'PendingImport') return null;
+  const target = { versionId: key.currentVersionId, spec: key.keySpec, usage: key.keyUsage };
+  const publicKey = await hsm.unwrapRsaKeyPair({ versionId: body.wrappingVersionId, spec: body.spec }, wrapped, target);
+  return publicKey ? checkValueOfPublicKey(publicKey) : null;
+}
+
+/** Unwraps in process (labelled fallback, refused in FIPS mode), checks the material, and creates it in the token. */
+async function unwrapInProcess(hsm: Hsm, key: Key, body: TokenBody, wrapped: Uint8Array, before: ImportedMaterial | null, refuse: () => KmsError): Promise<Buffer> {
+  const material = await unwrap(hsm, body, wrapped);
   try {
-    needs(material.length === 32, 'IncorrectKeyMaterialException', 'The key material must be 256 bits for a SYMMETRIC_DEFAULT key.');
-    const checkValue = checkValueOf(material);
-    const before = await repos.imports.get(key.id);
-    const same = !before || (before.checkValue.length === checkValue.length && timingSafeEqual(before.checkValue, checkValue));
-    needs(same, 'IncorrectKeyMaterialException', `The key material is not the material ${arn} had before.`);
-    await deps.hsm.importRootKey(key.currentVersionId, material);
-    await repos.imports.put({ keyId: key.id, checkValue, ...expiry });
-    if (key.state === 'PendingImport') await repos.keys.update(key.id, { state: 'Enabled' });
+    const checkValue = checkValueOfMaterial(key.keySpec, material);
+    // Refused before the token is touched, so a key that still has its material keeps it.
+    if (!sameMaterial(before, checkValue)) throw refuse();
+    await putInToken(hsm, key, material);
+    return checkValue;
   } finally {
     material.fill(0);
   }
+}
+
+/** Creates the material in the token as the current version's AES root key, HMAC key or key pair, by spec. */
+async function putInToken(hsm: Hsm, key: Key, material: Buffer): Promise<void> {
+  const spec = key.keySpec;
+  if (isAsymmetric(spec)) await hsm.importKeyPair(key.currentVersionId, spec, key.keyUsage, material);
+  else if (isHmac(spec)) await hsm.importHmacKey(key.currentVersionId, spec, material);
+  else await hsm.importRootKey(key.currentVersionId, material);
 }
 
 export function deleteImportedKeyMaterial(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<void> {

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { KmsError, needs } from '../errors.js';
 import {
-  algorithmsOf, HASH_BYTES, hashOf, isAsymmetric, signingAlgorithmsOf, type AsymmetricSpec, type KeyAlgorithms, type SigningAlgorithm,
+  algorithmsOf, HASH_BYTES, hashOf, isAsymmetric, isEd, signingAlgorithmsOf, type AsymmetricSpec, type KeyAlgorithms, type SigningAlgorithm,
 } from '../key-spec.js';
 import type { Key } from '../model.js';
 import { auditedRead } from './audited.js';
@@ -33,6 +33,13 @@ function digestOf(input: SignInput, algorithm: SigningAlgorithm): Uint8Array {
 }
 
 function checkAlgorithm(key: Key, algorithm: string): SigningAlgorithm {
+  // AWS offers Ed25519ph for these keys. SoftHSM 2.6.1 ignores the phFlag of CKM_EDDSA's parameters and returns a
+  // PureEdDSA signature (measured), so Coffer refuses it rather than return a signature no Ed25519ph verifier accepts.
+  needs(
+    !(isEd(key.keySpec) && algorithm === 'ED25519_PH_SHA_512'),
+    'UnsupportedOperationException',
+    'ED25519_PH_SHA_512 is not supported: the HSM cannot sign Ed25519ph (prehashed) messages. Use ED25519_SHA_512.',
+  );
   const allowed: string[] = signingAlgorithmsOf(key.keySpec);
   needs(
     allowed.includes(algorithm),

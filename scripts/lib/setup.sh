@@ -49,6 +49,15 @@ ensure_node_modules() {
 build() {
   log "building"
   npx tsc -p tsconfig.build.json
+  # The web console (served under /console): a static Vite build into dist/console.
+  npx vite build --config console/vite.config.ts --logLevel warn
+}
+
+# The console's end-to-end tests drive Debian's Chromium through playwright-core.
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  log "installing chromium (Debian package) for the console's end-to-end tests"
+  apt_install chromium
 }
 
 # Starts the machine's Postgres cluster when it is installed but down; never fails the caller.

@@ -19,6 +19,8 @@ export const auditRequests = {
   }),
   GetPublicKey: z.object({}),
   CreateCheckpoint: z.object({}),
+  /** Coffer's own: the server walks the whole chain with sdk/audit/verify.ts and checks the last checkpoint. */
+  VerifyChain: z.object({}),
 };
 
 export type AuditOperation = keyof typeof auditRequests;

@@ -103,6 +103,11 @@ export interface AuditResponses {
   GetPublicKey: { PublicKey?: Uint8Array; KeySpec?: string; SigningAlgorithms?: string[]; KeyUsage?: string };
   /** A signed checkpoint of the audit chain: Signature is DER ECDSA, PublicKey SPKI DER, Time ISO-8601. */
   CreateCheckpoint: { ChainSeq?: number; Hash?: string; Time?: string; Signature?: Uint8Array; PublicKey?: Uint8Array };
+  /** The chain checked from its base; BrokenLink names the first bad event or checkpoint; Summary is one line. */
+  VerifyChain: {
+    Valid: boolean; EventCount: number; FirstSeq?: number; LastSeq?: number; CheckpointsVerified: number;
+    BrokenLink?: { ChainSeq: number; EventId?: string; Reason: string }; Summary: string;
+  };
 }
 
 // Compile errors here when a contract gains an operation without a response shape.

@@ -1,8 +1,9 @@
 // Thin handlers for CofferAudit.*: LookupEvents in CloudTrail's shape, the audit-signing public key, checkpoints.
 import type { ChainedEvent } from '../../core/audit-chain.js';
-import { auditPublicKey, checkpointNow, lookupEvents } from '../../core/services/audit-trail.js';
+import { auditChainForVerification, auditPublicKey, checkpointNow, lookupEvents } from '../../core/services/audit-trail.js';
 import type { RequestContext, ServiceDeps } from '../../core/services/context.js';
 import type { AuditOperation, AuditRequest } from '../../sdk/contract/audit.js';
+import { describeReport, verifyChain } from '../../sdk/audit/verify.js';
 import { b64, epoch } from './shape.js';
 
 type Handler<O extends AuditOperation> = (deps: ServiceDeps, ctx: RequestContext, input: AuditRequest<O>) => Promise<object>;
@@ -42,5 +43,19 @@ export const auditHandlers: { [O in AuditOperation]: Handler<O> } = {
   CreateCheckpoint: async (d, c) => {
     const cp = await checkpointNow(d, c);
     return { ChainSeq: cp.chainSeq, Hash: cp.hash, Time: cp.time.toISOString(), Signature: cp.signature, PublicKey: cp.publicKey };
+  },
+  VerifyChain: async (d, c) => {
+    const { base, events, checkpoint } = await auditChainForVerification(d, c);
+    const checkpoints = checkpoint ? [{ ...checkpoint, time: checkpoint.time.toISOString() }] : [];
+    const r = await verifyChain(events, checkpoints, { base });
+    return {
+      Valid: r.ok,
+      EventCount: r.events,
+      ...(r.firstSeq !== null ? { FirstSeq: r.firstSeq } : {}),
+      ...(r.lastSeq !== null ? { LastSeq: r.lastSeq } : {}),
+      CheckpointsVerified: r.checkpoints,
+      ...(r.broken ? { BrokenLink: { ChainSeq: r.broken.chainSeq, ...(r.broken.eventId ? { EventId: r.broken.eventId } : {}), Reason: r.broken.reason } } : {}),
+      Summary: describeReport(r),
+    };
   },
 };

@@ -8,7 +8,7 @@ import {
   listUserPolicies, listUsers, putUserPolicy, updateAccessKey,
 } from '../../core/services/identity.js';
 import type { IdentityOperation, IdentityRequest } from '../../sdk/contract/identity.js';
-import { epoch } from './shape.js';
+import { epoch, IAM_PAGE, pageOf } from './shape.js';
 
 type Handler<O extends IdentityOperation> = (deps: ServiceDeps, ctx: RequestContext, input: IdentityRequest<O>) => Promise<object>;
 export type IdentityHandlers = { [O in IdentityOperation]: Handler<O> };
@@ -25,16 +25,16 @@ export const identityHandlers: IdentityHandlers = {
   },
   CreateUser: async (d, c, i) => ({ User: userShape(await createUser(d, c, i.UserName)) }),
   DeleteUser: async (d, c, i) => (await deleteUser(d, c, i.UserName), {}),
-  ListUsers: async (d, c) => ({ Users: (await listUsers(d, c)).map(userShape), IsTruncated: false }),
+  ListUsers: async (d, c, i) => pageOf(await listUsers(d, c), i.MaxItems ?? 100, i.Marker, 'Users', userShape, IAM_PAGE),
   CreateAccessKey: async (d, c, i) => newKey(await createAccessKey(d, c, i.UserName)),
   UpdateAccessKey: async (d, c, i) => (await updateAccessKey(d, c, i), {}),
   DeleteAccessKey: async (d, c, i) => (await deleteAccessKey(d, c, i), {}),
-  ListAccessKeys: async (d, c, i) => ({ AccessKeyMetadata: (await listAccessKeys(d, c, i.UserName)).map(keyMeta), IsTruncated: false }),
+  ListAccessKeys: async (d, c, i) => pageOf(await listAccessKeys(d, c, i.UserName), i.MaxItems ?? 100, i.Marker, 'AccessKeyMetadata', keyMeta, IAM_PAGE),
   PutUserPolicy: async (d, c, i) => (await putUserPolicy(d, c, i), {}),
   GetUserPolicy: async (d, c, i) => {
     const p = await getUserPolicy(d, c, i.UserName, i.PolicyName);
     return { UserName: p.userName, PolicyName: p.policyName, PolicyDocument: p.document };
   },
   DeleteUserPolicy: async (d, c, i) => (await deleteUserPolicy(d, c, i.UserName, i.PolicyName), {}),
-  ListUserPolicies: async (d, c, i) => ({ PolicyNames: await listUserPolicies(d, c, i.UserName), IsTruncated: false }),
+  ListUserPolicies: async (d, c, i) => pageOf(await listUserPolicies(d, c, i.UserName), i.MaxItems ?? 100, i.Marker, 'PolicyNames', (n) => n, IAM_PAGE),
 };

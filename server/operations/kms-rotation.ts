@@ -21,6 +21,8 @@ export const kmsRotationHandlers: KmsRotationHandlers = {
       KeyId: keyArn({ ...scopeOf(d, c), accountId: key.accountId }, key.id),
       ...(enabled && settings ? { RotationPeriodInDays: settings.periodDays } : {}),
       ...(enabled && settings?.nextRotationDate ? { NextRotationDate: epoch(settings.nextRotationDate) } : {}),
+      // No OnDemandRotationStartDate: AWS sends it while an on-demand rotation is in progress, and RotateKeyOnDemand
+      // here completes the rotation in its own transaction before it answers, so none is ever in progress.
     };
   },
   RotateKeyOnDemand: async (d, c, i) => {

@@ -2,6 +2,7 @@
 import { aliasArn, keyArn, type Scope } from '../../core/identifiers.js';
 import type { Alias, ImportedMaterial, Key, Page } from '../../core/model.js';
 import { algorithmsOf } from '../../core/key-spec.js';
+import { KmsError, type ErrorCode } from '../../core/errors.js';
 
 export const epoch = (d: Date) => d.getTime() / 1000;
 export const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
@@ -47,4 +48,23 @@ export function aliasEntry(alias: Alias, scope: Scope) {
 
 export function paged<T, R>(page: Page<T>, member: string, map: (t: T) => R): Record<string, unknown> {
   return { [member]: page.items.map(map), Truncated: page.next !== null, ...(page.next !== null ? { NextMarker: page.next } : {}) };
+}
+
+/** How a family names its paging members: KMS (Limit, Marker, Truncated, NextMarker) or IAM (MaxItems, Marker, IsTruncated). */
+interface PageMembers { truncated: 'Truncated' | 'IsTruncated'; next: 'NextMarker' | 'Marker'; invalid: ErrorCode }
+export const KMS_PAGE: PageMembers = { truncated: 'Truncated', next: 'NextMarker', invalid: 'InvalidMarkerException' };
+export const IAM_PAGE: PageMembers = { truncated: 'IsTruncated', next: 'Marker', invalid: 'ValidationException' };
+
+/**
+ * Pages over a short list held in memory (grants of one key, users of one account); the marker is the index of the
+ * next item. A marker this server did not hand out is refused, not silently read as the first page.
+ */
+export function pageOf<T>(
+  items: T[], limit: number, marker: string | undefined, member: string, map: (t: T) => unknown, names: PageMembers = KMS_PAGE,
+): Record<string, unknown> {
+  const from = marker === undefined ? 0 : /^(0|[1-9]\d{0,8})$/.test(marker) ? Number(marker) : -1;
+  if (from < 0 || from > items.length) throw new KmsError(names.invalid, 'The marker is not valid.');
+  const end = from + limit;
+  const truncated = end < items.length;
+  return { [member]: items.slice(from, end).map(map), [names.truncated]: truncated, ...(truncated ? { [names.next]: String(end) } : {}) };
 }

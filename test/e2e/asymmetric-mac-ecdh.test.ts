@@ -127,6 +127,19 @@ describe('Ed25519 (ECC_NIST_EDWARDS25519)', () => {
     expect((await failure(ctx.kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_EDWARDS25519', KeyUsage: 'KEY_AGREEMENT' })))).name).toBe('ValidationException');
   });
 
+  it('ED25519_PH_SHA_512 is refused with UnsupportedOperationException (the token ignores the Ed25519ph flag); other keys answer InvalidKeyUsageException', async () => {
+    const key = await newKey('ECC_NIST_EDWARDS25519', 'SIGN_VERIFY');
+    const digest = new Uint8Array(64);
+    for (const MessageType of ['DIGEST', 'RAW'] as const) {
+      const sign = await failure(ctx.kms.send(new SignCommand({ KeyId: key.KeyId, Message: digest, MessageType, SigningAlgorithm: 'ED25519_PH_SHA_512' })));
+      expect(sign.name).toBe('UnsupportedOperationException');
+      const verify = await failure(ctx.kms.send(new VerifyCommand({ KeyId: key.KeyId, Message: digest, MessageType, Signature: new Uint8Array(64), SigningAlgorithm: 'ED25519_PH_SHA_512' })));
+      expect(verify.name).toBe('UnsupportedOperationException');
+    }
+    const ec = await newKey('ECC_NIST_P256', 'SIGN_VERIFY');
+    expect((await failure(ctx.kms.send(new SignCommand({ KeyId: ec.KeyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ED25519_PH_SHA_512' })))).name).toBe('InvalidKeyUsageException');
+  });
+
   it('GenerateDataKeyPair gives Ed25519 pairs', async () => {
     const wrapping = (await ctx.kms.send(new CreateKeyCommand({}))).KeyMetadata!;
     const r = await ctx.kms.send(new GenerateDataKeyPairCommand({ KeyId: wrapping.KeyId, KeyPairSpec: 'ECC_NIST_EDWARDS25519' }));

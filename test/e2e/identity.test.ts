@@ -208,6 +208,18 @@ describe('a user allowed Decrypt only by a grant with an encryption-context cons
     expect(retirable.Grants!.map((g) => g.GrantId)).toEqual([grantId]);
   });
 
+  it('ListGrants pages with Limit and NextMarker; a foreign marker is InvalidMarkerException', async () => {
+    const extra = await admin.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: encUser.arn, Operations: ['Encrypt'] }));
+    const first = await admin.send(new ListGrantsCommand({ KeyId: keyId, Limit: 1 }));
+    expect(first.Grants).toHaveLength(1);
+    expect(first.Truncated).toBe(true);
+    const second = await admin.send(new ListGrantsCommand({ KeyId: keyId, Limit: 1, Marker: first.NextMarker }));
+    expect(second.Truncated).toBe(false);
+    expect([...first.Grants!, ...second.Grants!].map((g) => g.GrantId).sort()).toEqual([grantId, extra.GrantId].sort());
+    expect((await failure(admin.send(new ListGrantsCommand({ KeyId: keyId, Marker: 'x' })))).name).toBe('InvalidMarkerException');
+    await admin.send(new RevokeGrantCommand({ KeyId: keyId, GrantId: extra.GrantId }));
+  });
+
   it('a revoked grant stops working on the next request', async () => {
     await admin.send(new RevokeGrantCommand({ KeyId: keyId, GrantId: grantId }));
     expect((await failure(as(grantUser).send(new DecryptCommand({ CiphertextBlob: blobA, EncryptionContext: { tenant: 'a' } })))).name).toBe('AccessDeniedException');
@@ -271,6 +283,15 @@ describe('a user of another account allowed by both policies', () => {
     expect((await failure(as(partner).send(new EncryptCommand({ KeyId: keyId, Plaintext: data })))).name).toBe('NotFoundException');
   });
 
+  it('another account’s admin may not verify or checkpoint the audit chain, which spans every account', async () => {
+    for (const op of ['VerifyChain', 'CreateCheckpoint']) {
+      const r = await call(server.url, admin2, op, {}, 'CofferAudit.');
+      expect(r.body.__type).toBe('AccessDeniedException');
+      expect(r.body.message).toMatch(/only principals of the system account/);
+    }
+    expect((await call(server.url, ADMIN, 'VerifyChain', {}, 'CofferAudit.')).body.Valid).toBe(true);
+  });
+
   it('ListKeys shows the caller’s account only; its admin manages only its own users', async () => {
     const c = as(admin2);
     expect((await c.send(new ListKeysCommand({}))).Keys).toEqual([]);
@@ -282,6 +303,24 @@ describe('a user of another account allowed by both policies', () => {
 });
 
 describe('identity administration', () => {
+  it('ListUsers pages with MaxItems and Marker; a marker it did not hand out is ValidationException', async () => {
+    const all = ((await ok(server.url, ADMIN, 'ListUsers')).Users as { UserName: string }[]).map((u) => u.UserName);
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    const seen: string[] = [];
+    let marker: string | undefined;
+    for (let pages = 0; pages < all.length + 1; pages++) {
+      const r = await ok(server.url, ADMIN, 'ListUsers', { MaxItems: 2, ...(marker ? { Marker: marker } : {}) });
+      const names = (r.Users as { UserName: string }[]).map((u) => u.UserName);
+      expect(names.length).toBeLessThanOrEqual(2);
+      seen.push(...names);
+      expect(r.IsTruncated).toBe(r.Marker !== undefined);
+      marker = r.Marker as string | undefined;
+      if (!marker) break;
+    }
+    expect(seen).toEqual(all);
+    expect((await call(server.url, ADMIN, 'ListUsers', { Marker: 'garbage' })).body.__type).toBe('ValidationException');
+  });
+
   it('at most two access keys per user: LimitExceededException', async () => {
     await ok(server.url, ADMIN, 'CreateAccessKey', { UserName: 'grant-user' });
     const r = await call(server.url, ADMIN, 'CreateAccessKey', { UserName: 'grant-user' });

@@ -1,30 +1,16 @@
 // End-to-end: imported key material for a symmetric key through the AWS SDK. Material is wrapped with node:crypto the way
-// AWS's documentation tells users to wrap it with OpenSSL (pkeyutl OAEP; enc -id-aes256-wrap-pad then pkeyutl).
+// AWS's documentation tells users to wrap it with OpenSSL (test/helpers/wrap-material.ts). Key pairs and HMAC keys:
+// import-asymmetric.test.ts.
 import { describe, expect, it } from 'vitest';
-import { constants, createCipheriv, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import {
   CreateKeyCommand, DecryptCommand, DeleteImportedKeyMaterialCommand, DescribeKeyCommand, EncryptCommand, GetParametersForImportCommand,
   ImportKeyMaterialCommand, type AlgorithmSpec, type WrappingKeySpec,
 } from '@aws-sdk/client-kms';
 import { failure, serverPerFile } from '../helpers/server.js';
+import { oaep, wrap } from '../helpers/wrap-material.js';
 
 const ctx = serverPerFile();
-
-/** What `openssl pkeyutl -encrypt -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:<h> -pkeyopt rsa_mgf1_md:<h>` does. */
-function oaep(publicKey: Uint8Array, hash: 'sha1' | 'sha256', data: Uint8Array): Buffer {
-  const key = createPublicKey({ key: Buffer.from(publicKey), format: 'der', type: 'spki' });
-  return publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, data);
-}
-
-function wrap(algorithm: AlgorithmSpec, publicKey: Uint8Array, material: Buffer): Buffer {
-  const hash = algorithm.endsWith('SHA_1') ? 'sha1' : 'sha256';
-  if (algorithm.startsWith('RSAES_')) return oaep(publicKey, hash, material);
-  // openssl rand -out aes-key.bin 32; openssl enc -id-aes256-wrap-pad -K <aes-key hex> -iv A65959A6 -in material
-  const aesKey = randomBytes(32);
-  const c = createCipheriv('id-aes256-wrap-pad', aesKey, Buffer.from('a65959a6', 'hex'));
-  const wrappedMaterial = Buffer.concat([c.update(material), c.final()]);
-  return Buffer.concat([oaep(publicKey, hash, aesKey), wrappedMaterial]);
-}
 
 async function importInto(
   KeyId: string, material: Buffer, WrappingAlgorithm: AlgorithmSpec = 'RSAES_OAEP_SHA_256', WrappingKeySpec: WrappingKeySpec = 'RSA_2048', ValidTo?: Date,
@@ -107,11 +93,10 @@ describe('imported key material', () => {
     expect(own.ExpirationModel).toBeUndefined();
   });
 
-  it('refuses import operations on keys of AWS_KMS origin, and asymmetric EXTERNAL keys', async () => {
+  it('refuses import operations on keys of AWS_KMS origin', async () => {
     const own = (await ctx.kms.send(new CreateKeyCommand({}))).KeyMetadata!;
     const e = await failure(ctx.kms.send(new GetParametersForImportCommand({ KeyId: own.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' })));
     expect(e.name).toBe('UnsupportedOperationException');
     expect((await failure(ctx.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: own.KeyId })))).name).toBe('UnsupportedOperationException');
-    expect((await failure(ctx.kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL', KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })))).name).toBe('UnsupportedOperationException');
   });
 });

@@ -1,9 +1,14 @@
 // Production surface through the real server: /readyz with its checks, /metrics, redacted JSON logs, graceful shutdown.
-import { CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import {
+  CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GetParametersForImportCommand, GetPublicKeyCommand, ImportKeyMaterialCommand,
+  SignCommand, type KMSClient,
+} from '@aws-sdk/client-kms';
+import { createPublicKey, generateKeyPairSync, randomBytes, verify as nodeVerify } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { ADMIN, failure, startCoffer, type CofferProcess } from '../helpers/server.js';
+import { wrap } from '../helpers/wrap-material.js';
 
 let db: TestDatabase | null;
 let server: CofferProcess;
@@ -64,6 +69,40 @@ describe('readiness', () => {
       const decrypt = kms.send(new DecryptCommand({ KeyId: key.KeyId, CiphertextBlob, EncryptionAlgorithm }));
       if (refused) expect((await failure(decrypt)).name).toBe('UnsupportedOperationException');
       else expect(new TextDecoder().decode((await decrypt).Plaintext)).toBe('fips');
+    }
+  });
+
+  it('in FIPS mode refuses ImportKeyMaterial (unwrapped in process) for key pairs and HMAC keys, even with RSAES_OAEP_SHA_1', async () => {
+    const pkcs8 = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'der' });
+    for (const [KeySpec, KeyUsage, material] of [['ECC_NIST_P256', 'SIGN_VERIFY', pkcs8], ['HMAC_256', 'GENERATE_VERIFY_MAC', randomBytes(32)]] as const) {
+      const key = (await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL', KeySpec, KeyUsage }))).KeyMetadata!;
+      const p = await kms.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_1', WrappingKeySpec: 'RSA_2048' }));
+      const e = await failure(kms.send(new ImportKeyMaterialCommand({
+        KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap('RSAES_OAEP_SHA_1', p.PublicKey!, material), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+      })));
+      expect(e.name).toBe('UnsupportedOperationException');
+      expect((await kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.KeyState).toBe('PendingImport');
+    }
+  });
+
+  it('in FIPS mode imports an RSA private key wrapped with RSA_AES_KEY_WRAP_SHA_1 (C_UnwrapKey in the token), not with _SHA_256', async () => {
+    const priv = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const material = priv.export({ type: 'pkcs8', format: 'der' });
+    for (const [WrappingAlgorithm, refused] of [['RSA_AES_KEY_WRAP_SHA_256', true], ['RSA_AES_KEY_WRAP_SHA_1', false]] as const) {
+      const key = (await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL', KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!;
+      const p = await kms.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm, WrappingKeySpec: 'RSA_3072' }));
+      const imported = kms.send(new ImportKeyMaterialCommand({
+        KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap(WrappingAlgorithm, p.PublicKey!, material), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+      }));
+      if (refused) {
+        expect((await failure(imported)).name).toBe('UnsupportedOperationException');
+        continue;
+      }
+      await imported;
+      const spki = Buffer.from((await kms.send(new GetPublicKeyCommand({ KeyId: key.KeyId }))).PublicKey!);
+      expect(spki.equals(createPublicKey(priv).export({ type: 'spki', format: 'der' }))).toBe(true);
+      const { Signature } = await kms.send(new SignCommand({ KeyId: key.KeyId, Message: Buffer.from('fips'), SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' }));
+      expect(nodeVerify('sha256', Buffer.from('fips'), createPublicKey(priv), Signature!)).toBe(true);
     }
   });
 });

@@ -23,6 +23,9 @@ describe('on-demand rotation', () => {
     for (let i = 2; i <= 4; i++) {
       const r = await ctx.kms.send(new RotateKeyOnDemandCommand({ KeyId: key.KeyId }));
       expect(r.KeyId).toBe(key.Arn);
+      // Done when RotateKeyOnDemand answers: the rotation is listed, and none is in progress (no OnDemandRotationStartDate).
+      expect((await ctx.kms.send(new ListKeyRotationsCommand({ KeyId: key.KeyId }))).Rotations).toHaveLength(i - 1);
+      expect((await ctx.kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }))).OnDemandRotationStartDate).toBeUndefined();
       blobs.push(await encrypt(i));
     }
     expect(new Set(blobs.map(versionOf)).size).toBe(4);

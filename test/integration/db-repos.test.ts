@@ -4,6 +4,7 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../core/audit.js';
 import { KmsError } from '../../core/errors.js';
+import { ensureAccount } from '../../core/services/credentials.js';
 import type { AccessKey, Key, KeyVersion } from '../../core/model.js';
 import { DrizzleUnitOfWork, migrate, openDatabase, schema, type Database } from '../../db/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -375,6 +376,15 @@ function defineTransactionAndErrorTests(get: () => DrizzleUnitOfWork): void {
     const e = await rejection(uow.repos.keys.insert(key, { ...version, id: randomUUID() }));
     expect((e as KmsError).code).toBe('AlreadyExistsException');
     expect((e as KmsError).message).not.toContain(key.id);
+  });
+
+  it('ensureAccount run by two instances at the same moment: both succeed, one account and one admin user', async () => {
+    const uow = get();
+    const account = accountId();
+    const now = new Date();
+    await Promise.all([ensureAccount(uow.repos, account, 'default', now), ensureAccount(uow.repos, account, 'default', now)]);
+    expect(await uow.repos.accounts.get(account)).toMatchObject({ accountId: account });
+    expect((await uow.repos.users.list(account)).map((u) => u.userName)).toEqual(['admin']);
   });
 
   it('is healthy while open', async () => {

@@ -1,7 +1,7 @@
 // Integration tests of the Hsm adapter's key pairs, signatures, RSA decryption, HMAC and ECDH on a real SoftHSM token,
 // each result checked independently with node:crypto.
 import {
-  constants, createECDH, createHash, createHmac, createPublicKey, publicEncrypt, verify as nodeVerify,
+  constants, createECDH, createHash, createHmac, createPublicKey, generateKeyPairSync, publicEncrypt, verify as nodeVerify,
 } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,24 +34,64 @@ async function pair(spec: AsymmetricSpec, usage: 'SIGN_VERIFY' | 'ENCRYPT_DECRYP
   return { v, pub: createPublicKey({ key: Buffer.from(await hsm.publicKey(v, spec)), format: 'der', type: 'spki' }) };
 }
 
+/** Runs fn with a session of its own on the test token (the pool's sessions have logged the application in already). */
+function withSession<T>(fn: (lib: ReturnType<typeof acquireModule>, s: Buffer) => T): T {
+  const lib = acquireModule(token.modulePath);
+  const s = lib.C_OpenSession(findSlot(lib, token.tokenLabel), ck.CKF_SERIAL_SESSION);
+  try {
+    return fn(lib, s);
+  } finally {
+    lib.C_CloseSession(s);
+    releaseModule(token.modulePath);
+  }
+}
+
+function privateHandle(lib: ReturnType<typeof acquireModule>, s: Buffer, v: string): Buffer {
+  lib.C_FindObjectsInit(s, findVersionObjectTemplate(v, 'private'));
+  const [h] = lib.C_FindObjects(s, 2);
+  lib.C_FindObjectsFinal(s);
+  return h!;
+}
+
+function expectSensitive(v: string): void {
+  withSession((lib, s) => {
+    const h = privateHandle(lib, s, v);
+    const attrs = [ck.CKA_SENSITIVE, ck.CKA_EXTRACTABLE, ck.CKA_TOKEN].map((type) => lib.C_GetAttributeValue(s, h, [{ type }])[0]);
+    expect(attrs.map((a) => (a!.value as Buffer)[0])).toEqual([1, 0, 1]);
+    expect(() => lib.C_GetAttributeValue(s, h, [{ type: ck.CKA_VALUE }])).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
+  });
+}
+
 describe('key pairs in the token', () => {
   it('keeps the private key sensitive and non-extractable, with CKA_ID = version id', async () => {
     const { v } = await pair('ECC_NIST_P256', 'SIGN_VERIFY');
-    const lib = acquireModule(token.modulePath);
-    const slot = findSlot(lib, token.tokenLabel);
-    const s = lib.C_OpenSession(slot, ck.CKF_SERIAL_SESSION);
-    try {
-      // The pool's sessions have logged the application in already.
-      lib.C_FindObjectsInit(s, findVersionObjectTemplate(v, 'private'));
-      const [h] = lib.C_FindObjects(s, 2);
-      lib.C_FindObjectsFinal(s);
-      const attrs = [ck.CKA_SENSITIVE, ck.CKA_EXTRACTABLE, ck.CKA_TOKEN].map((type) => lib.C_GetAttributeValue(s, h!, [{ type }])[0]);
-      expect(attrs.map((a) => (a!.value as Buffer)[0])).toEqual([1, 0, 1]);
-      expect(() => lib.C_GetAttributeValue(s, h!, [{ type: ck.CKA_VALUE }])).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
-    } finally {
-      lib.C_CloseSession(s);
-      releaseModule(token.modulePath);
-    }
+    expectSensitive(v);
+  });
+
+  it('keeps an imported private key sensitive and non-extractable, and its public key is the imported one', async () => {
+    const v = randomUUID();
+    const priv = generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey;
+    await hsm.importKeyPair(v, 'ECC_NIST_P384', 'SIGN_VERIFY', priv.export({ type: 'pkcs8', format: 'der' }));
+    expectSensitive(v);
+    const spki = createPublicKey(priv).export({ type: 'spki', format: 'der' });
+    expect(Buffer.from(await hsm.publicKey(v, 'ECC_NIST_P384')).equals(spki)).toBe(true);
+  });
+
+  it('SoftHSM ignores the Ed25519ph flag of CKM_EDDSA (why ED25519_PH_SHA_512 is refused): the signature is the PureEdDSA one', async () => {
+    const { v, pub } = await pair('ECC_NIST_EDWARDS25519', 'SIGN_VERIFY');
+    const message = Buffer.from('prehash me');
+    // CK_EDDSA_PARAMS on a 64-bit platform: phFlag (CK_BBOOL, padded to 8), ulContextDataLen 0, pContextData NULL.
+    const phParams = Buffer.alloc(24);
+    phParams[0] = 1;
+    const [pure, prehashed] = withSession((lib, s) => {
+      const h = privateHandle(lib, s, v);
+      return [undefined, phParams].map((parameter) => {
+        lib.C_SignInit(s, parameter ? { mechanism: 0x1057, parameter } : { mechanism: 0x1057 }, h);
+        return lib.C_Sign(s, message, Buffer.alloc(64));
+      });
+    });
+    expect(nodeVerify(null, message, pub, pure!)).toBe(true);
+    expect(prehashed!.equals(pure!)).toBe(true);
   });
 
   const signCases: [AsymmetricSpec, SigningAlgorithm, string][] = [

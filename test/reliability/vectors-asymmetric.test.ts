@@ -1,8 +1,8 @@
-// Wycheproof ECDSA (P-256, P-384, secp256k1) and HMAC-SHA256 vectors through the code that does the work: token
+// Wycheproof ECDSA (P-256, P-384, P-521, secp256k1) and HMAC-SHA256/384/512 vectors through the code that does the work: token
 // public keys and HMAC keys made from the vector material (C_CreateObject), Pkcs11Hsm.verify / mac, the DER converter.
 import { createHash, createPublicKey, randomUUID, verify as nodeVerify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { EccSpec, SigningAlgorithm } from '../../core/key-spec.js';
+import type { EccSpec, HmacSpec, SigningAlgorithm } from '../../core/key-spec.js';
 import { CURVES, ecdsaDerToRaw, ecdsaRawToDer, tlv } from '../../hsm/der.js';
 import { ck } from '../../hsm/module.js';
 import { ecKeyPairTemplates, hmacKeyTemplate } from '../../hsm/templates.js';
@@ -18,12 +18,18 @@ interface MacFile { testGroups: { keySize: number; tagSize: number; tests: MacTe
 const ecdsaRec = new Recorder('test vectors: Wycheproof ECDSA P-256');
 const p384Rec = new Recorder('test vectors: Wycheproof ECDSA P-384');
 const k1Rec = new Recorder('test vectors: Wycheproof ECDSA secp256k1');
+const p521Rec = new Recorder('test vectors: Wycheproof ECDSA P-521');
 const hmacRec = new Recorder('test vectors: Wycheproof HMAC-SHA256');
+const hmac384Rec = new Recorder('test vectors: Wycheproof HMAC-SHA384');
+const hmac512Rec = new Recorder('test vectors: Wycheproof HMAC-SHA512');
 const vt = vectorToken('coffer-vasym', () => {
   ecdsaRec.save();
   p384Rec.save();
   k1Rec.save();
+  p521Rec.save();
   hmacRec.save();
+  hmac384Rec.save();
+  hmac512Rec.save();
 });
 
 /** An EC public key object of a new version id, marked as a generated key pair's public half is. */
@@ -54,6 +60,7 @@ const CURVE_FILES: { file: string; spec: EccSpec; algorithm: SigningAlgorithm; h
   { file: 'ecdsa_secp256r1_sha256_subset.json', spec: 'ECC_NIST_P256', algorithm: 'ECDSA_SHA_256', hash: 'sha256', sha: 'SHA-256', rec: ecdsaRec },
   { file: 'ecdsa_secp384r1_sha384_subset.json', spec: 'ECC_NIST_P384', algorithm: 'ECDSA_SHA_384', hash: 'sha384', sha: 'SHA-384', rec: p384Rec },
   { file: 'ecdsa_secp256k1_sha256_subset.json', spec: 'ECC_SECG_P256K1', algorithm: 'ECDSA_SHA_256', hash: 'sha256', sha: 'SHA-256', rec: k1Rec },
+  { file: 'ecdsa_secp521r1_sha512_subset.json', spec: 'ECC_NIST_P521', algorithm: 'ECDSA_SHA_512', hash: 'sha512', sha: 'SHA-512', rec: p521Rec },
 ];
 
 describe.each(CURVE_FILES)('Wycheproof ECDSA $spec / $sha (DER signatures)', ({ file: name, spec, algorithm, hash, sha, rec }) => {
@@ -105,26 +112,32 @@ describe.each(CURVE_FILES)('Wycheproof ECDSA $spec / $sha (DER signatures)', ({ 
   });
 });
 
-describe('Wycheproof HMAC-SHA256', () => {
-  const file = loadVectors<MacFile>('hmac_sha256_subset.json');
+const MAC_FILES: { file: string; spec: HmacSpec; bytes: number; rec: Recorder }[] = [
+  { file: 'hmac_sha256_subset.json', spec: 'HMAC_256', bytes: 32, rec: hmacRec },
+  { file: 'hmac_sha384_subset.json', spec: 'HMAC_384', bytes: 48, rec: hmac384Rec },
+  { file: 'hmac_sha512_subset.json', spec: 'HMAC_512', bytes: 64, rec: hmac512Rec },
+];
+
+describe.each(MAC_FILES)('Wycheproof $spec', ({ file: name, spec, bytes, rec }) => {
+  const file = loadVectors<MacFile>(name);
   const every = file.testGroups.flatMap((g) => g.tests.map((t) => ({ ...t, tagBytes: g.tagSize / 8 })));
   // GenerateMac's Message is 1 to 4096 bytes (AWS, sdk/contract/kms-asymmetric.ts), so an empty message never reaches
   // Pkcs11Hsm.mac (SoftHSM answers C_Sign of no data with CKR_ARGUMENTS_BAD, measured): those vectors are skipped.
   const all = every.filter((t) => t.msg !== '');
 
   it('Pkcs11Hsm.mac with a token key from the vector key: valid tags match, modified ones do not', async () => {
-    hmacRec.note(`${every.length - all.length} vectors with an empty message skipped (GenerateMac needs 1 to 4096 bytes)`);
+    rec.note(`${every.length - all.length} vectors with an empty message skipped (GenerateMac needs 1 to 4096 bytes)`);
     let matched = 0;
     let differed = 0;
     for (const t of all) {
       const versionId = importHmacKey(t.key);
-      const mac = Buffer.from(await vt.hsm.mac(versionId, 'HMAC_256', hex(t.msg)));
-      const same = mac.length === 32 && mac.subarray(0, t.tagBytes).equals(hex(t.tag));
-      hmacRec.check(same === (t.result === 'valid'), `tcId ${t.tcId} (${t.comment}): expected ${t.result}`);
+      const mac = Buffer.from(await vt.hsm.mac(versionId, spec, hex(t.msg)));
+      const same = mac.length === bytes && mac.subarray(0, t.tagBytes).equals(hex(t.tag));
+      rec.check(same === (t.result === 'valid'), `tcId ${t.tcId} (${t.comment}): expected ${t.result}`);
       if (same) matched++;
       else differed++;
     }
-    expect(hmacRec.counts.failures).toBe(0);
+    expect(rec.counts.failures).toBe(0);
     expect(matched).toBeGreaterThan(0);
     expect(differed).toBeGreaterThan(0);
   });

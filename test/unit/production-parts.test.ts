@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isKmsError } from '../../core/errors.js';
+import { isKmsError, KmsError } from '../../core/errors.js';
 import { FipsPolicy, registerFallback, FALLBACKS } from '../../hsm/fips.js';
 import type { Capabilities } from '../../hsm/probe.js';
 import { ConfigError, loadConfig } from '../../server/config.js';
@@ -48,6 +48,20 @@ describe('logs', () => {
     expect(entry.a.b.plaintext).toBe(REDACTED);
     expect(lines[0]).not.toContain('bound value 42');
     expect(entry).toMatchObject({ level: 'info', msg: 'x' });
+  });
+
+  it('keep only stack frames of an error whose message spans lines (Drizzle: "Failed query ... params: ...")', () => {
+    const lines: string[] = [];
+    const log = createLogger('debug', (l) => lines.push(l));
+    const wrapped = new KmsError('AlreadyExistsException', 'The resource already exists.', {
+      cause: new Error('Failed query: insert into "users" values ($1, $2)\nparams: 111122223333,canary-bound-secret'),
+    });
+    log.error('start-up failed', { error: wrapped });
+    expect(lines[0]).not.toContain('canary-bound-secret');
+    expect(lines[0]).not.toContain('params:');
+    const frames = (JSON.parse(lines[0] as string) as { error: { cause: { frames: string[] } } }).error.cause.frames;
+    expect(frames.length).toBeGreaterThan(0);
+    for (const f of frames) expect(f).toMatch(/^at /);
   });
 
   it('respect the level', () => {
