@@ -74,7 +74,7 @@ export class Pkcs11Hsm implements Hsm {
 
   async createRootKey(versionId: string): Promise<void> {
     const template = templateFor(versionId);
-    await this.run('other', async (s) => {
+    await this.runWrite(async (s) => {
       // Idempotent, so a retried create does not leave two keys with one CKA_ID.
       const found = this.find(s, findRootKeyTemplate(versionId));
       const handle = found[0] ?? (await this.lib.C_GenerateKeyAsync(s, aesKeyGen(), template));
@@ -84,7 +84,7 @@ export class Pkcs11Hsm implements Hsm {
 
   async destroyRootKey(versionId: string): Promise<void> {
     templateFor(versionId);
-    await this.run('other', async (s) => {
+    await this.runWrite(async (s) => {
       for (const k of [versionId, ...(['private', 'public', 'hmac'] as const).map((o) => `${versionId}/${o}`)]) this.handles.delete(k);
       for (const h of this.find(s, findVersionObjectsTemplate(versionId))) {
         try {
@@ -179,7 +179,7 @@ export class Pkcs11Hsm implements Hsm {
     this.fips.assertPermitted(IN_PROCESS_UNWRAP);
     templateFor(versionId);
     if (material.length !== 32) throw new KmsError('IncorrectKeyMaterialException', 'The key material must be 256 bits for a SYMMETRIC_DEFAULT key.');
-    return this.run('other', async (s) => {
+    return this.runWrite(async (s) => {
       for (const h of this.find(s, findRootKeyTemplate(versionId))) this.lib.C_DestroyObject(s, h);
       this.handles.delete(versionId);
       const handle = this.lib.C_CreateObject(s, importedRootKeyTemplate(versionId, Buffer.from(material)));
@@ -203,7 +203,7 @@ export class Pkcs11Hsm implements Hsm {
   async createWrappingKeyPair(versionId: string, spec: RsaSpec): Promise<void> {
     templateFor(versionId);
     const t = wrappingKeyPairTemplates(versionId, rsaBytes(spec) * 8);
-    await this.run('other', async (s) => {
+    await this.runWrite(async (s) => {
       if (this.find(s, findVersionObjectTemplate(versionId, 'private')).length === 0) {
         await this.lib.C_GenerateKeyPairAsync(s, { mechanism: ck.CKM_RSA_PKCS_KEY_PAIR_GEN }, t.publicKey, t.privateKey);
       }
@@ -216,19 +216,19 @@ export class Pkcs11Hsm implements Hsm {
   ): Promise<Uint8Array | null> {
     if (!this.capabilities.mechanisms.CKM_AES_KEY_WRAP_PAD?.unwrap || !this.capabilities.mechanisms.CKM_RSA_PKCS_OAEP?.unwrap) return null;
     templateFor(target.versionId);
-    return this.withObject('decrypt', wrapping.versionId, 'private', async (s, wrappingKey) => {
+    return this.serialized(() => this.withObject('decrypt', wrapping.versionId, 'private', async (s, wrappingKey) => {
       const [canUnwrap] = this.lib.C_GetAttributeValue(s, wrappingKey, [{ type: ck.CKA_UNWRAP }]);
       if (!(canUnwrap?.value as Buffer | undefined)?.[0]) return null;
       for (const k of (['private', 'public'] as const).map((o) => `${target.versionId}/${o}`)) this.handles.delete(k);
       for (const h of this.find(s, findVersionObjectsTemplate(target.versionId))) this.lib.C_DestroyObject(s, h);
       const u = { wrappingKey, modulusBytes: rsaBytes(wrapping.spec), versionId: target.versionId, spec: target.spec, usage: target.usage as PairUsage };
       return new Uint8Array(await unwrapRsaKeyPair(this.lib, s, u, wrapped));
-    });
+    }));
   }
 
   /** Destroys every object of the version, forgets their handles, and creates the new ones. */
   private replaceVersionObjects(versionId: string, create: (s: Handle) => unknown): Promise<void> {
-    return this.run('other', async (s) => {
+    return this.runWrite(async (s) => {
       for (const k of (['private', 'public', 'hmac'] as const).map((o) => `${versionId}/${o}`)) this.handles.delete(k);
       for (const h of this.find(s, findVersionObjectsTemplate(versionId))) this.lib.C_DestroyObject(s, h);
       create(s);
@@ -237,14 +237,14 @@ export class Pkcs11Hsm implements Hsm {
 
   async createKeyPair(versionId: string, spec: AsymmetricSpec, usage: KeyUsage): Promise<void> {
     templateFor(versionId);
-    await this.run('other', async (s) => {
+    await this.runWrite(async (s) => {
       if (this.find(s, findVersionObjectTemplate(versionId, 'private')).length === 0) await generateKeyPair(this.lib, s, versionId, spec, usage);
     });
   }
 
   async createHmacKey(versionId: string, spec: HmacSpec): Promise<void> {
     templateFor(versionId);
-    await this.run('other', async (s) => {
+    await this.runWrite(async (s) => {
       if (this.find(s, findVersionObjectTemplate(versionId, 'hmac')).length === 0) await generateHmacKey(this.lib, s, versionId, spec);
     });
   }
@@ -335,14 +335,14 @@ export class Pkcs11Hsm implements Hsm {
 
   /** The audit-signing key pair, loaded (or created) on first use. */
   private auditSigningKey(): Promise<AuditSigningKey> {
-    this.auditKey ??= this.run('other', (s) => loadAuditSigningKey(this.lib, s));
+    this.auditKey ??= this.runWrite((s) => loadAuditSigningKey(this.lib, s));
     this.auditKey.catch(() => (this.auditKey = null));
     return this.auditKey;
   }
 
   /** Loads the credential key, creating it when the token has none. Called once by openHsm. */
   async loadCredentialKey(): Promise<void> {
-    await this.run('other', async (s) => {
+    await this.runWrite(async (s) => {
       let found = this.find(s, findCredentialKeyTemplate());
       if (found.length === 0) {
         await this.lib.C_GenerateKeyAsync(s, aesKeyGen(), credentialKeyTemplate());
@@ -432,6 +432,23 @@ export class Pkcs11Hsm implements Hsm {
     } finally {
       this.lib.C_FindObjectsFinal(s);
     }
+  }
+
+  /**
+   * Calls that create or destroy token objects go one at a time in this process: SoftHSM 2.6 fails concurrent
+   * object creation with CKR_GENERAL_ERROR now and then (softhsm/SoftHSMv2#573, seen here in the rotation job
+   * test), and a token's object store is written serially anyway. Cryptographic calls do not wait for this.
+   */
+  private objectWrites: Promise<unknown> = Promise.resolve();
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.objectWrites.then(fn);
+    this.objectWrites = next.catch(() => undefined);
+    return next;
+  }
+
+  private runWrite<T>(fn: (s: Handle) => Promise<T>): Promise<T> {
+    return this.serialized(() => this.run('other', fn));
   }
 
   private async run<T>(op: 'decrypt' | 'other', fn: (s: Handle) => Promise<T>): Promise<T> {

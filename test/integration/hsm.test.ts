@@ -193,6 +193,26 @@ describe('root keys', () => {
     expect(back.map((b) => Buffer.from(b).toString())).toEqual(Array.from({ length: 64 }, (_, i) => `message ${i}`));
     expect(hsm.pool.openCount).toBeLessThanOrEqual(3);
   });
+
+  it('creates 120 keys and key pairs at once on a pool of 8, every one usable (SoftHSM#573 failed some)', async () => {
+    const eight = await openHsm({ ...token, poolSize: 8 });
+    try {
+      const roots = Array.from({ length: 60 }, () => randomUUID());
+      const pairs = Array.from({ length: 60 }, () => randomUUID());
+      const made = await Promise.allSettled([
+        ...roots.map((v) => eight.createRootKey(v)),
+        ...pairs.map((v) => eight.createKeyPair(v, 'ECC_NIST_P256', 'SIGN_VERIFY')),
+      ]);
+      expect(made.filter((r) => r.status === 'rejected')).toEqual([]);
+      for (const v of roots) {
+        const { iv, ciphertext } = await eight.encrypt(v, Buffer.from('x'), aadOf);
+        expect(Buffer.from(await eight.decrypt(v, iv, ciphertext, aadOf(iv))).toString()).toBe('x');
+      }
+      for (const v of pairs) expect((await eight.publicKey(v, 'ECC_NIST_P256')).length).toBe(91);
+    } finally {
+      await eight.close();
+    }
+  });
 });
 
 describe('credentials and randomness', () => {
