@@ -6,10 +6,14 @@ import { afterAll, expect, it } from 'vitest';
 import { ensureDevToken, openHsm } from '../../hsm/index.js';
 import { createPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
 import { startCoffer, type CofferProcess } from '../helpers/server.js';
+import { Recorder } from '../reliability/record.js';
 
 let cluster: PgCluster | null = null;
 let server: CofferProcess | null = null;
+// Also an area of `npm run test:reliability`'s table: each request under the outage is a case.
+const rec = new Recorder('faults: Postgres stopped under load');
 afterAll(async () => {
+  rec.save();
   await server?.stop();
   await cluster?.destroy();
 });
@@ -84,6 +88,12 @@ it('answers 503 DependencyTimeoutException while Postgres is down, keeps no part
   await workers;
   kms.destroy();
 
+  for (const s of seen) {
+    const expected = s.r.ok ? !(s.phase === 'down' && s.end === 'down') : s.r.error === 'DependencyTimeoutException' && s.r.status === 503;
+    rec.check(expected, `${s.r.op} started while ${s.phase}: ${s.r.ok ? 'succeeded' : `${s.r.error} ${s.r.status}`}`);
+  }
+  rec.check(running.child.exitCode === null, 'the server stayed up through the outage');
+
   // While down: only the retryable 503, no 500, and the process stayed up; readiness named the database.
   const failures = seen.filter((s) => !s.r.ok).map((s) => s.r);
   expect(failures.length).toBeGreaterThanOrEqual(8);
@@ -103,9 +113,12 @@ it('answers 503 DependencyTimeoutException while Postgres is down, keeps no part
     for (const r of rows) expect(await hsm.hasRootKey(r.version_id as string)).toBe(true);
     const created = seen.filter((s) => s.r.ok && s.r.op === 'CreateKey').map((s) => s.r.keyId);
     const stored = new Set(rows.map((r) => r.id as string));
+    rec.lose(created.filter((id) => !stored.has(id as string)).length, 'acknowledged CreateKey without its key row');
     expect(created.filter((id) => !stored.has(id as string))).toEqual([]);
     const ids = seen.filter((s) => s.r.ok).map((s) => s.r.requestId as string);
     const audited = await sql`select request_id from audit_events where request_id = any(${ids})`;
+    rec.lose(ids.length - audited.length, 'acknowledged requests without their audit event');
+    rec.note(`${seen.length} requests: ${failures.length} answered 503 while Postgres was down, ${ids.length} acknowledged, ${created.length} keys created`);
     expect(audited.length).toBe(ids.length);
   } finally {
     await hsm.close();

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isKmsError } from '../../core/errors.js';
 import { ensureDevToken, openHsm, type DevToken, type Pkcs11Hsm } from '../../hsm/index.js';
 import { acquireModule, findSlot, releaseModule } from '../../hsm/module.js';
+import { Recorder } from '../reliability/record.js';
 
 let dataDir: string;
 let token: DevToken;
@@ -19,7 +20,11 @@ beforeAll(async () => {
   hsm = await openHsm({ ...token, poolSize: 4 });
 });
 
+// Also an area of `npm run test:reliability`'s table: each round trip under session loss is a case.
+const rec = new Recorder('faults: token sessions closed under load');
+
 afterAll(async () => {
+  rec.save();
   await hsm?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -66,6 +71,9 @@ it('fails only retryably while sessions are lost under load, then recovers witho
     }
   };
   await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(worker));
+  for (let i = 0; i < ok; i++) rec.check(true, 'round trip');
+  for (const e of failures) rec.check(isKmsError(e) && e.code === 'DependencyTimeoutException' && e.retryable, `a lost session answered ${isKmsError(e) ? e.code : 'a non-KMS error'}`);
+  rec.note(`${lost} session losses under 8 workers: ${ok} round trips succeeded, ${failures.length} failed retryably`);
 
   expect(lost).toBe(12);
   expect(ok).toBeGreaterThan(0);
@@ -78,7 +86,9 @@ it('fails only retryably while sessions are lost under load, then recovers witho
 
   // Recovered: fresh, logged-in sessions; root and credential keys usable (their handles were found again).
   for (let i = 0; i < 20; i++) await roundTrip(versionId, i);
-  expect(Buffer.from(await hsm.unseal(sealed, Buffer.from('aad')))).toEqual(Buffer.from('credential'));
+  const unsealed = Buffer.from(await hsm.unseal(sealed, Buffer.from('aad')));
+  if (!rec.check(unsealed.equals(Buffer.from('credential')), 'a credential sealed before the losses unseals after')) rec.lose(1, 'sealed credential');
+  expect(unsealed).toEqual(Buffer.from('credential'));
   expect(await hsm.healthy()).toBe(true);
   expect(hsm.pool.openCount).toBeLessThanOrEqual(hsm.pool.size);
   expect(hsm.pool.dropped).toBeGreaterThan(0);
