@@ -93,7 +93,7 @@ export function phases({ keyId, ciphertexts, signingKeys }: Prepared): Phase[] {
 }
 
 /** Asks the server for its event-loop delay since the last ask (SIGUSR2, see server/bench-stats.ts). */
-async function loopStats(server: Child): Promise<{ p99Ms: number; maxMs: number } | null> {
+export async function loopStats(server: Child): Promise<{ p99Ms: number; maxMs: number } | null> {
   const before = server.logs().length;
   server.child.kill('SIGUSR2');
   for (let i = 0; i < 40; i++) {
