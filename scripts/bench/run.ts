@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { LoadResult, LoadSpec } from './loadgen.js';
+import { manyKeyPhases } from './many-keys.js';
 import { ADMIN, cpuTicks, freshDatabase, postgresProbe, type PostgresProbe, REGION, ROOT, runLoadProcess, sampleRss, startBareHono, startCofferServer, type Child } from './processes.js';
 import { rawTokenRates, SIGN_OPS, type RawOp, type RawRate, type SignOp } from './raw-token.js';
 
@@ -15,6 +16,8 @@ const SECONDS = num('BENCH_SECONDS', 10);
 const WARMUP = num('BENCH_WARMUP_SECONDS', 2);
 const CONNECTIONS = num('BENCH_CONNECTIONS', 64);
 const ONLY = process.env.BENCH_ONLY?.split(',');
+/** BENCH_KEYS=N adds the CreateKey rate and Encrypt over N keys vs over 10 (scripts/bench/many-keys.ts). */
+const KEYS = num('BENCH_KEYS', 0);
 /** Quotas high enough never to throttle, but still counted (the bucket code runs). */
 export const NO_THROTTLE = { COFFER_QUOTA_SYMMETRIC_RPS: '1000000000', COFFER_QUOTA_MANAGEMENT_RPS: '1000000000', COFFER_QUOTA_ASYMMETRIC_RPS: '1000000000' };
 
@@ -169,10 +172,14 @@ async function main(): Promise<void> {
     const server = await startCofferServer({ databaseUrl: db.url, env: NO_THROTTLE });
     const bare = await startBareHono();
     try {
-      for (const phase of phases(await prepare(server.url, signOpsOf(ONLY)))) {
+      const prepared = await prepare(server.url, signOpsOf(ONLY));
+      const run = async (phase: Phase) => {
         process.stderr.write(`[bench] ${phase.name} for ${SECONDS} s ...\n`);
         rows.push(await measure(phase, phase.server === 'bare' ? bare : server, phase.server === 'bare' ? null : server));
-      }
+      };
+      for (const phase of phases(prepared)) await run(phase);
+      const exclude = [prepared.keyId, ...Object.values(prepared.signingKeys)];
+      for await (const phase of KEYS ? manyKeyPhases(server.url, KEYS, exclude) : []) await run(phase);
     } finally {
       await bare.stop();
       await server.stop();
@@ -182,8 +189,8 @@ async function main(): Promise<void> {
     await db.drop();
   }
   process.stderr.write('[bench] raw token rates ...\n');
-  const rawOf = (name: string) => phases({ keyId: '', ciphertexts: [], signingKeys: {} }).find((p) => p.name === name)?.raw ?? null;
-  const rawOps = rows.map((r) => rawOf(r.operation)).filter((op): op is RawOp => op !== null);
+  const rawOf = (name: string) => (name.startsWith('Encrypt over') ? 'encrypt' : (phases({ keyId: '', ciphertexts: [], signingKeys: {} }).find((p) => p.name === name)?.raw ?? null));
+  const rawOps = [...new Set(rows.map((r) => rawOf(r.operation)).filter((op): op is RawOp => op !== null))];
   const raw = await rawTokenRates({ callers: CONNECTIONS, ms: Math.max(1000, (SECONDS * 1000) / 4), ops: rawOps });
   const bareRps = rows.find((r) => r.operation.startsWith('bare'))?.rps ?? null;
   const full: Row[] = rows.map((r) => {
