@@ -30,7 +30,7 @@ export const rsaBytes = (spec: string): number => Number(spec.slice(4)) / 8;
 /** pkcs11js 2.1.7 does not name these PKCS#11 3.0 mechanisms; SoftHSM 2.6.1 offers them (measured). */
 const CKM_EC_EDWARDS_KEY_PAIR_GEN = 0x1055;
 const CKM_EDDSA = 0x1057;
-const signatureBytes = (spec: AsymmetricSpec): number => (isEd(spec) ? 64 : isEcc(spec) ? CURVES[spec].size * 2 : rsaBytes(spec));
+export const signatureBytes = (spec: AsymmetricSpec): number => (isEd(spec) ? 64 : isEcc(spec) ? CURVES[spec].size * 2 : rsaBytes(spec));
 const hashName = (alg: string): string => `sha${alg.slice(-3)}`;
 
 export async function generateKeyPair(lib: PKCS11, s: Handle, versionId: string, spec: AsymmetricSpec, usage: KeyUsage): Promise<void> {
@@ -69,8 +69,8 @@ function attribute(lib: PKCS11, s: Handle, h: Handle, type: number): Buffer {
   return a?.value as Buffer;
 }
 
-/** The mechanism and the token input for signing `digest` with `algorithm`. */
-function signing(algorithm: SigningAlgorithm, digest: Uint8Array): { mech: Parameters<PKCS11['C_SignInit']>[1]; input: Buffer } {
+/** The mechanism and the token input for signing `digest` with `algorithm` (also the bench's raw sign loop). */
+export function signing(algorithm: SigningAlgorithm, digest: Uint8Array): { mech: Parameters<PKCS11['C_SignInit']>[1]; input: Buffer } {
   if (algorithm === 'ED25519_SHA_512') return { mech: { mechanism: CKM_EDDSA }, input: Buffer.from(digest) };
   const h = hashName(algorithm);
   if (algorithm.startsWith('ECDSA_')) return { mech: { mechanism: ck.CKM_ECDSA }, input: Buffer.from(digest) };

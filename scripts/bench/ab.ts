@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN, ROOT, cpuTicks, freshDatabase, REGION, runLoadProcess, startCofferServer } from './processes.js';
-import { NO_THROTTLE, phases, prepare } from './run.js';
+import { NO_THROTTLE, phases, prepare, signOpsOf, type Prepared } from './run.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   const trees = variants.map((v) => refOf(v)).map((ref) => (ref ? treeOf(ref) : undefined));
   const servers = await Promise.all(variants.map((v, i) => startCofferServer({ databaseUrl: dbs[i]?.url, env: { ...NO_THROTTLE, ...envOf(v) }, root: trees[i] })));
   try {
-    const prepared = await Promise.all(servers.map((s) => prepare(s.url)));
+    const prepared = await Promise.all(servers.map((s) => prepare(s.url, signOpsOf(ops.split(',')))));
     const lines: string[] = [];
     for (const op of ops.split(',')) {
       const rps: number[][] = [[], []];
@@ -50,8 +50,7 @@ async function main(): Promise<void> {
       const cpuMs: number[][] = [[], []];
       for (let round = 0; round < ROUNDS; round++) {
         for (const i of [0, 1]) {
-          const { keyId, ciphertexts } = prepared[i] as { keyId: string; ciphertexts: string[] };
-          const phase = phases(keyId, ciphertexts).find((p) => p.name === op);
+          const phase = phases(prepared[i] as Prepared).find((p) => p.name === op);
           if (!phase) throw new Error(`unknown operation ${op}`);
           const pid = servers[i]?.child.pid as number;
           const ticks0 = cpuTicks(pid);

@@ -1,15 +1,31 @@
 // The raw token rate: an in-process loop over the same PKCS#11 module (SoftHSM), N concurrent callers sharing a
 // session pool sized as the server's, doing what each KMS operation asks of the token; sync vs async calls.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureDevToken, openHsm } from '../../hsm/index.js';
+import type { AsymmetricSpec, SigningAlgorithm } from '../../core/key-spec.js';
+import { signatureBytes, signing } from '../../hsm/asymmetric.js';
+import { ensureDevToken, openHsm, type Pkcs11Hsm } from '../../hsm/index.js';
 import { aesGcm } from '../../hsm/mechanisms.js';
 import { acquireModule, releaseModule, type Handle, type PKCS11 } from '../../hsm/module.js';
-import { findRootKeyTemplate } from '../../hsm/templates.js';
+import type { Template } from 'pkcs11js';
+import { findRootKeyTemplate, findVersionObjectTemplate } from '../../hsm/templates.js';
 
-export type RawOp = 'encrypt' | 'decrypt' | 'generateDataKey' | 'random32';
+export type RawOp = 'encrypt' | 'decrypt' | 'generateDataKey' | 'random32' | SignOp;
+export type SignOp = 'signEcc' | 'signRsa2048' | 'signRsa4096';
+/** The key and algorithm of each raw sign loop: the same as the bench's Sign phases (scripts/bench/run.ts). */
+export const SIGN_OPS: Record<SignOp, { spec: AsymmetricSpec; algorithm: SigningAlgorithm }> = {
+  signEcc: { spec: 'ECC_NIST_P256', algorithm: 'ECDSA_SHA_256' },
+  signRsa2048: { spec: 'RSA_2048', algorithm: 'RSASSA_PSS_SHA_256' },
+  signRsa4096: { spec: 'RSA_4096', algorithm: 'RSASSA_PSS_SHA_256' },
+};
+const ALL_OPS: RawOp[] = ['encrypt', 'decrypt', 'generateDataKey', 'random32', 'signEcc', 'signRsa2048', 'signRsa4096'];
+/**
+ * Which call modes each loop runs: random has no async call in pkcs11js; RSA signing only async, so libuv's thread
+ * pool uses every core (a sync RSA_4096 signature would also hold the loop's timers for seconds across 64 callers).
+ */
+const modesOf = (op: RawOp): ('sync' | 'async')[] => (op === 'random32' ? ['sync'] : op.startsWith('signRsa') ? ['async'] : ['sync', 'async']);
 export interface RawRate {
   op: RawOp;
   mode: 'sync' | 'async';
@@ -35,16 +51,29 @@ function steps(lib: PKCS11, key: Handle, plaintext: Buffer, aad: Buffer, sealed:
     },
     generateDataKey: async (s: Handle, sync: boolean) => enc(s, lib.C_GenerateRandom(s, Buffer.alloc(32)), sync),
     random32: async (s: Handle) => lib.C_GenerateRandom(s, Buffer.alloc(32)),
-  } satisfies Record<RawOp, (s: Handle, sync: boolean) => Promise<Buffer>>;
+  } satisfies Record<Exclude<RawOp, SignOp>, (s: Handle, sync: boolean) => Promise<Buffer>>;
+}
+
+/** C_SignInit + C_Sign of a SHA-256 digest, with the mechanism the server's Hsm adapter uses (raw r||s for ECDSA). */
+function signStep(lib: PKCS11, key: Handle, op: SignOp) {
+  const { spec, algorithm } = SIGN_OPS[op];
+  const { mech, input } = signing(algorithm, createHash('sha256').update(randomBytes(32)).digest());
+  return async (s: Handle, sync: boolean): Promise<Buffer> => {
+    lib.C_SignInit(s, mech, key);
+    const out = Buffer.alloc(signatureBytes(spec));
+    return sync ? lib.C_Sign(s, input, out) : lib.C_SignAsync(s, input, out);
+  };
 }
 
 export interface RawOptions {
   callers: number;
   ms: number;
   poolSize?: number;
+  /** The loops to run; all when absent. */
+  ops?: RawOp[];
 }
 
-/** Measures every operation in both modes (random has no async call in pkcs11js: sync only). */
+/** Measures each operation (`opts.ops`, else all) in its modes (`modesOf`). */
 export async function rawTokenRates(opts: RawOptions): Promise<{ rates: RawRate[]; poolSize: number }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'coffer-loadbench-raw-'));
   const token = await ensureDevToken({ dataDir, label: 'bench-raw' });
@@ -54,12 +83,7 @@ export async function rawTokenRates(opts: RawOptions): Promise<{ rates: RawRate[
     const versionId = randomUUID();
     await hsm.createRootKey(versionId);
     const pool = hsm.pool;
-    const key = await pool.withSession(async (s) => {
-      lib.C_FindObjectsInit(s, findRootKeyTemplate(versionId));
-      const [h] = lib.C_FindObjects(s, 1);
-      lib.C_FindObjectsFinal(s);
-      return h as Handle;
-    });
+    const key = await findOne(hsm, lib, findRootKeyTemplate(versionId));
     const plaintext = randomBytes(32);
     const aad = randomBytes(48);
     const sealed = await pool.withSession(async (s) => {
@@ -69,9 +93,9 @@ export async function rawTokenRates(opts: RawOptions): Promise<{ rates: RawRate[
     });
     const ops = steps(lib, key, plaintext, aad, sealed);
     const rates: RawRate[] = [];
-    for (const op of ['encrypt', 'decrypt', 'generateDataKey', 'random32'] as RawOp[]) {
-      for (const mode of op === 'random32' ? (['sync'] as const) : (['sync', 'async'] as const)) {
-        const fn = ops[op];
+    for (const op of opts.ops ?? ALL_OPS) {
+      const fn = op in SIGN_OPS ? signStep(lib, await signingKey(hsm, lib, op as SignOp), op as SignOp) : ops[op as Exclude<RawOp, SignOp>];
+      for (const mode of modesOf(op)) {
         const rps = await loop(opts, (done) => pool.withSession((s) => fn(s, mode === 'sync')).then(done));
         rates.push({ op, mode, rps });
       }
@@ -82,6 +106,22 @@ export async function rawTokenRates(opts: RawOptions): Promise<{ rates: RawRate[
     await hsm.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** A fresh key pair in the token for `op`, made as CreateKey makes it; its private key's handle. */
+async function signingKey(hsm: Pkcs11Hsm, lib: PKCS11, op: SignOp): Promise<Handle> {
+  const versionId = randomUUID();
+  await hsm.createKeyPair(versionId, SIGN_OPS[op].spec, 'SIGN_VERIFY');
+  return findOne(hsm, lib, findVersionObjectTemplate(versionId, 'private'));
+}
+
+function findOne(hsm: Pkcs11Hsm, lib: PKCS11, template: Template): Promise<Handle> {
+  return hsm.pool.withSession(async (s) => {
+    lib.C_FindObjectsInit(s, template);
+    const [h] = lib.C_FindObjects(s, 1);
+    lib.C_FindObjectsFinal(s);
+    return h as Handle;
+  });
 }
 
 /** `callers` loops calling `once` for `ms` (after a quarter of that as warm-up); completions per second. */

@@ -7,14 +7,17 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { LoadResult, LoadSpec } from './loadgen.js';
+import { manyKeyPhases } from './many-keys.js';
 import { ADMIN, cpuTicks, freshDatabase, postgresProbe, type PostgresProbe, REGION, ROOT, runLoadProcess, sampleRss, startBareHono, startCofferServer, type Child } from './processes.js';
-import { rawTokenRates, type RawOp, type RawRate } from './raw-token.js';
+import { rawTokenRates, SIGN_OPS, type RawOp, type RawRate, type SignOp } from './raw-token.js';
 
 const num = (name: string, dflt: number) => (process.env[name] ? Number(process.env[name]) : dflt);
 const SECONDS = num('BENCH_SECONDS', 10);
 const WARMUP = num('BENCH_WARMUP_SECONDS', 2);
 const CONNECTIONS = num('BENCH_CONNECTIONS', 64);
 const ONLY = process.env.BENCH_ONLY?.split(',');
+/** BENCH_KEYS=N adds the CreateKey rate and Encrypt over N keys vs over 10 (scripts/bench/many-keys.ts). */
+const KEYS = num('BENCH_KEYS', 0);
 /** Quotas high enough never to throttle, but still counted (the bucket code runs). */
 export const NO_THROTTLE = { COFFER_QUOTA_SYMMETRIC_RPS: '1000000000', COFFER_QUOTA_MANAGEMENT_RPS: '1000000000', COFFER_QUOTA_ASYMMETRIC_RPS: '1000000000' };
 
@@ -40,7 +43,21 @@ export interface Row extends LoadResult {
   rssMaxMb: number | null;
 }
 
-export async function prepare(url: string): Promise<{ keyId: string; ciphertexts: string[] }> {
+export interface Prepared {
+  keyId: string;
+  ciphertexts: string[];
+  /** A SIGN_VERIFY key per Sign phase, made only for the phases that run (an RSA_4096 key takes seconds). */
+  signingKeys: Partial<Record<SignOp, string>>;
+}
+
+/** The Sign phases: a SHA-256 digest (MessageType DIGEST) signed with each key spec; raw loops in raw-token.ts. */
+const SIGN_PHASES: { name: string; raw: SignOp }[] = [
+  { name: 'Sign ECC_NIST_P256', raw: 'signEcc' },
+  { name: 'Sign RSA_2048', raw: 'signRsa2048' },
+  { name: 'Sign RSA_4096', raw: 'signRsa4096' },
+];
+
+export async function prepare(url: string, signOps: SignOp[] = []): Promise<Prepared> {
   const kms = new KMSClient({ endpoint: url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
   const key = await kms.send(new CreateKeyCommand({ Description: 'bench' }));
   const keyId = key.KeyMetadata?.KeyId as string;
@@ -49,24 +66,37 @@ export async function prepare(url: string): Promise<{ keyId: string; ciphertexts
     const r = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: randomBytes(32) }));
     ciphertexts.push(Buffer.from(r.CiphertextBlob as Uint8Array).toString('base64'));
   }
+  const signingKeys: Prepared['signingKeys'] = {};
+  for (const op of signOps) {
+    const made = await kms.send(new CreateKeyCommand({ Description: `bench ${op}`, KeySpec: SIGN_OPS[op].spec, KeyUsage: 'SIGN_VERIFY' }));
+    signingKeys[op] = made.KeyMetadata?.KeyId as string;
+  }
   kms.destroy();
-  return { keyId, ciphertexts };
+  return { keyId, ciphertexts, signingKeys };
 }
 
-export function phases(keyId: string, ciphertexts: string[]): Phase[] {
+/** The sign keys the chosen phases need (all Sign phases when BENCH_ONLY is unset). */
+export const signOpsOf = (names: string[] | undefined): SignOp[] => SIGN_PHASES.filter((p) => !names || names.includes(p.name)).map((p) => p.raw);
+
+export function phases({ keyId, ciphertexts, signingKeys }: Prepared): Phase[] {
   const plaintexts = Array.from({ length: 64 }, () => JSON.stringify({ KeyId: keyId, Plaintext: randomBytes(32).toString('base64') }));
+  const signs: Phase[] = SIGN_PHASES.map(({ name, raw }) => {
+    const body = () => ({ KeyId: signingKeys[raw] ?? '', Message: randomBytes(32).toString('base64'), MessageType: 'DIGEST', SigningAlgorithm: SIGN_OPS[raw].algorithm });
+    return { name, target: 'TrentService.Sign', bodies: Array.from({ length: 64 }, () => JSON.stringify(body())), raw, server: 'coffer' };
+  });
   const all: Phase[] = [
     { name: 'bare Hono (HTTP ceiling)', target: 'TrentService.Encrypt', bodies: plaintexts, raw: null, server: 'bare' },
     { name: 'Encrypt', target: 'TrentService.Encrypt', bodies: plaintexts, raw: 'encrypt', server: 'coffer' },
     { name: 'Decrypt', target: 'TrentService.Decrypt', bodies: ciphertexts.map((c) => JSON.stringify({ CiphertextBlob: c })), raw: 'decrypt', server: 'coffer' },
     { name: 'GenerateDataKey', target: 'TrentService.GenerateDataKey', bodies: [JSON.stringify({ KeyId: keyId, NumberOfBytes: 32 })], raw: 'generateDataKey', server: 'coffer' },
     { name: 'GenerateRandom', target: 'TrentService.GenerateRandom', bodies: [JSON.stringify({ NumberOfBytes: 32 })], raw: 'random32', server: 'coffer' },
+    ...signs,
   ];
   return ONLY ? all.filter((p) => p.server === 'bare' || ONLY.includes(p.name)) : all;
 }
 
 /** Asks the server for its event-loop delay since the last ask (SIGUSR2, see server/bench-stats.ts). */
-async function loopStats(server: Child): Promise<{ p99Ms: number; maxMs: number } | null> {
+export async function loopStats(server: Child): Promise<{ p99Ms: number; maxMs: number } | null> {
   const before = server.logs().length;
   server.child.kill('SIGUSR2');
   for (let i = 0; i < 40; i++) {
@@ -142,11 +172,14 @@ async function main(): Promise<void> {
     const server = await startCofferServer({ databaseUrl: db.url, env: NO_THROTTLE });
     const bare = await startBareHono();
     try {
-      const { keyId, ciphertexts } = await prepare(server.url);
-      for (const phase of phases(keyId, ciphertexts)) {
+      const prepared = await prepare(server.url, signOpsOf(ONLY));
+      const run = async (phase: Phase) => {
         process.stderr.write(`[bench] ${phase.name} for ${SECONDS} s ...\n`);
         rows.push(await measure(phase, phase.server === 'bare' ? bare : server, phase.server === 'bare' ? null : server));
-      }
+      };
+      for (const phase of phases(prepared)) await run(phase);
+      const exclude = [prepared.keyId, ...Object.values(prepared.signingKeys)];
+      for await (const phase of KEYS ? manyKeyPhases(server.url, KEYS, exclude) : []) await run(phase);
     } finally {
       await bare.stop();
       await server.stop();
@@ -156,10 +189,12 @@ async function main(): Promise<void> {
     await db.drop();
   }
   process.stderr.write('[bench] raw token rates ...\n');
-  const raw = await rawTokenRates({ callers: CONNECTIONS, ms: Math.max(1000, (SECONDS * 1000) / 4) });
+  const rawOf = (name: string) => (name.startsWith('Encrypt over') ? 'encrypt' : (phases({ keyId: '', ciphertexts: [], signingKeys: {} }).find((p) => p.name === name)?.raw ?? null));
+  const rawOps = [...new Set(rows.map((r) => rawOf(r.operation)).filter((op): op is RawOp => op !== null))];
+  const raw = await rawTokenRates({ callers: CONNECTIONS, ms: Math.max(1000, (SECONDS * 1000) / 4), ops: rawOps });
   const bareRps = rows.find((r) => r.operation.startsWith('bare'))?.rps ?? null;
   const full: Row[] = rows.map((r) => {
-    const op = phases('', []).find((p) => p.name === r.operation)?.raw ?? null;
+    const op = rawOf(r.operation);
     const b = op ? best(raw.rates, op) : null;
     return {
       ...r,

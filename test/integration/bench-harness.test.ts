@@ -1,8 +1,12 @@
-// The bench harness, quickly: its signer passes the server's SigV4 verification, and its load generator (a
-// separate process) counts responses from the bare Hono server for one second. The bench itself is npm run bench.
+// The bench harness, quickly: its signer passes the server's SigV4 verification, its load generator (a separate
+// process) counts responses from the bare Hono server for one second, and the Sign phases and raw sign loops run
+// briefly against a real server and token, as do BENCH_KEYS's phases. The bench itself is npm run bench.
 import { describe, expect, it } from 'vitest';
 import { verifySigV4 } from '../../server/protocol/sigv4.js';
-import { ADMIN, REGION, runLoadProcess, startBareHono } from '../../scripts/bench/processes.js';
+import { ADMIN, freshDatabase, REGION, runLoadProcess, startBareHono, startCofferServer } from '../../scripts/bench/processes.js';
+import { manyKeyPhases } from '../../scripts/bench/many-keys.js';
+import { rawTokenRates } from '../../scripts/bench/raw-token.js';
+import { loopStats, NO_THROTTLE, phases, prepare, signOpsOf } from '../../scripts/bench/run.js';
 import { Signer } from '../../scripts/bench/sign.js';
 
 function parse(bytes: Buffer) {
@@ -47,4 +51,54 @@ describe('bench harness', () => {
       await bare.stop();
     }
   });
+
+  it('runs each Sign phase (ECC_NIST_P256, RSA_2048, RSA_4096) without errors, with the loop delay, and each raw sign loop', async () => {
+    const signOps = signOpsOf(undefined);
+    const db = await freshDatabase();
+    const server = await startCofferServer({ databaseUrl: db.url, env: NO_THROTTLE });
+    try {
+      const signs = phases(await prepare(server.url, signOps)).filter((p) => p.target === 'TrentService.Sign');
+      expect(signs.map((p) => p.name)).toEqual(['Sign ECC_NIST_P256', 'Sign RSA_2048', 'Sign RSA_4096']);
+      for (const p of signs) {
+        await loopStats(server);
+        const r = await runLoadProcess({ url: server.url, target: p.target, bodies: p.bodies, credentials: { ...ADMIN, region: REGION }, connections: 2, warmupMs: 100, durationMs: 500 });
+        expect(r.errors, `${p.name}: ${r.firstError}`).toBe(0);
+        expect(r.requests).toBeGreaterThan(0);
+        expect(r.statuses['200']).toBe(r.requests);
+        expect(await loopStats(server)).toMatchObject({ p99Ms: expect.any(Number), maxMs: expect.any(Number) });
+      }
+    } finally {
+      await server.stop();
+      await db.drop();
+    }
+    const raw = await rawTokenRates({ callers: 4, ms: 200, ops: signOps });
+    expect(raw.rates.map((r) => `${r.op}/${r.mode}`)).toEqual(['signEcc/sync', 'signEcc/async', 'signRsa2048/async', 'signRsa4096/async']);
+    for (const r of raw.rates) expect(r.rps, `${r.op}/${r.mode}`).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('BENCH_KEYS: creates keys under load, tops them up to N leaving out the excluded key, and Encrypts over all and over 10', async () => {
+    const db = await freshDatabase();
+    const server = await startCofferServer({ databaseUrl: db.url, env: NO_THROTTLE });
+    try {
+      const { keyId: excluded } = await prepare(server.url);
+      const names: string[] = [];
+      for await (const p of manyKeyPhases(server.url, 12, [excluded])) {
+        names.push(p.name);
+        if (p.name.startsWith('Encrypt over')) {
+          const keys = new Set(p.bodies.map((b) => (JSON.parse(b) as { KeyId: string }).KeyId));
+          expect(keys.has(excluded)).toBe(false);
+          expect(keys.size).toBe(p.name === 'Encrypt over 10 keys' ? 10 : Number(p.name.split(' ')[2]));
+        }
+        const r = await runLoadProcess({ url: server.url, target: p.target, bodies: p.bodies, credentials: { ...ADMIN, region: REGION }, connections: 2, warmupMs: 100, durationMs: 300 });
+        expect(r.errors, `${p.name}: ${r.firstError}`).toBe(0);
+        expect(r.requests).toBeGreaterThan(0);
+      }
+      expect(names[0]).toBe('CreateKey');
+      expect(Number(names[1]?.split(' ')[2])).toBeGreaterThanOrEqual(12);
+      expect(names[2]).toBe('Encrypt over 10 keys');
+    } finally {
+      await server.stop();
+      await db.drop();
+    }
+  }, 120_000);
 });

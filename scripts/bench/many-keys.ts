@@ -1,0 +1,59 @@
+// BENCH_KEYS=N: the CreateKey rate, then Encrypt spread over N keys against Encrypt over 10 of them, so a cache or
+// an index that only works while the keys are few shows as a gap between the two rows.
+import { randomBytes } from 'node:crypto';
+import { CreateKeyCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
+import { ADMIN, REGION } from './processes.js';
+import type { Phase } from './run.js';
+
+const encryptBodies = (keyIds: string[], count: number): string[] =>
+  Array.from({ length: count }, (_, i) => JSON.stringify({ KeyId: keyIds[i % keyIds.length], Plaintext: randomBytes(32).toString('base64') }));
+
+/** Every key id the server lists, in its order. */
+async function listKeyIds(kms: KMSClient): Promise<string[]> {
+  const ids: string[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await kms.send(new ListKeysCommand({ Limit: 1000, Marker: marker }));
+    ids.push(...(page.Keys ?? []).map((k) => k.KeyId as string));
+    marker = page.Truncated ? page.NextMarker : undefined;
+  } while (marker);
+  return ids;
+}
+
+/** Creates symmetric keys, `parallel` at a time, until the server lists at least `n` besides those in `exclude`. */
+async function topUp(kms: KMSClient, n: number, exclude: Set<string>): Promise<string[]> {
+  const have = (await listKeyIds(kms)).filter((id) => !exclude.has(id));
+  let missing = Math.max(0, n - have.length);
+  const worker = async () => {
+    while (missing > 0) {
+      missing -= 1;
+      const made = await kms.send(new CreateKeyCommand({ Description: 'bench many keys' }));
+      have.push(made.KeyMetadata?.KeyId as string);
+    }
+  };
+  const made = missing;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: 16 }, worker));
+  const seconds = (performance.now() - t0) / 1000;
+  // CreateKey slows as the token holds more objects: this rate, over the whole top-up, is the other figure to read.
+  if (made) process.stderr.write(`[bench] created ${made} keys in ${seconds.toFixed(0)} s: ${(made / seconds).toFixed(1)} CreateKey/s\n`);
+  return have;
+}
+
+/**
+ * Yields the CreateKey phase (the loader creates keys for the phase's duration); once it has been measured, tops
+ * the keys up to `n` and yields Encrypt over all of them (in random order) and Encrypt over 10 of them.
+ * `exclude`: keys of other phases (signing keys cannot Encrypt).
+ */
+export async function* manyKeyPhases(url: string, n: number, exclude: string[]): AsyncGenerator<Phase> {
+  yield { name: 'CreateKey', target: 'TrentService.CreateKey', bodies: [JSON.stringify({ Description: 'bench many keys' })], raw: null, server: 'coffer' };
+  const kms = new KMSClient({ endpoint: url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
+  try {
+    process.stderr.write(`[bench] creating keys up to ${n} ...\n`);
+    const ids = (await topUp(kms, n, new Set(exclude))).sort(() => Math.random() - 0.5);
+    yield { name: `Encrypt over ${ids.length} keys`, target: 'TrentService.Encrypt', bodies: encryptBodies(ids, ids.length), raw: 'encrypt', server: 'coffer' };
+    yield { name: 'Encrypt over 10 keys', target: 'TrentService.Encrypt', bodies: encryptBodies(ids.slice(0, 10), 640), raw: 'encrypt', server: 'coffer' };
+  } finally {
+    kms.destroy();
+  }
+}
