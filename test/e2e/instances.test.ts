@@ -7,7 +7,7 @@ import { afterAll, expect, it } from 'vitest';
 import { migrationsFolder } from '../../db/index.js';
 import { ensureDevToken, openHsm } from '../../hsm/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { startCoffer, tempDataDir, type CofferProcess } from '../helpers/server.js';
+import { startCoffer, startCoffers, tempDataDir, type CofferProcess } from '../helpers/server.js';
 import { audit } from '../helpers/audit.js';
 
 let db: TestDatabase | null = null;
@@ -33,7 +33,7 @@ it('starts two instances at once on a fresh database, then their jobs delete eac
   const dataDir = tempDataDir('coffer-instances-');
   const token = await ensureDevToken({ dataDir, label: 'coffer-dev' });
   const env = { COFFER_DELETION_JOB_INTERVAL_SECONDS: '0.2' };
-  servers.push(...(await Promise.all([startCoffer({ dataDir, databaseUrl: db.url, env }), startCoffer({ dataDir, databaseUrl: db.url, env })])));
+  servers.push(...(await startCoffers([{ dataDir, databaseUrl: db.url, env }, { dataDir, databaseUrl: db.url, env }])));
   const [a, b] = servers as [CofferProcess, CofferProcess];
   for (const s of servers) expect((await fetch(`${s.url}/readyz`)).status).toBe(200);
   const sql = postgres(db.url, { max: 2, onnotice: () => {} });

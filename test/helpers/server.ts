@@ -38,6 +38,18 @@ export function tempDataDir(prefix = 'coffer-e2e-'): string {
 
 export { listeningUrl };
 
+/**
+ * Starts several servers at once; if any fails to start, stops the ones that did before rethrowing, so a failed
+ * test leaves no server running behind it (one did, for two hours, after a start-up race).
+ */
+export async function startCoffers(all: StartOptions[]): Promise<CofferProcess[]> {
+  const started = await Promise.allSettled(all.map((o) => startCoffer(o)));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (!failed) return started.map((r) => (r as PromiseFulfilledResult<CofferProcess>).value);
+  await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+  throw failed.reason;
+}
+
 export async function startCoffer(opts: StartOptions = {}): Promise<CofferProcess> {
   const dataDir = opts.dataDir ?? tempDataDir();
   const env: Record<string, string> = {
