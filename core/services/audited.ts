@@ -76,9 +76,7 @@ export async function auditedRead<T>(
   try {
     result = await fn(deps.uow.repos, draft);
   } catch (e) {
-    const error = toKmsError(e);
-    await recordRefusal(deps, ctx, error, draft);
-    throw error;
+    return refused(deps, ctx, draft, e);
   }
   await appendEvent(deps, ctx, draft, null);
   return result;
@@ -99,8 +97,13 @@ export async function audited<T>(
     ctx.audit.recorded = true;
     return committed;
   } catch (e) {
-    const error = toKmsError(e);
-    await recordRefusal(deps, ctx, error, draft);
-    throw error;
+    return refused(deps, ctx, draft, e);
   }
+}
+
+/** A use case that failed: its failure event is recorded (fail closed if it cannot be), then its error thrown. */
+async function refused(deps: ServiceDeps, ctx: RequestContext, draft: AuditDraft, e: unknown): Promise<never> {
+  const error = toKmsError(e);
+  await recordRefusal(deps, ctx, error, draft);
+  throw error;
 }
