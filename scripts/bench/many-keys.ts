@@ -5,7 +5,7 @@ import { CreateKeyCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-km
 import { ADMIN, REGION } from './processes.js';
 import type { Phase } from './run.js';
 
-const encryptBodies = (keyIds: string[], count: number): string[] =>
+export const encryptBodies = (keyIds: string[], count: number): string[] =>
   Array.from({ length: count }, (_, i) => JSON.stringify({ KeyId: keyIds[i % keyIds.length], Plaintext: randomBytes(32).toString('base64') }));
 
 /** Every key id the server lists, in its order. */
@@ -21,7 +21,7 @@ async function listKeyIds(kms: KMSClient): Promise<string[]> {
 }
 
 /** Creates symmetric keys, `parallel` at a time, until the server lists at least `n` besides those in `exclude`. */
-async function topUp(kms: KMSClient, n: number, exclude: Set<string>): Promise<string[]> {
+export async function topUp(kms: KMSClient, n: number, exclude: Set<string>): Promise<string[]> {
   const have = (await listKeyIds(kms)).filter((id) => !exclude.has(id));
   let missing = Math.max(0, n - have.length);
   const worker = async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { ADMIN, freshDatabase, REGION, ROOT, runLoadProcess, startCofferServer } from './processes.js';
+import { encryptBodies, topUp } from './many-keys.js';
 
 interface Node {
   id: number;
@@ -34,7 +35,7 @@ const COMPONENTS: Array<[string, RegExp]> = [
 ];
 
 /** Functions whose CPU time (their own plus what they call synchronously) is worth knowing. */
-const INCLUSIVE = ['verifySigV4', 'lookupCredential', 'validateRequest', 'parseJson', 'audited', 'append', 'sealUnderKey', 'encrypt', 'resolveKey', 'authorize', 'kmsEndpoint', 'renderError', 'transaction'];
+const INCLUSIVE = ['createKey', 'createRootKey', 'createMaterial', 'find', 'read', 'invalidate', 'verifySigV4', 'lookupCredential', 'validateRequest', 'parseJson', 'audited', 'append', 'sealUnderKey', 'encrypt', 'resolveKey', 'authorize', 'kmsEndpoint', 'renderError', 'transaction'];
 
 function component(n: Node): string {
   const { url, functionName } = n.callFrame;
@@ -96,6 +97,13 @@ export function summarise(p: Profile, top = 30): string {
   ].join('\n');
 }
 
+const KEYS = Number(process.env.BENCH_KEYS ?? 0);
+
+function serverEnv(): Record<string, string> {
+  const pairs = (process.env.BENCH_SERVER_ENV ?? '').split(/\s+/).filter(Boolean).map((p) => p.split('=') as [string, string]);
+  return Object.fromEntries(pairs);
+}
+
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
   const dir = mkdtempSync(join(tmpdir(), 'coffer-loadbench-prof-'));
@@ -104,14 +112,17 @@ async function main(): Promise<void> {
     const server = await startCofferServer({
       databaseUrl: db.url,
       nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
-      env: { COFFER_QUOTA_SYMMETRIC_RPS: '1000000000' },
+      // BENCH_SERVER_ENV='A=1 B=2' adds server environment, e.g. COFFER_KEY_STORE=wrapped.
+      env: { COFFER_QUOTA_SYMMETRIC_RPS: '1000000000', COFFER_QUOTA_MANAGEMENT_RPS: '1000000000', ...serverEnv() },
     });
     let result;
     try {
       const kms = new KMSClient({ endpoint: server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
-      const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;
+      // BENCH_KEYS=N: the profile also covers creating N keys (16 at a time), and the load is Encrypt spread over all N.
+      const ids = KEYS > 0 ? await topUp(kms, KEYS, new Set()) : [(await kms.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string];
       kms.destroy();
-      const bodies = Array.from({ length: 64 }, (_, i) => JSON.stringify({ KeyId: keyId, Plaintext: Buffer.alloc(32, i).toString('base64') }));
+      const bodies = KEYS > 0 ? encryptBodies(ids.sort(() => Math.random() - 0.5), ids.length)
+        : Array.from({ length: 64 }, (_, i) => JSON.stringify({ KeyId: ids[0], Plaintext: Buffer.alloc(32, i).toString('base64') }));
       result = await runLoadProcess({ url: server.url, target: 'TrentService.Encrypt', bodies, credentials: { ...ADMIN, region: REGION }, connections: 64, warmupMs: 2000, durationMs: seconds * 1000 });
     } finally {
       await server.stop();
@@ -122,9 +133,9 @@ async function main(): Promise<void> {
       .sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size)[0];
     if (!file) throw new Error('no .cpuprofile written');
     const text =
-      `Encrypt under load (${result.rps} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.errors} errors, ${db.kind}), ` +
+      `${KEYS > 0 ? `${KEYS} keys created (16 at a time), then ` : ''}Encrypt${KEYS > 0 ? ` spread over ${KEYS} keys` : ''} under load (${result.rps} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.errors} errors, ${db.kind}), ` +
       `server on node --cpu-prof, ${new Date().toISOString()}\n\n${summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile)}`;
-    writeFileSync(join(ROOT, 'bench', 'profile-encrypt.txt'), text);
+    writeFileSync(join(ROOT, 'bench', process.env.BENCH_PROFILE_OUT ?? (KEYS > 0 ? `profile-many-keys-${KEYS}.txt` : 'profile-encrypt.txt')), text);
     process.stdout.write(text);
     process.stderr.write(`[bench] full profile: ${join(dir, file)}\n`);
   } finally {
