@@ -292,6 +292,26 @@ export interface ChangeFeed {
   listen(onChange: () => void): Promise<void>;
 }
 
+/**
+ * Where the HSM adapter keeps key versions' material wrapped under its domain keys (COFFER_KEY_STORE=wrapped).
+ * The blobs are opaque here: the adapter makes them and alone can use them. Called inside a unit of work (CreateKey,
+ * rotation, import, deletion), a write commits or rolls back with it; outside one it commits at once.
+ */
+export interface WrappedKeyStore {
+  /** Stores a new version's blob; keeps the one already stored for the version (a retried create). */
+  insert(versionId: string, domainKeyId: Uint8Array, blob: Uint8Array): Promise<void>;
+  /** Stores a version's blob in place of any it had, and tells the other instances once committed. */
+  replace(versionId: string, domainKeyId: Uint8Array, blob: Uint8Array): Promise<void>;
+  get(versionId: string): Promise<Uint8Array | null>;
+  /** Removes a version's blob (nothing to remove is fine) and tells the other instances once committed. */
+  delete(versionId: string): Promise<void>;
+  /**
+   * Calls `onChange(versionId)` when an instance replaced or deleted a version's blob (this one included), and
+   * `onChange(null)` when notices may have been missed (the listening connection (re)connected).
+   */
+  watch(onChange: (versionId: string | null) => void): Promise<void>;
+}
+
 export interface Clock {
   now(): Date;
 }
