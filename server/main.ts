@@ -71,6 +71,16 @@ async function openDatabaseFor(config: Config, hsm: Pkcs11Hsm): Promise<DrizzleU
   }
 }
 
+async function useWrappedKeys(hsm: Pkcs11Hsm, uow: DrizzleUnitOfWork, config: Config): Promise<void> {
+  try {
+    await hsm.useWrappedKeys(uow.wrappedKeys, config.wrappedKeyCache);
+  } catch (e) {
+    await hsm.close();
+    await uow.close();
+    throw e;
+  }
+}
+
 async function selfTest(hsm: Pkcs11Hsm, config: Config, log: Logger) {
   const result = await hsm.selfTest();
   if (result.passed) log.info('HSM known-answer self-test passed', { checks: result.checks });
@@ -90,6 +100,7 @@ function registerGauges(metrics: Metrics, hsm: Pkcs11Hsm, audit: AuditAppender):
   metrics.gauge({ name: 'coffer_hsm_sessions_in_use', help: 'Token sessions checked out by an operation.', read: () => pool.inUseCount });
   metrics.gauge({ name: 'coffer_hsm_sessions_open', help: 'Token sessions open (idle or in use).', read: () => pool.openCount });
   metrics.gauge({ name: 'coffer_hsm_sessions_max', help: 'Size of the token session pool.', read: () => pool.size });
+  metrics.gauge({ name: 'coffer_hsm_unwrapped_keys', help: 'Unwrapped root keys held in the token (COFFER_KEY_STORE=wrapped; 0 otherwise).', read: () => hsm.unwrappedKeys ?? 0 });
   metrics.gauge({ name: 'coffer_hsm_sessions_dropped_total', help: 'Token sessions dropped after a failure and replaced.', read: () => pool.dropped, type: 'counter' });
 }
 
@@ -107,6 +118,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const hsm = await openToken(config);
   const selfTestResult = await selfTest(hsm, config, log);
   const uow = await openDatabaseFor(config, hsm);
+  if (config.keyStore === 'wrapped') await useWrappedKeys(hsm, uow, config);
   const metrics = new Metrics();
   registerGauges(metrics, hsm, uow.auditAppender);
   const credentials = cachedCredentialLookup((id) => lookupCredential(uow, hsm, id), config.credentialCacheMs);
@@ -147,7 +159,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const job = startDeletionJob(services, config.deletionJobIntervalMs, log);
   const auditJob = startAuditJob(services, config.audit, log);
   const rotationJob = startRotationJob(services, config.deletionJobIntervalMs, log);
-  log.info('listening', { url, region: config.region, accountId: config.accountId, database: uow.kind, fipsMode: config.fipsMode });
+  log.info('listening', { url, region: config.region, accountId: config.accountId, database: uow.kind, fipsMode: config.fipsMode, keyStore: config.keyStore });
   return {
     url,
     metrics,
