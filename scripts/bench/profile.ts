@@ -99,11 +99,6 @@ export function summarise(p: Profile, top = 30): string {
 
 const KEYS = Number(process.env.BENCH_KEYS ?? 0);
 
-function serverEnv(): Record<string, string> {
-  const pairs = (process.env.BENCH_SERVER_ENV ?? '').split(/\s+/).filter(Boolean).map((p) => p.split('=') as [string, string]);
-  return Object.fromEntries(pairs);
-}
-
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
   const dir = mkdtempSync(join(tmpdir(), 'coffer-loadbench-prof-'));
@@ -112,8 +107,8 @@ async function main(): Promise<void> {
     const server = await startCofferServer({
       databaseUrl: db.url,
       nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
-      // BENCH_SERVER_ENV='A=1 B=2' adds server environment, e.g. COFFER_KEY_STORE=wrapped.
-      env: { COFFER_QUOTA_SYMMETRIC_RPS: '1000000000', COFFER_QUOTA_MANAGEMENT_RPS: '1000000000', ...serverEnv() },
+      // BENCH_SERVER_ENV (scripts/bench/processes.ts) adds to it, e.g. COFFER_KEY_STORE=wrapped.
+      env: { COFFER_QUOTA_SYMMETRIC_RPS: '1000000000', COFFER_QUOTA_MANAGEMENT_RPS: '1000000000' },
     });
     let result;
     try {
