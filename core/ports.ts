@@ -283,13 +283,21 @@ export interface UnitOfWork {
 
 /**
  * Tells the other instances sharing the database that key metadata, policies or grants changed (Postgres
- * LISTEN/NOTIFY), so their caches drop what they hold. Best effort: a lost notice is covered by the caches' expiry.
+ * LISTEN/NOTIFY), so their caches drop what they hold, and lets an instance prove that its own listener is current.
  */
 export interface ChangeFeed {
-  /** Announces a committed change to every other listener. */
-  announce(): Promise<void>;
-  /** Calls `onChange` for each change another instance announces, and whenever the listening connection (re)connects. */
-  listen(onChange: () => void): Promise<void>;
+  /**
+   * Announces a change to every other listener; `scopes` name what changed (core/services/metadata-cache.ts), null:
+   * anything. Inside a unit of work the notice is delivered when it commits, never on rollback.
+   */
+  announce(scopes: readonly string[] | null): Promise<void>;
+  /** Sends a probe that only this instance's listener reports back (onProbe), after every notice committed before it. */
+  probe(sentAt: number): Promise<void>;
+  /**
+   * Calls `onChange` for each change another instance announces (null: anything, and whenever the listening
+   * connection (re)connects: notices may have been missed), and `onProbe` for this instance's probes.
+   */
+  listen(onChange: (scopes: string[] | null) => void, onProbe?: (sentAt: number) => void): Promise<void>;
 }
 
 /**

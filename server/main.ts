@@ -22,7 +22,7 @@ import { startAuditJob } from './audit-jobs.js';
 import { createLogger, describeError, type Logger } from './log.js';
 import { meteredUnitOfWork } from './metered-uow.js';
 import { superviseWorkers } from './cluster.js';
-import { cachedUnitOfWork } from './cached-uow.js';
+import { cachedUnitOfWork, proveFeed } from './cached-uow.js';
 import { MetadataCache } from '../core/services/metadata-cache.js';
 import { Metrics } from './metrics.js';
 import { checkReadiness } from './readiness.js';
@@ -124,10 +124,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const credentials = cachedCredentialLookup((id) => lookupCredential(uow, hsm, id), config.credentialCacheMs);
   const metadata = new MetadataCache(config.metadataCacheMs);
   const feed = uow.changes;
-  await feed.listen(() => metadata.invalidate());
-  const feedFailed = (e: unknown) => log.warn('change notice not sent; other instances see it within the cache expiry', { error: describeError(e) });
+  const probeFailed = (e: unknown) => log.warn('change feed probe not sent; cached metadata now expires within its TTL', { error: describeError(e) });
+  const stopProbing = await proveFeed(feed, metadata, Math.max(50, config.metadataCacheMs / 4), probeFailed);
   const services: ServiceDeps = {
-    uow: meteredUnitOfWork(cachedUnitOfWork(uow, metadata, feed, feedFailed), metrics),
+    uow: meteredUnitOfWork(cachedUnitOfWork(uow, metadata, feed), metrics),
     hsm,
     clock: systemClock,
     authorizer: policyAuthorizer,
@@ -166,6 +166,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     close: async () => {
       shuttingDown = true;
       await Promise.all([drain(server), job.stop(), auditJob.stop(), rotationJob.stop()]);
+      stopProbing();
       log.info('drained: no request in flight, jobs stopped');
       await hsm.close();
       await uow.close();
