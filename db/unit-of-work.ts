@@ -55,7 +55,7 @@ export class DrizzleUnitOfWork implements UnitOfWork {
   /** Takes ownership of `database`: close() closes it. */
   constructor(private readonly database: Database) {
     this.auditAppender = new AuditBatcher(database.db);
-    this.changes = changeFeedOver(database);
+    this.changes = changeFeedOver(database, () => this.active.getStore());
     this.repos = repositoriesOver(database.db, false, this.auditAppender);
     this.wrappedKeys = wrappedKeyStoreOver(database, () => this.active.getStore());
   }
