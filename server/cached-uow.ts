@@ -74,15 +74,23 @@ export async function proveFeed(feed: ChangeFeed, cache: MetadataCache, interval
   );
   if (cache.ttlMs <= 0) return () => undefined;
   let failing = false;
+  // One probe at a time: while the database is down a probe waits for the driver's connect timeout, and probes
+  // piling up behind it would crowd out the requests' own queries.
+  let inFlight = false;
   const timer = setInterval(() => {
-    feed.probe(cache.clock()).then(
-      () => (failing = false),
-      (e: unknown) => {
-        // Without probes entries expire within the TTL, as in a plain TTL cache: report once per failing stretch.
-        if (!failing) onError(e);
-        failing = true;
-      },
-    );
+    if (inFlight) return;
+    inFlight = true;
+    feed
+      .probe(cache.clock())
+      .then(
+        () => (failing = false),
+        (e: unknown) => {
+          // Without probes entries expire within the TTL, as in a plain TTL cache: report once per failing stretch.
+          if (!failing) onError(e);
+          failing = true;
+        },
+      )
+      .finally(() => (inFlight = false));
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);

@@ -6,7 +6,7 @@
 // notices in commit order, and every change notice is sent inside the changing transaction, so every change committed
 // before the probe was sent has been applied). While the feed keeps proving itself, entries live until a change
 // invalidates them; when probes stop coming back (a listening connection silently gone), every entry expires within
-// ttlMs of the last proof, as a plain TTL cache would. Changes invalidate by scope (the key, alias or user they touch),
+// ttlMs of the last proof, as a plain TTL cache would; and none lives past MAX_AGE_MS (5 minutes). Changes invalidate by scope (the key, alias or user they touch),
 // not the whole cache, so a stream of CreateKeys leaves other keys' entries alone. Not-found answers are never kept;
 // concurrent misses share one read; past `maxEntries` the least recently read entries go.
 import type { Repositories } from '../ports.js';
@@ -19,6 +19,8 @@ interface Entry {
 }
 
 export const DEFAULT_MAX_ENTRIES = 50_000;
+/** However current the feed, an entry is read again after this: bounds what a change made around Coffer (in the database directly) leaves stale. */
+export const MAX_AGE_MS = 300_000;
 
 /** Scopes of cached entries: everything cached about one key, one alias name, one user's policies. */
 export const scopes = {
@@ -76,7 +78,7 @@ export class MetadataCache {
     if (this.ttlMs <= 0) return load();
     const t = this.now();
     const hit = this.entries.get(key);
-    if (hit && Math.max(hit.readAt, this.provenAt) + this.ttlMs > t) {
+    if (hit && Math.max(hit.readAt, this.provenAt) + this.ttlMs > t && t - hit.readAt < MAX_AGE_MS) {
       // Least recently read goes first: move the hit to the end.
       this.entries.delete(key);
       this.entries.set(key, hit);

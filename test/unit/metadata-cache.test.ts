@@ -1,6 +1,6 @@
 // Unit: the cache of key metadata and policies, on a fake clock.
 import { describe, expect, it } from 'vitest';
-import { MetadataCache, scopes, scopesOfWrite } from '../../core/services/metadata-cache.js';
+import { MAX_AGE_MS, MetadataCache, scopes, scopesOfWrite } from '../../core/services/metadata-cache.js';
 
 function setup(ttlMs = 1000, maxEntries?: number) {
   let t = 0;
@@ -86,6 +86,21 @@ describe('MetadataCache', () => {
     await read('k');
     expect(loads).toEqual(['k']);
     advance(1);
+    await read('k');
+    expect(loads).toEqual(['k', 'k']);
+  });
+
+  it('even while probes come back, an entry is read again after MAX_AGE_MS (changes made around Coffer)', async () => {
+    const { cache, read, loads, advance } = setup();
+    await read('k');
+    for (let t = 0; t < MAX_AGE_MS - 250; t += 250) {
+      advance(250);
+      cache.proven(cache.clock());
+    }
+    await read('k');
+    expect(loads).toEqual(['k']);
+    advance(250);
+    cache.proven(cache.clock());
     await read('k');
     expect(loads).toEqual(['k', 'k']);
   });
