@@ -81,6 +81,10 @@ export class Pkcs11Hsm implements Hsm {
    * keep working. HMAC keys and key pairs stay token objects.
    */
   async useWrappedKeys(store: WrappedKeyStore, cacheSize: number): Promise<void> {
+    const kwp = this.capabilities.mechanisms.CKM_AES_KEY_WRAP_PAD;
+    if (!kwp?.wrap || !kwp.unwrap) {
+      throw new KmsError('KMSInternalException', 'COFFER_KEY_STORE=wrapped needs CKM_AES_KEY_WRAP_PAD (wrap and unwrap), which this token does not offer.');
+    }
     const wrapped = new WrappedKeys(this.lib, () => this.pool.openDetached(), store, cacheSize);
     try {
       await this.serialized(async () => wrapped.init());
