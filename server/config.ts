@@ -47,7 +47,7 @@ const schema = z.object({
   COFFER_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
   COFFER_METADATA_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
   COFFER_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
-  COFFER_KEY_STORE: z.enum(['token', 'wrapped']).default('token'),
+  COFFER_KEY_STORE: z.enum(['token', 'wrapped']).default('wrapped'),
   COFFER_WRAPPED_KEY_CACHE: z.coerce.number().int().min(1).max(1_000_000).default(16_384),
 });
 
