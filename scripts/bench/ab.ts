@@ -6,6 +6,7 @@ import { execSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describeAccount } from './cpu-account.js';
 import { ADMIN, ROOT, cpuTicks, freshDatabase, REGION, runLoadProcess, startCofferServer } from './processes.js';
 import { NO_THROTTLE, phases, prepare, signOpsOf, type Prepared } from './run.js';
 
@@ -54,10 +55,13 @@ async function main(): Promise<void> {
           if (!phase) throw new Error(`unknown operation ${op}`);
           const pid = servers[i]?.child.pid as number;
           const ticks0 = cpuTicks(pid);
-          const r = await runLoadProcess({ url: (servers[i] as { url: string }).url, target: phase.target, bodies: phase.bodies, credentials: { ...ADMIN, region: REGION }, connections: 64, warmupMs: 1000, durationMs: SECONDS * 1000 });
+          const url = dbs[i]?.url;
+          const account = { serverPid: pid, database: url ? new URL(url).pathname.slice(1) : null };
+          const r = await runLoadProcess({ url: (servers[i] as { url: string }).url, target: phase.target, bodies: phase.bodies, credentials: { ...ADMIN, region: REGION }, connections: 64, warmupMs: 1000, durationMs: SECONDS * 1000, account });
           if (r.errors) throw new Error(`${op} on ${variants[i]}: ${r.errors} errors, first: ${r.firstError}`);
-          // Warm-up (1 s) requests ran while ticks were counted too.
-          const perReq = ((cpuTicks(pid) - ticks0) * 10) / (r.requests * (1 + 1 / SECONDS));
+          // Over the measured window when the load generator accounted it; else warm-up requests counted too.
+          const perReq = r.cpu ? r.cpu.server / r.requests : ((cpuTicks(pid) - ticks0) * 10) / (r.requests * (1 + 1 / SECONDS));
+          if (r.cpu) process.stderr.write(`[ab]   ${describeAccount(r.cpu, r.requests)}\n`);
           cpuMs[i]?.push(Math.round(perReq * 100) / 100);
           rps[i]?.push(r.rps);
           p99[i]?.push(r.p99Ms);

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { LoadResult, LoadSpec } from './loadgen.js';
 import { manyKeyPhases } from './many-keys.js';
+import { describeAccount } from './cpu-account.js';
 import { ADMIN, cpuTicks, freshDatabase, postgresProbe, type PostgresProbe, REGION, ROOT, runLoadProcess, sampleRss, startBareHono, startCofferServer, type Child } from './processes.js';
 import { rawTokenRates, SIGN_OPS, type RawOp, type RawRate, type SignOp } from './raw-token.js';
 
@@ -107,6 +108,9 @@ export async function loopStats(server: Child): Promise<{ p99Ms: number; maxMs: 
   return null;
 }
 
+/** The bench database's name, for the load generator's CPU accounting of Postgres's backends. */
+let benchDatabase: string | null = null;
+
 async function measure(phase: Phase, target: Child, server: Child | null): Promise<Omit<Row, 'rawTokenRps' | 'rawTokenMode' | 'ratioToRaw' | 'ratioToBareHono'>> {
   const spec: LoadSpec = {
     url: target.url,
@@ -116,6 +120,7 @@ async function measure(phase: Phase, target: Child, server: Child | null): Promi
     connections: CONNECTIONS,
     warmupMs: WARMUP * 1000,
     durationMs: SECONDS * 1000,
+    ...(target.child.pid ? { account: { serverPid: target.child.pid, database: benchDatabase } } : {}),
   };
   // CPU and RSS of whichever server is under load (the bare one too); event-loop delay from Coffer's own stats.
   const pid = target.child.pid;
@@ -130,11 +135,14 @@ async function measure(phase: Phase, target: Child, server: Child | null): Promi
   const served = result.requests * (1 + WARMUP / SECONDS);
   const samples = rss?.stop() ?? [];
   const loop = server ? await loopStats(server) : null;
+  // Over the measured window exactly when the load generator accounted it; else over the whole phase (which
+  // also counts the load generator's start-up and wind-down, diluting the percentage).
+  const windowed = result.cpu && result.requests ? result.cpu : null;
   return {
     operation: phase.name,
     ...result,
-    serverCpuPercent: cpu === null ? null : Math.round(cpu),
-    serverCpuMsPerRequest: pid && served ? Math.round(((ticks * 10) / served) * 100) / 100 : null,
+    serverCpuPercent: windowed ? Math.round(windowed.server / result.seconds / 10) : cpu === null ? null : Math.round(cpu),
+    serverCpuMsPerRequest: windowed ? Math.round((windowed.server / result.requests) * 100) / 100 : pid && served ? Math.round(((ticks * 10) / served) * 100) / 100 : null,
     loopDelayP99Ms: loop?.p99Ms ?? null,
     loopDelayMaxMs: loop?.maxMs ?? null,
     rssMaxMb: samples.length ? Math.max(...samples) : null,
@@ -169,6 +177,7 @@ async function main(): Promise<void> {
   let probe: PostgresProbe | null = null;
   try {
     if (db.url) probe = await postgresProbe(db.url);
+    benchDatabase = db.url ? new URL(db.url).pathname.slice(1) : null;
     const server = await startCofferServer({ databaseUrl: db.url, env: NO_THROTTLE });
     const bare = await startBareHono();
     try {
@@ -216,7 +225,8 @@ async function main(): Promise<void> {
   if (probe) {
     process.stdout.write(`Postgres in this run: ${probe.sequentialCommitsPerS} single-row commits/s awaited one by one, ${probe.commitsPerSWith10InFlight}/s with 10 in flight, ${probe.selectRoundTripsPerS} select-1 round trips/s\n\n`);
   }
-  process.stdout.write(table(full) + '\n\nraw token (pool ' + raw.poolSize + ' sessions, ' + CONNECTIONS + ' callers): ' + raw.rates.map((r) => `${r.op}/${r.mode} ${r.rps}`).join(', ') + '\n');
+  const accounts = full.filter((r) => r.cpu && r.requests).map((r) => `  ${r.operation}: ${describeAccount(r.cpu as NonNullable<Row['cpu']>, r.requests)}`);
+  process.stdout.write(table(full) + '\n\nWhole machine over each measured window:\n' + accounts.join('\n') + '\n\nraw token (pool ' + raw.poolSize + ' sessions, ' + CONNECTIONS + ' callers): ' + raw.rates.map((r) => `${r.op}/${r.mode} ${r.rps}`).join(', ') + '\n');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
