@@ -4,7 +4,7 @@
 // (git archive into a temporary directory sharing this node_modules) instead of the working tree.
 import { execSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeAccount } from './cpu-account.js';
 import { ADMIN, ROOT, cpuTicks, freshDatabase, REGION, runLoadProcess, startCofferServer } from './processes.js';
@@ -49,6 +49,9 @@ async function main(): Promise<void> {
       const rps: number[][] = [[], []];
       const p99: number[][] = [[], []];
       const cpuMs: number[][] = [[], []];
+      /** Postgres's backends for the bench database, and the load generator: ms of CPU per request. */
+      const pgMs: number[][] = [[], []];
+      const genMs: number[][] = [[], []];
       for (let round = 0; round < ROUNDS; round++) {
         for (const i of [0, 1]) {
           const phase = phases(prepared[i] as Prepared).find((p) => p.name === op);
@@ -61,6 +64,8 @@ async function main(): Promise<void> {
           if (r.errors) throw new Error(`${op} on ${variants[i]}: ${r.errors} errors, first: ${r.firstError}`);
           // Over the measured window when the load generator accounted it; else warm-up requests counted too.
           const perReq = r.cpu ? r.cpu.server / r.requests : ((cpuTicks(pid) - ticks0) * 10) / (r.requests * (1 + 1 / SECONDS));
+          if (r.cpu) pgMs[i]?.push(Math.round((r.cpu.postgresBench / r.requests) * 1000) / 1000);
+          if (r.cpu) genMs[i]?.push(Math.round((r.cpu.loadgen / r.requests) * 1000) / 1000);
           if (r.cpu) process.stderr.write(`[ab]   ${describeAccount(r.cpu, r.requests)}\n`);
           cpuMs[i]?.push(Math.round(perReq * 100) / 100);
           rps[i]?.push(r.rps);
@@ -69,11 +74,12 @@ async function main(): Promise<void> {
         }
       }
       for (const i of [0, 1]) {
-        lines.push(`${op} ${variants[i] || '(default)'}: median ${median(rps[i] as number[])} req/s (rounds ${(rps[i] as number[]).join(', ')}), median p99 ${median(p99[i] as number[])} ms, median server CPU ${median(cpuMs[i] as number[])} ms/req`);
+        lines.push(`${op} ${variants[i] || '(default)'}: median ${median(rps[i] as number[])} req/s (rounds ${(rps[i] as number[]).join(', ')}), median p99 ${median(p99[i] as number[])} ms, median server CPU ${median(cpuMs[i] as number[])} ms/req` +
+          ((pgMs[i] as number[]).length ? `, median Postgres (bench db) ${median(pgMs[i] as number[])} ms/req, load generator ${median(genMs[i] as number[])} ms/req` : ''));
       }
       lines.push(`${op} B/A: ${(median(rps[1] as number[]) / median(rps[0] as number[])).toFixed(2)}`);
     }
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n` + lines.join('\n') + '\n');
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     await Promise.all(dbs.map((d) => d.drop()));
