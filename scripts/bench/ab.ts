@@ -8,7 +8,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeAccount } from './cpu-account.js';
 import { ADMIN, type Child, ROOT, cpuTicks, freshDatabase, REGION, runLoadProcess, startCofferServer } from './processes.js';
-import { loopStats, NO_THROTTLE, phases, prepare, signOpsOf, type Prepared } from './run.js';
+import { loopStats, NO_THROTTLE, phases, prepare, signOpsOf, verifyOpsOf, type Prepared } from './run.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const trees = variants.map((v) => refOf(v)).map((ref) => (ref ? treeOf(ref) : undefined));
   const servers = await Promise.all(variants.map((v, i) => startCofferServer({ databaseUrl: dbs[i]?.url, env: { ...NO_THROTTLE, ...envOf(v) }, root: trees[i] })));
   try {
-    const prepared = await Promise.all(servers.map((s) => prepare(s.url, signOpsOf(ops.split(',')))));
+    const prepared = await Promise.all(servers.map((s) => prepare(s.url, signOpsOf(ops.split(',')), verifyOpsOf(ops.split(',')))));
     const lines: string[] = [];
     for (const op of ops.split(',')) {
       const rps: number[][] = [[], []];

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, EncryptCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import type { LoadResult, LoadSpec } from './loadgen.js';
 import { manyKeyPhases } from './many-keys.js';
 import { describeAccount } from './cpu-account.js';
@@ -49,6 +49,8 @@ export interface Prepared {
   ciphertexts: string[];
   /** A SIGN_VERIFY key per Sign phase, made only for the phases that run (an RSA_4096 key takes seconds). */
   signingKeys: Partial<Record<SignOp, string>>;
+  /** Digests signed through the server, for the Verify phases: [base64 digest, base64 signature]. */
+  signatures: Partial<Record<SignOp, [string, string][]>>;
 }
 
 /** The Sign phases: a SHA-256 digest (MessageType DIGEST) signed with each key spec; raw loops in raw-token.ts. */
@@ -58,7 +60,13 @@ const SIGN_PHASES: { name: string; raw: SignOp }[] = [
   { name: 'Sign RSA_4096', raw: 'signRsa4096' },
 ];
 
-export async function prepare(url: string, signOps: SignOp[] = []): Promise<Prepared> {
+/** Verify phases: a signature the server made, checked by the same key (no raw token loop beside them). */
+const VERIFY_PHASES: { name: string; key: SignOp }[] = [
+  { name: 'Verify ECC_NIST_P256', key: 'signEcc' },
+  { name: 'Verify RSA_2048', key: 'signRsa2048' },
+];
+
+export async function prepare(url: string, signOps: SignOp[] = [], verifyOps: SignOp[] = []): Promise<Prepared> {
   const kms = new KMSClient({ endpoint: url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
   const key = await kms.send(new CreateKeyCommand({ Description: 'bench' }));
   const keyId = key.KeyMetadata?.KeyId as string;
@@ -68,22 +76,40 @@ export async function prepare(url: string, signOps: SignOp[] = []): Promise<Prep
     ciphertexts.push(Buffer.from(r.CiphertextBlob as Uint8Array).toString('base64'));
   }
   const signingKeys: Prepared['signingKeys'] = {};
-  for (const op of signOps) {
+  for (const op of new Set([...signOps, ...verifyOps])) {
     const made = await kms.send(new CreateKeyCommand({ Description: `bench ${op}`, KeySpec: SIGN_OPS[op].spec, KeyUsage: 'SIGN_VERIFY' }));
     signingKeys[op] = made.KeyMetadata?.KeyId as string;
   }
+  const signatures: Prepared['signatures'] = {};
+  for (const op of verifyOps) {
+    const pairs: [string, string][] = [];
+    for (let i = 0; i < 16; i++) {
+      const digest = randomBytes(32);
+      const r = await kms.send(new SignCommand({ KeyId: signingKeys[op], Message: digest, MessageType: 'DIGEST', SigningAlgorithm: SIGN_OPS[op].algorithm }));
+      pairs.push([digest.toString('base64'), Buffer.from(r.Signature as Uint8Array).toString('base64')]);
+    }
+    signatures[op] = pairs;
+  }
   kms.destroy();
-  return { keyId, ciphertexts, signingKeys };
+  return { keyId, ciphertexts, signingKeys, signatures };
 }
 
 /** The sign keys the chosen phases need (all Sign phases when BENCH_ONLY is unset). */
 export const signOpsOf = (names: string[] | undefined): SignOp[] => SIGN_PHASES.filter((p) => !names || names.includes(p.name)).map((p) => p.raw);
 
-export function phases({ keyId, ciphertexts, signingKeys }: Prepared): Phase[] {
+/** The keys whose signatures the chosen Verify phases check (all of them when BENCH_ONLY is unset). */
+export const verifyOpsOf = (names: string[] | undefined): SignOp[] => VERIFY_PHASES.filter((p) => !names || names.includes(p.name)).map((p) => p.key);
+
+export function phases({ keyId, ciphertexts, signingKeys, signatures }: Prepared): Phase[] {
   const plaintexts = Array.from({ length: 64 }, () => JSON.stringify({ KeyId: keyId, Plaintext: randomBytes(32).toString('base64') }));
   const signs: Phase[] = SIGN_PHASES.map(({ name, raw }) => {
     const body = () => ({ KeyId: signingKeys[raw] ?? '', Message: randomBytes(32).toString('base64'), MessageType: 'DIGEST', SigningAlgorithm: SIGN_OPS[raw].algorithm });
     return { name, target: 'TrentService.Sign', bodies: Array.from({ length: 64 }, () => JSON.stringify(body())), raw, server: 'coffer' };
+  });
+  const verifies: Phase[] = VERIFY_PHASES.map(({ name, key }) => {
+    const bodies = (signatures[key] ?? []).map(([digest, signature]) =>
+      JSON.stringify({ KeyId: signingKeys[key] ?? '', Message: digest, MessageType: 'DIGEST', Signature: signature, SigningAlgorithm: SIGN_OPS[key].algorithm }));
+    return { name, target: 'TrentService.Verify', bodies, raw: null, server: 'coffer' };
   });
   const all: Phase[] = [
     { name: 'bare Hono (HTTP ceiling)', target: 'TrentService.Encrypt', bodies: plaintexts, raw: null, server: 'bare' },
@@ -92,6 +118,7 @@ export function phases({ keyId, ciphertexts, signingKeys }: Prepared): Phase[] {
     { name: 'GenerateDataKey', target: 'TrentService.GenerateDataKey', bodies: [JSON.stringify({ KeyId: keyId, NumberOfBytes: 32 })], raw: 'generateDataKey', server: 'coffer' },
     { name: 'GenerateRandom', target: 'TrentService.GenerateRandom', bodies: [JSON.stringify({ NumberOfBytes: 32 })], raw: 'random32', server: 'coffer' },
     ...signs,
+    ...verifies,
   ];
   return ONLY ? all.filter((p) => p.server === 'bare' || ONLY.includes(p.name)) : all;
 }
@@ -181,7 +208,7 @@ async function main(): Promise<void> {
     const server = await startCofferServer({ databaseUrl: db.url, env: NO_THROTTLE });
     const bare = await startBareHono();
     try {
-      const prepared = await prepare(server.url, signOpsOf(ONLY));
+      const prepared = await prepare(server.url, signOpsOf(ONLY), verifyOpsOf(ONLY));
       const run = async (phase: Phase) => {
         process.stderr.write(`[bench] ${phase.name} for ${SECONDS} s ...\n`);
         rows.push(await measure(phase, phase.server === 'bare' ? bare : server, phase.server === 'bare' ? null : server));
@@ -198,7 +225,7 @@ async function main(): Promise<void> {
     await db.drop();
   }
   process.stderr.write('[bench] raw token rates ...\n');
-  const rawOf = (name: string) => (name.startsWith('Encrypt over') ? 'encrypt' : (phases({ keyId: '', ciphertexts: [], signingKeys: {} }).find((p) => p.name === name)?.raw ?? null));
+  const rawOf = (name: string) => (name.startsWith('Encrypt over') ? 'encrypt' : (phases({ keyId: '', ciphertexts: [], signingKeys: {}, signatures: {} }).find((p) => p.name === name)?.raw ?? null));
   const rawOps = [...new Set(rows.map((r) => rawOf(r.operation)).filter((op): op is RawOp => op !== null))];
   const raw = await rawTokenRates({ callers: CONNECTIONS, ms: Math.max(1000, (SECONDS * 1000) / 4), ops: rawOps });
   const bareRps = rows.find((r) => r.operation.startsWith('bare'))?.rps ?? null;
