@@ -106,7 +106,7 @@ const APPEND_CHAINED = `
     with recursive
     head as (select seq, hash from audit_chain_head where id = 1 for update),
     input as (select * from jsonb_to_recordset($1::jsonb) as r(${BATCH_RECORD})),
-    records as (select array_agg(record order by n) as recs, count(*) as len from input),
+    records as materialized (select array_agg(record order by n) as recs, count(*) as len from input),
     chain (n, chain_seq, hash) as (
       select 0::bigint, seq, hash from head
       union all
