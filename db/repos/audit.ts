@@ -100,7 +100,8 @@ const BATCH_RECORD = Object.entries(BATCH_TYPES).map(([c, t]) => `${c} ${t}`).jo
 
 /**
  * appendChained's statement; $1 is the batch as one JSON array of BatchRow. The chain steps through the records as
- * an array (one subscript per step) rather than joining the input again at every step of the recursion.
+ * an array (one subscript per step) rather than joining the input again at every step of the recursion; the array
+ * is MATERIALIZED, or Postgres inlines it and aggregates the whole batch again at every step.
  */
 const APPEND_CHAINED = `
     with recursive
