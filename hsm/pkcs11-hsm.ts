@@ -33,6 +33,8 @@ export interface HsmConfig {
    * keep 0 for network HSMs, whose every call is a round trip. Asymmetric operations always stay asynchronous.
    */
   syncMaxBytes?: number;
+  /** Concurrent RSA_3072/RSA_4096 private-key operations (hsm/heavy-ops.ts); default cores - 1, 0 = no cap. */
+  heavyConcurrency?: number;
 }
 
 const HEALTH_TIMEOUT_MS = 2_000;
@@ -292,7 +294,7 @@ export class Pkcs11Hsm implements Hsm {
   }
 
   sign(versionId: string, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array): Promise<Uint8Array> {
-    return this.withObject('other', versionId, 'private', async (s, h) => new Uint8Array(await signDigest(this.lib, s, h, spec, algorithm, digest)));
+    return this.pool.heavy.run(spec, () => this.withObject('other', versionId, 'private', async (s, h) => new Uint8Array(await signDigest(this.lib, s, h, spec, algorithm, digest))));
   }
 
   verify(versionId: string, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array, signature: Uint8Array): Promise<boolean> {
@@ -301,7 +303,7 @@ export class Pkcs11Hsm implements Hsm {
 
   asymmetricDecrypt(versionId: string, spec: AsymmetricSpec, algorithm: string, ciphertext: Uint8Array): Promise<Uint8Array> {
     if (algorithm === 'RSAES_OAEP_SHA_256') this.fips.assertPermitted(IN_PROCESS_OAEP);
-    return this.withObject('decrypt', versionId, 'private', async (s, h) => new Uint8Array(await rsaDecrypt(this.lib, s, h, spec, algorithm, ciphertext)));
+    return this.pool.heavy.run(spec, () => this.withObject('decrypt', versionId, 'private', async (s, h) => new Uint8Array(await rsaDecrypt(this.lib, s, h, spec, algorithm, ciphertext))));
   }
 
   mac(versionId: string, spec: HmacSpec, message: Uint8Array): Promise<Uint8Array> {
@@ -543,7 +545,7 @@ export async function openHsm(config: HsmConfig): Promise<Pkcs11Hsm> {
   try {
     const slot = findSlot(lib, config.tokenLabel);
     const capabilities = probe(lib, slot);
-    pool = new SessionPool(lib, slot, config.pin, config.poolSize);
+    pool = new SessionPool(lib, slot, config.pin, config.poolSize, config.heavyConcurrency);
     const hsm = new Pkcs11Hsm(lib, config.modulePath, pool, capabilities, new FipsPolicy(config.fipsMode ?? false), config.syncMaxBytes);
     await hsm.loadCredentialKey();
     return hsm;

@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { KmsError, dependencyError } from '../core/errors.js';
 import { isSessionFatal, toKmsError } from './errors.js';
+import { defaultHeavyLimit, HeavyOpGate } from './heavy-ops.js';
 import { ck, type Handle, type PKCS11 } from './module.js';
 
 interface Waiter {
@@ -25,9 +26,14 @@ export class SessionPool {
     private readonly slot: Handle,
     private readonly pin: string,
     readonly size: number = defaultPoolSize(),
+    heavyLimit: number = defaultHeavyLimit(),
   ) {
     if (!Number.isInteger(size) || size < 1) throw new TypeError('pool size must be a positive integer');
+    this.heavy = new HeavyOpGate(heavyLimit);
   }
+
+  /** Large-RSA private-key operations take their turn here before they check out a session (hsm/heavy-ops.ts). */
+  readonly heavy: HeavyOpGate;
 
   /** Sessions currently open (idle or checked out). */
   get openCount(): number {

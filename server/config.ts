@@ -44,6 +44,7 @@ const schema = z.object({
   COFFER_QUOTA_ASYMMETRIC_RPS: z.coerce.number().min(0).default(DEFAULT_QUOTAS.asymmetric),
   COFFER_QUOTA_MANAGEMENT_RPS: z.coerce.number().min(0).default(DEFAULT_QUOTAS.management),
   COFFER_HSM_SYNC_MAX_BYTES: z.coerce.number().int().min(0).max(65536).default(0),
+  COFFER_HSM_HEAVY_CONCURRENCY: z.coerce.number().int().min(0).max(1024).optional(),
   COFFER_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
   COFFER_METADATA_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
   COFFER_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
@@ -61,6 +62,8 @@ export interface HsmConfig {
   sessions: number | undefined;
   /** AES-GCM inputs up to this size use synchronous PKCS#11 calls (see hsm/pkcs11-hsm.ts); 0 = always async. */
   syncMaxBytes: number;
+  /** Concurrent RSA_3072/RSA_4096 private-key operations (hsm/heavy-ops.ts); undefined = cores - 1, 0 = no cap. */
+  heavyConcurrency: number | undefined;
 }
 
 export interface Config {
@@ -148,13 +151,13 @@ function hsmConfig(env: z.output<typeof schema>, problems: string[]): HsmConfig 
   const pin = readPin(env, problems);
   if (env.COFFER_PKCS11_MODULE === undefined) {
     if (pin) problems.push('COFFER_PKCS11_PIN(_FILE): set only together with COFFER_PKCS11_MODULE');
-    return { dev: true, modulePath: DEFAULT_SOFTHSM_MODULE, tokenLabel: env.COFFER_PKCS11_TOKEN_LABEL ?? DEV_TOKEN_LABEL, pin: null, sessions: env.COFFER_HSM_SESSIONS, syncMaxBytes: env.COFFER_HSM_SYNC_MAX_BYTES };
+    return { dev: true, modulePath: DEFAULT_SOFTHSM_MODULE, tokenLabel: env.COFFER_PKCS11_TOKEN_LABEL ?? DEV_TOKEN_LABEL, pin: null, sessions: env.COFFER_HSM_SESSIONS, syncMaxBytes: env.COFFER_HSM_SYNC_MAX_BYTES, heavyConcurrency: env.COFFER_HSM_HEAVY_CONCURRENCY };
   }
   if (env.COFFER_PKCS11_TOKEN_LABEL === undefined) problems.push('COFFER_PKCS11_TOKEN_LABEL: required with COFFER_PKCS11_MODULE');
   if (pin === null && !problems.some((p) => p.startsWith('COFFER_PKCS11_PIN'))) {
     problems.push('COFFER_PKCS11_PIN or COFFER_PKCS11_PIN_FILE: required with COFFER_PKCS11_MODULE');
   }
-  return { dev: false, modulePath: env.COFFER_PKCS11_MODULE, tokenLabel: env.COFFER_PKCS11_TOKEN_LABEL ?? '', pin, sessions: env.COFFER_HSM_SESSIONS, syncMaxBytes: env.COFFER_HSM_SYNC_MAX_BYTES };
+  return { dev: false, modulePath: env.COFFER_PKCS11_MODULE, tokenLabel: env.COFFER_PKCS11_TOKEN_LABEL ?? '', pin, sessions: env.COFFER_HSM_SESSIONS, syncMaxBytes: env.COFFER_HSM_SYNC_MAX_BYTES, heavyConcurrency: env.COFFER_HSM_HEAVY_CONCURRENCY };
 }
 
 /** The values that parse on their own, so cross-field rules can still be checked when another field is bad. */

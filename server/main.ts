@@ -41,7 +41,7 @@ async function openToken(config: Config): Promise<Pkcs11Hsm> {
   const token = h.dev
     ? await ensureDevToken({ dataDir: config.dataDir, label: h.tokenLabel, modulePath: h.modulePath })
     : { modulePath: h.modulePath, tokenLabel: h.tokenLabel, pin: (h.pin as NonNullable<typeof h.pin>).reveal() };
-  return openHsm({ ...token, fipsMode: config.fipsMode, ...(h.sessions ? { poolSize: h.sessions } : {}), syncMaxBytes: h.syncMaxBytes });
+  return openHsm({ ...token, fipsMode: config.fipsMode, ...(h.sessions ? { poolSize: h.sessions } : {}), syncMaxBytes: h.syncMaxBytes, ...(h.heavyConcurrency !== undefined ? { heavyConcurrency: h.heavyConcurrency } : {}) });
 }
 
 function listen(app: ReturnType<typeof createApp>, config: Config): Promise<{ server: ServerType; url: string }> {

@@ -52,27 +52,10 @@ export async function appendChained(db: Db, events: readonly AuditEvent[]): Prom
     outcome: event.outcome, error_code: event.errorCode, encryption_context_keys: event.encryptionContextKeys,
     record: canonicalJson(cloudTrailRecord(event)),
   }));
-  const r = await db.execute(sql`
-    with recursive
-    head as (select seq, hash from audit_chain_head where id = 1 for update),
-    input as (select * from jsonb_to_recordset(${JSON.stringify(rows, wellFormed)}::jsonb) as r(${sql.raw(BATCH_RECORD)})),
-    chain (n, chain_seq, hash) as (
-      select 0::bigint, seq, hash from head
-      union all
-      select c.n + 1, c.chain_seq + 1,
-        encode(sha256(convert_to('coffer-audit-v1' || chr(10) || (c.chain_seq + 1)::text || chr(10) || c.hash || chr(10) || i.record, 'UTF8')), 'hex')
-      from chain c join input i on i.n = c.n + 1
-    ),
-    inserted as (
-      insert into audit_events (${sql.raw(INSERTED_COLUMNS.join(', '))}, chain_seq, prev_hash, hash)
-      select ${sql.raw(INSERTED_COLUMNS.map((c) => `i.${c}`).join(', '))}, c.chain_seq, p.hash, c.hash
-      from input i join chain c on c.n = i.n join chain p on p.n = i.n - 1
-      order by i.n
-    )
-    update audit_chain_head h set seq = last.chain_seq, hash = last.hash
-    from (select chain_seq, hash from chain order by n desc limit 1) last
-    where h.id = 1
-    returning h.seq`);
+  // Prepared (named) on Postgres: the statement is the same text every time, so each connection parses and plans
+  // it once, and a batch is one Bind/Execute instead of Parse/Describe, a round trip, then Bind/Execute.
+  const query = { sql: APPEND_CHAINED, params: [JSON.stringify(rows, wellFormed)] };
+  const r: unknown = await db._.session.prepareQuery(query, undefined, 'coffer_audit_append', false).execute();
   const updated = (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows).length;
   if (updated !== 1) throw internalError(new Error('audit chain head missing'));
 }
@@ -114,6 +97,34 @@ const BATCH_TYPES: Record<keyof BatchRow, string> = {
 };
 const INSERTED_COLUMNS = Object.keys(BATCH_TYPES).filter((c) => c !== 'n');
 const BATCH_RECORD = Object.entries(BATCH_TYPES).map(([c, t]) => `${c} ${t}`).join(', ');
+
+/**
+ * appendChained's statement; $1 is the batch as one JSON array of BatchRow. The chain steps through the records as
+ * an array (one subscript per step) rather than joining the input again at every step of the recursion; the array
+ * is MATERIALIZED, or Postgres inlines it and aggregates the whole batch again at every step.
+ */
+const APPEND_CHAINED = `
+    with recursive
+    head as (select seq, hash from audit_chain_head where id = 1 for update),
+    input as (select * from jsonb_to_recordset($1::jsonb) as r(${BATCH_RECORD})),
+    records as materialized (select array_agg(record order by n) as recs, count(*) as len from input),
+    chain (n, chain_seq, hash) as (
+      select 0::bigint, seq, hash from head
+      union all
+      select c.n + 1, c.chain_seq + 1,
+        encode(sha256(convert_to('coffer-audit-v1' || chr(10) || (c.chain_seq + 1)::text || chr(10) || c.hash || chr(10) || r.recs[(c.n + 1)::int], 'UTF8')), 'hex')
+      from chain c cross join records r where c.n < r.len
+    ),
+    inserted as (
+      insert into audit_events (${INSERTED_COLUMNS.join(', ')}, chain_seq, prev_hash, hash)
+      select ${INSERTED_COLUMNS.map((c) => `i.${c}`).join(', ')}, c.chain_seq, p.hash, c.hash
+      from input i join chain c on c.n = i.n join chain p on p.n = i.n - 1
+      order by i.n
+    )
+    update audit_chain_head h set seq = last.chain_seq, hash = last.hash
+    from (select chain_seq, hash from chain order by n desc limit 1) last
+    where h.id = 1
+    returning h.seq`;
 
 export class DrizzleAuditRepository implements AuditRepository {
   /**

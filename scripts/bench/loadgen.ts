@@ -3,6 +3,7 @@
 import { connect, type Socket } from 'node:net';
 import { createHistogram } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { account, snapshot, type AccountSpec, type CpuAccount } from './cpu-account.js';
 import { Signer, type Credentials } from './sign.js';
 
 export interface LoadSpec {
@@ -14,6 +15,8 @@ export interface LoadSpec {
   connections: number;
   warmupMs: number;
   durationMs: number;
+  /** When set, CPU time over the measured window for the server, this process, Postgres and the machine. */
+  account?: AccountSpec;
 }
 
 export interface LoadResult {
@@ -28,6 +31,8 @@ export interface LoadResult {
   maxMs: number;
   /** The first non-2xx body seen, to tell what went wrong. */
   firstError: string | null;
+  /** CPU milliseconds over the measured window (spec.account). */
+  cpu?: CpuAccount;
 }
 
 interface Response {
@@ -144,13 +149,18 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   };
   const loops = conns.map((c) => loop(c));
   await sleep(spec.warmupMs);
+  const cpu0 = spec.account ? snapshot(spec.account) : null;
   recording = true;
   const t0 = performance.now();
   await sleep(spec.durationMs);
   recording = false;
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = spec.account && cpu0 ? account(cpu0, snapshot(spec.account)) : undefined;
   stopping = true;
-  await Promise.race([Promise.allSettled(loops), sleep(5000)]);
+  // The 5-s bound must not keep the process alive once every loop has ended (the parent waits for its exit).
+  let bound: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.allSettled(loops), new Promise((r) => (bound = setTimeout(r, 5000)))]);
+  clearTimeout(bound);
   for (const c of conns) c.close();
   const ms = (ns: number) => Math.round(ns / 1e4) / 100;
   return {
@@ -164,6 +174,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     p99Ms: requests ? ms(hist.percentile(99)) : 0,
     maxMs: requests ? ms(hist.max) : 0,
     firstError,
+    ...(cpu ? { cpu } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import postgres from 'postgres';
 import { listeningUrl } from '../../server/listening.js';
+import { processTree, ticksOf } from './cpu-account.js';
 import type { LoadResult, LoadSpec } from './loadgen.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -137,16 +138,6 @@ export async function freshDatabase(): Promise<BenchDatabase> {
   };
 }
 
-/** The process and its children (COFFER_WORKERS > 1: the supervisor and its workers), from /proc (Linux). */
-function processTree(pid: number): number[] {
-  try {
-    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-    return [pid, ...children.flatMap(processTree)];
-  } catch {
-    return [pid];
-  }
-}
-
 /** Resident set size of a process and its children in MB, summed, from /proc (Linux); null elsewhere. */
 export function rssMb(pid: number): number | null {
   let kb: number | null = null;
@@ -178,16 +169,7 @@ export function sampleRss(pid: number, everyMs = 250): { stop(): number[] } {
 
 /** CPU time (user + system) of a process and its children in clock ticks (1/100 s), from /proc (Linux); 0 elsewhere. */
 export function cpuTicks(pid: number): number {
-  let ticks = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return ticks;
+  return processTree(pid).reduce((sum, p) => sum + ticksOf(p), 0);
 }
 
 export interface PostgresProbe {

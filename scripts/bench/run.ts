@@ -5,9 +5,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, EncryptCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import type { LoadResult, LoadSpec } from './loadgen.js';
 import { manyKeyPhases } from './many-keys.js';
+import { describeAccount } from './cpu-account.js';
 import { ADMIN, cpuTicks, freshDatabase, postgresProbe, type PostgresProbe, REGION, ROOT, runLoadProcess, sampleRss, startBareHono, startCofferServer, type Child } from './processes.js';
 import { rawTokenRates, SIGN_OPS, type RawOp, type RawRate, type SignOp } from './raw-token.js';
 
@@ -48,6 +49,8 @@ export interface Prepared {
   ciphertexts: string[];
   /** A SIGN_VERIFY key per Sign phase, made only for the phases that run (an RSA_4096 key takes seconds). */
   signingKeys: Partial<Record<SignOp, string>>;
+  /** Digests signed through the server, for the Verify phases: [base64 digest, base64 signature]. */
+  signatures: Partial<Record<SignOp, [string, string][]>>;
 }
 
 /** The Sign phases: a SHA-256 digest (MessageType DIGEST) signed with each key spec; raw loops in raw-token.ts. */
@@ -57,7 +60,13 @@ const SIGN_PHASES: { name: string; raw: SignOp }[] = [
   { name: 'Sign RSA_4096', raw: 'signRsa4096' },
 ];
 
-export async function prepare(url: string, signOps: SignOp[] = []): Promise<Prepared> {
+/** Verify phases: a signature the server made, checked by the same key (no raw token loop beside them). */
+const VERIFY_PHASES: { name: string; key: SignOp }[] = [
+  { name: 'Verify ECC_NIST_P256', key: 'signEcc' },
+  { name: 'Verify RSA_2048', key: 'signRsa2048' },
+];
+
+export async function prepare(url: string, signOps: SignOp[] = [], verifyOps: SignOp[] = []): Promise<Prepared> {
   const kms = new KMSClient({ endpoint: url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
   const key = await kms.send(new CreateKeyCommand({ Description: 'bench' }));
   const keyId = key.KeyMetadata?.KeyId as string;
@@ -67,22 +76,40 @@ export async function prepare(url: string, signOps: SignOp[] = []): Promise<Prep
     ciphertexts.push(Buffer.from(r.CiphertextBlob as Uint8Array).toString('base64'));
   }
   const signingKeys: Prepared['signingKeys'] = {};
-  for (const op of signOps) {
+  for (const op of new Set([...signOps, ...verifyOps])) {
     const made = await kms.send(new CreateKeyCommand({ Description: `bench ${op}`, KeySpec: SIGN_OPS[op].spec, KeyUsage: 'SIGN_VERIFY' }));
     signingKeys[op] = made.KeyMetadata?.KeyId as string;
   }
+  const signatures: Prepared['signatures'] = {};
+  for (const op of verifyOps) {
+    const pairs: [string, string][] = [];
+    for (let i = 0; i < 16; i++) {
+      const digest = randomBytes(32);
+      const r = await kms.send(new SignCommand({ KeyId: signingKeys[op], Message: digest, MessageType: 'DIGEST', SigningAlgorithm: SIGN_OPS[op].algorithm }));
+      pairs.push([digest.toString('base64'), Buffer.from(r.Signature as Uint8Array).toString('base64')]);
+    }
+    signatures[op] = pairs;
+  }
   kms.destroy();
-  return { keyId, ciphertexts, signingKeys };
+  return { keyId, ciphertexts, signingKeys, signatures };
 }
 
 /** The sign keys the chosen phases need (all Sign phases when BENCH_ONLY is unset). */
 export const signOpsOf = (names: string[] | undefined): SignOp[] => SIGN_PHASES.filter((p) => !names || names.includes(p.name)).map((p) => p.raw);
 
-export function phases({ keyId, ciphertexts, signingKeys }: Prepared): Phase[] {
+/** The keys whose signatures the chosen Verify phases check (all of them when BENCH_ONLY is unset). */
+export const verifyOpsOf = (names: string[] | undefined): SignOp[] => VERIFY_PHASES.filter((p) => !names || names.includes(p.name)).map((p) => p.key);
+
+export function phases({ keyId, ciphertexts, signingKeys, signatures }: Prepared): Phase[] {
   const plaintexts = Array.from({ length: 64 }, () => JSON.stringify({ KeyId: keyId, Plaintext: randomBytes(32).toString('base64') }));
   const signs: Phase[] = SIGN_PHASES.map(({ name, raw }) => {
     const body = () => ({ KeyId: signingKeys[raw] ?? '', Message: randomBytes(32).toString('base64'), MessageType: 'DIGEST', SigningAlgorithm: SIGN_OPS[raw].algorithm });
     return { name, target: 'TrentService.Sign', bodies: Array.from({ length: 64 }, () => JSON.stringify(body())), raw, server: 'coffer' };
+  });
+  const verifies: Phase[] = VERIFY_PHASES.map(({ name, key }) => {
+    const bodies = (signatures[key] ?? []).map(([digest, signature]) =>
+      JSON.stringify({ KeyId: signingKeys[key] ?? '', Message: digest, MessageType: 'DIGEST', Signature: signature, SigningAlgorithm: SIGN_OPS[key].algorithm }));
+    return { name, target: 'TrentService.Verify', bodies, raw: null, server: 'coffer' };
   });
   const all: Phase[] = [
     { name: 'bare Hono (HTTP ceiling)', target: 'TrentService.Encrypt', bodies: plaintexts, raw: null, server: 'bare' },
@@ -91,6 +118,7 @@ export function phases({ keyId, ciphertexts, signingKeys }: Prepared): Phase[] {
     { name: 'GenerateDataKey', target: 'TrentService.GenerateDataKey', bodies: [JSON.stringify({ KeyId: keyId, NumberOfBytes: 32 })], raw: 'generateDataKey', server: 'coffer' },
     { name: 'GenerateRandom', target: 'TrentService.GenerateRandom', bodies: [JSON.stringify({ NumberOfBytes: 32 })], raw: 'random32', server: 'coffer' },
     ...signs,
+    ...verifies,
   ];
   return ONLY ? all.filter((p) => p.server === 'bare' || ONLY.includes(p.name)) : all;
 }
@@ -107,6 +135,9 @@ export async function loopStats(server: Child): Promise<{ p99Ms: number; maxMs: 
   return null;
 }
 
+/** The bench database's name, for the load generator's CPU accounting of Postgres's backends. */
+let benchDatabase: string | null = null;
+
 async function measure(phase: Phase, target: Child, server: Child | null): Promise<Omit<Row, 'rawTokenRps' | 'rawTokenMode' | 'ratioToRaw' | 'ratioToBareHono'>> {
   const spec: LoadSpec = {
     url: target.url,
@@ -116,6 +147,7 @@ async function measure(phase: Phase, target: Child, server: Child | null): Promi
     connections: CONNECTIONS,
     warmupMs: WARMUP * 1000,
     durationMs: SECONDS * 1000,
+    ...(target.child.pid ? { account: { serverPid: target.child.pid, database: benchDatabase } } : {}),
   };
   // CPU and RSS of whichever server is under load (the bare one too); event-loop delay from Coffer's own stats.
   const pid = target.child.pid;
@@ -130,11 +162,14 @@ async function measure(phase: Phase, target: Child, server: Child | null): Promi
   const served = result.requests * (1 + WARMUP / SECONDS);
   const samples = rss?.stop() ?? [];
   const loop = server ? await loopStats(server) : null;
+  // Over the measured window exactly when the load generator accounted it; else over the whole phase (which
+  // also counts the load generator's start-up and wind-down, diluting the percentage).
+  const windowed = result.cpu && result.requests ? result.cpu : null;
   return {
     operation: phase.name,
     ...result,
-    serverCpuPercent: cpu === null ? null : Math.round(cpu),
-    serverCpuMsPerRequest: pid && served ? Math.round(((ticks * 10) / served) * 100) / 100 : null,
+    serverCpuPercent: windowed ? Math.round(windowed.server / result.seconds / 10) : cpu === null ? null : Math.round(cpu),
+    serverCpuMsPerRequest: windowed ? Math.round((windowed.server / result.requests) * 100) / 100 : pid && served ? Math.round(((ticks * 10) / served) * 100) / 100 : null,
     loopDelayP99Ms: loop?.p99Ms ?? null,
     loopDelayMaxMs: loop?.maxMs ?? null,
     rssMaxMb: samples.length ? Math.max(...samples) : null,
@@ -169,10 +204,11 @@ async function main(): Promise<void> {
   let probe: PostgresProbe | null = null;
   try {
     if (db.url) probe = await postgresProbe(db.url);
+    benchDatabase = db.url ? new URL(db.url).pathname.slice(1) : null;
     const server = await startCofferServer({ databaseUrl: db.url, env: NO_THROTTLE });
     const bare = await startBareHono();
     try {
-      const prepared = await prepare(server.url, signOpsOf(ONLY));
+      const prepared = await prepare(server.url, signOpsOf(ONLY), verifyOpsOf(ONLY));
       const run = async (phase: Phase) => {
         process.stderr.write(`[bench] ${phase.name} for ${SECONDS} s ...\n`);
         rows.push(await measure(phase, phase.server === 'bare' ? bare : server, phase.server === 'bare' ? null : server));
@@ -189,7 +225,7 @@ async function main(): Promise<void> {
     await db.drop();
   }
   process.stderr.write('[bench] raw token rates ...\n');
-  const rawOf = (name: string) => (name.startsWith('Encrypt over') ? 'encrypt' : (phases({ keyId: '', ciphertexts: [], signingKeys: {} }).find((p) => p.name === name)?.raw ?? null));
+  const rawOf = (name: string) => (name.startsWith('Encrypt over') ? 'encrypt' : (phases({ keyId: '', ciphertexts: [], signingKeys: {}, signatures: {} }).find((p) => p.name === name)?.raw ?? null));
   const rawOps = [...new Set(rows.map((r) => rawOf(r.operation)).filter((op): op is RawOp => op !== null))];
   const raw = await rawTokenRates({ callers: CONNECTIONS, ms: Math.max(1000, (SECONDS * 1000) / 4), ops: rawOps });
   const bareRps = rows.find((r) => r.operation.startsWith('bare'))?.rps ?? null;
@@ -216,7 +252,8 @@ async function main(): Promise<void> {
   if (probe) {
     process.stdout.write(`Postgres in this run: ${probe.sequentialCommitsPerS} single-row commits/s awaited one by one, ${probe.commitsPerSWith10InFlight}/s with 10 in flight, ${probe.selectRoundTripsPerS} select-1 round trips/s\n\n`);
   }
-  process.stdout.write(table(full) + '\n\nraw token (pool ' + raw.poolSize + ' sessions, ' + CONNECTIONS + ' callers): ' + raw.rates.map((r) => `${r.op}/${r.mode} ${r.rps}`).join(', ') + '\n');
+  const accounts = full.filter((r) => r.cpu && r.requests).map((r) => `  ${r.operation}: ${describeAccount(r.cpu as NonNullable<Row['cpu']>, r.requests)}`);
+  process.stdout.write(table(full) + '\n\nWhole machine over each measured window:\n' + accounts.join('\n') + '\n\nraw token (pool ' + raw.poolSize + ' sessions, ' + CONNECTIONS + ' callers): ' + raw.rates.map((r) => `${r.op}/${r.mode} ${r.rps}`).join(', ') + '\n');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

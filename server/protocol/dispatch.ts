@@ -41,11 +41,14 @@ async function readBody(c: Context): Promise<Uint8Array> {
   return body;
 }
 
+/** Stateless between calls (no `stream` option), so one serves every request. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function parseJson(body: Uint8Array): unknown {
   if (body.length === 0) return {};
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+    parsed = JSON.parse(UTF8.decode(body));
   } catch {
     throw new KmsError('SerializationException', 'The request body is not valid JSON.');
   }

@@ -107,14 +107,22 @@ export function toAmzDate(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
 }
 
-function parseAmzDate(s: string): Date | null {
+/** The last date parsed: a client's requests within one second carry the same X-Amz-Date. */
+let lastAmzDate = '';
+let lastAmzDateMs = 0;
+
+/** Milliseconds since the epoch of a basic-format date, or null when it is not one (or rolls over). */
+function parseAmzDate(s: string): number | null {
+  if (s === lastAmzDate) return lastAmzDateMs;
   const m = BASIC_ISO.exec(s);
   if (!m) return null;
   const [, y, mo, d, h, mi, se] = m.map(Number) as [number, number, number, number, number, number, number];
   const t = Date.UTC(y, mo - 1, d, h, mi, se);
-  const date = new Date(t);
   // Reject rolled-over values such as month 13 or hour 25.
-  return toAmzDate(date) === s ? date : null;
+  if (toAmzDate(new Date(t)) !== s) return null;
+  lastAmzDate = s;
+  lastAmzDateMs = t;
+  return t;
 }
 
 function badDateFormat(got: string): KmsError {
@@ -192,7 +200,7 @@ function parseInternal(req: SignedRequest): Parsed {
 
     let amzDate: string;
     if (xAmzDate !== undefined) {
-      if (!parseAmzDate(xAmzDate.trim())) throw badDateFormat(xAmzDate);
+      if (parseAmzDate(xAmzDate.trim()) === null) throw badDateFormat(xAmzDate);
       amzDate = xAmzDate.trim();
     } else {
       const t = Date.parse(httpDate as string);
@@ -224,7 +232,7 @@ function parseInternal(req: SignedRequest): Parsed {
     throw incomplete(`Unsupported AWS 'algorithm': '${algorithm.slice(0, 64)}' (only ${ALGORITHM} for now). `);
   }
   const amzDate = queryParam(params, 'X-Amz-Date') as string;
-  if (!parseAmzDate(amzDate)) throw badDateFormat(amzDate);
+  if (parseAmzDate(amzDate) === null) throw badDateFormat(amzDate);
   let expiresS: number | undefined;
   const expires = queryParam(params, 'X-Amz-Expires');
   if (expires !== undefined) {
@@ -270,6 +278,7 @@ export function parseAuthorization(req: SignedRequest): SigV4Credential {
 
 /** Canonical URI for non-S3 services: dot segments removed, then the (already encoded) path encoded once more. */
 export function canonicalUri(path: string): string {
+  if (path === '/') return '/';
   const segments: string[] = [];
   for (const seg of path.split('/')) {
     if (seg === '' || seg === '.') continue;
@@ -282,6 +291,7 @@ export function canonicalUri(path: string): string {
 
 /** Canonical query: parameters RFC 3986-encoded, sorted by name then value, X-Amz-Signature left out. */
 export function canonicalQuery(query: string): string {
+  if (query === '') return '';
   const pairs = parseQuery(query)
     .filter(([k]) => k.toLowerCase() !== 'x-amz-signature')
     .map(([k, v]) => [uriEncode(k), uriEncode(v)] as const);
@@ -289,7 +299,11 @@ export function canonicalQuery(query: string): string {
   return pairs.map(([k, v]) => `${k}=${v}`).join('&');
 }
 
+/** Anything canonicalHeaderValue would change: line breaks, tabs, runs of spaces, a space at either end. */
+const NEEDS_CANONICALISING = /[\r\n\t]| {2}|^ | $/;
+
 function canonicalHeaderValue(v: string): string {
+  if (!NEEDS_CANONICALISING.test(v)) return v;
   return v.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
 }
 
@@ -354,19 +368,20 @@ export function clearSigningKeyCache(): void {
 function checkTime(p: Parsed, exp: SigV4Expectation): void {
   const maxSkew = exp.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
   const minutes = `${Math.round(maxSkew / 60000)} min.`;
-  const signedAt = (parseAmzDate(p.amzDate) as Date).getTime();
+  const signedAt = parseAmzDate(p.amzDate) as number;
   const now = exp.now.getTime();
-  const nowStr = toAmzDate(exp.now);
+  // Only the error messages need the current time formatted.
+  const nowStr = () => toAmzDate(exp.now);
   if (p.presigned && p.expiresS !== undefined) {
     const expiresAt = signedAt + p.expiresS * 1000;
     if (now > expiresAt) {
-      throw invalid(`Signature expired: ${p.amzDate} is now earlier than ${toAmzDate(new Date(now - p.expiresS * 1000))} (${nowStr} - ${p.expiresS} sec.)`);
+      throw invalid(`Signature expired: ${p.amzDate} is now earlier than ${toAmzDate(new Date(now - p.expiresS * 1000))} (${nowStr()} - ${p.expiresS} sec.)`);
     }
   } else if (now - signedAt > maxSkew) {
-    throw invalid(`Signature expired: ${p.amzDate} is now earlier than ${toAmzDate(new Date(now - maxSkew))} (${nowStr} - ${minutes})`);
+    throw invalid(`Signature expired: ${p.amzDate} is now earlier than ${toAmzDate(new Date(now - maxSkew))} (${nowStr()} - ${minutes})`);
   }
   if (signedAt - now > maxSkew) {
-    throw invalid(`Signature not yet current: ${p.amzDate} is still later than ${toAmzDate(new Date(now + maxSkew))} (${nowStr} + ${minutes})`);
+    throw invalid(`Signature not yet current: ${p.amzDate} is still later than ${toAmzDate(new Date(now + maxSkew))} (${nowStr()} + ${minutes})`);
   }
 }
 

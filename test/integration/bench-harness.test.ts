@@ -6,7 +6,7 @@ import { verifySigV4 } from '../../server/protocol/sigv4.js';
 import { ADMIN, freshDatabase, REGION, runLoadProcess, startBareHono, startCofferServer } from '../../scripts/bench/processes.js';
 import { manyKeyPhases } from '../../scripts/bench/many-keys.js';
 import { rawTokenRates } from '../../scripts/bench/raw-token.js';
-import { loopStats, NO_THROTTLE, phases, prepare, signOpsOf } from '../../scripts/bench/run.js';
+import { loopStats, NO_THROTTLE, phases, prepare, signOpsOf, verifyOpsOf } from '../../scripts/bench/run.js';
 import { Signer } from '../../scripts/bench/sign.js';
 
 function parse(bytes: Buffer) {
@@ -52,13 +52,13 @@ describe('bench harness', () => {
     }
   });
 
-  it('runs each Sign phase (ECC_NIST_P256, RSA_2048, RSA_4096) without errors, with the loop delay, and each raw sign loop', async () => {
+  it('runs each Sign phase (ECC_NIST_P256, RSA_2048, RSA_4096) and Verify phase (ECC_NIST_P256, RSA_2048) without errors, with the loop delay, and each raw sign loop', async () => {
     const signOps = signOpsOf(undefined);
     const db = await freshDatabase();
     const server = await startCofferServer({ databaseUrl: db.url, env: NO_THROTTLE });
     try {
-      const signs = phases(await prepare(server.url, signOps)).filter((p) => p.target === 'TrentService.Sign');
-      expect(signs.map((p) => p.name)).toEqual(['Sign ECC_NIST_P256', 'Sign RSA_2048', 'Sign RSA_4096']);
+      const signs = phases(await prepare(server.url, signOps, verifyOpsOf(undefined))).filter((p) => p.target === 'TrentService.Sign' || p.target === 'TrentService.Verify');
+      expect(signs.map((p) => p.name)).toEqual(['Sign ECC_NIST_P256', 'Sign RSA_2048', 'Sign RSA_4096', 'Verify ECC_NIST_P256', 'Verify RSA_2048']);
       for (const p of signs) {
         await loopStats(server);
         const r = await runLoadProcess({ url: server.url, target: p.target, bodies: p.bodies, credentials: { ...ADMIN, region: REGION }, connections: 2, warmupMs: 100, durationMs: 500 });
