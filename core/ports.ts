@@ -283,13 +283,41 @@ export interface UnitOfWork {
 
 /**
  * Tells the other instances sharing the database that key metadata, policies or grants changed (Postgres
- * LISTEN/NOTIFY), so their caches drop what they hold. Best effort: a lost notice is covered by the caches' expiry.
+ * LISTEN/NOTIFY), so their caches drop what they hold, and lets an instance prove that its own listener is current.
  */
 export interface ChangeFeed {
-  /** Announces a committed change to every other listener. */
-  announce(): Promise<void>;
-  /** Calls `onChange` for each change another instance announces, and whenever the listening connection (re)connects. */
-  listen(onChange: () => void): Promise<void>;
+  /**
+   * Announces a change to every other listener; `scopes` name what changed (core/services/metadata-cache.ts), null:
+   * anything. Inside a unit of work the notice is delivered when it commits, never on rollback.
+   */
+  announce(scopes: readonly string[] | null): Promise<void>;
+  /** Sends a probe that only this instance's listener reports back (onProbe), after every notice committed before it. */
+  probe(sentAt: number): Promise<void>;
+  /**
+   * Calls `onChange` for each change another instance announces (null: anything, and whenever the listening
+   * connection (re)connects: notices may have been missed), and `onProbe` for this instance's probes.
+   */
+  listen(onChange: (scopes: string[] | null) => void, onProbe?: (sentAt: number) => void): Promise<void>;
+}
+
+/**
+ * Where the HSM adapter keeps key versions' material wrapped under its domain keys (COFFER_KEY_STORE=wrapped).
+ * The blobs are opaque here: the adapter makes them and alone can use them. Called inside a unit of work (CreateKey,
+ * rotation, import, deletion), a write commits or rolls back with it; outside one it commits at once.
+ */
+export interface WrappedKeyStore {
+  /** Stores a new version's blob; keeps the one already stored for the version (a retried create). */
+  insert(versionId: string, domainKeyId: Uint8Array, blob: Uint8Array): Promise<void>;
+  /** Stores a version's blob in place of any it had, and tells the other instances once committed. */
+  replace(versionId: string, domainKeyId: Uint8Array, blob: Uint8Array): Promise<void>;
+  get(versionId: string): Promise<Uint8Array | null>;
+  /** Removes a version's blob (nothing to remove is fine) and tells the other instances once committed. */
+  delete(versionId: string): Promise<void>;
+  /**
+   * Calls `onChange(versionId)` when an instance replaced or deleted a version's blob (this one included), and
+   * `onChange(null)` when notices may have been missed (the listening connection (re)connected).
+   */
+  watch(onChange: (versionId: string | null) => void): Promise<void>;
 }
 
 export interface Clock {

@@ -1,5 +1,12 @@
 // The wrapping key pairs GetParametersForImport puts in the token, so each is destroyed once its import token is used or expires.
-import { index, pgTable, timestamp, uuid, varchar } from 'drizzle-orm/pg-core';
+import { customType, index, pgTable, timestamp, uuid, varchar } from 'drizzle-orm/pg-core';
+
+/** bytea as Uint8Array (as in schema.ts; not imported from it, which would be a cycle through its re-export). */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+  toDriver: (value) => Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+  fromDriver: (value) => new Uint8Array(value),
+});
 
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -14,4 +21,21 @@ export const importWrappingKeys = pgTable(
     usedAt: tstz('used_at'),
   },
   (t) => [index('import_wrapping_keys_valid_to_idx').on(t.validTo)],
+);
+
+/**
+ * COFFER_KEY_STORE=wrapped: each key version's material wrapped (AES-KWP) under a token-resident domain key
+ * (hsm/wrapped-keys.ts makes and reads the blob; it names its domain key itself, the column is there so that a
+ * domain-key rotation can find the blobs still under an old key). No foreign key to key_versions: the material is
+ * made before the version row is inserted (in the same transaction), and it is destroyed explicitly.
+ */
+export const wrappedKeyMaterial = pgTable(
+  'wrapped_key_material',
+  {
+    versionId: uuid('version_id').primaryKey(),
+    domainKeyId: bytea('domain_key_id').notNull(),
+    blob: bytea('blob').notNull(),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('wrapped_key_material_domain_key_idx').on(t.domainKeyId)],
 );

@@ -1,6 +1,8 @@
 // The UnitOfWork over Drizzle: repositories on the database, or on one transaction that commits or rolls back as a whole.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql } from 'drizzle-orm';
-import type { AuditAppender, ChangeFeed, Repositories, UnitOfWork } from '../core/ports.js';
+import type { AuditAppender, ChangeFeed, Repositories, UnitOfWork, WrappedKeyStore } from '../core/ports.js';
+import { wrappedKeyStoreOver } from './wrapped-key-store.js';
 import { changeFeedOver } from './change-feed.js';
 import { AuditBatcher } from './audit-batcher.js';
 import type { Database, DatabaseOptions, Db } from './client.js';
@@ -45,12 +47,17 @@ export class DrizzleUnitOfWork implements UnitOfWork {
   readonly auditAppender: AuditAppender;
   /** Notices of changes between the instances sharing this database (LISTEN/NOTIFY); this instance's own are ignored. */
   readonly changes: ChangeFeed;
+  /** Wrapped key material (COFFER_KEY_STORE=wrapped); its writes join the transaction they are called in. */
+  readonly wrappedKeys: WrappedKeyStore;
+  /** The transaction the current async call chain runs in, if any. */
+  private readonly active = new AsyncLocalStorage<Db>();
 
   /** Takes ownership of `database`: close() closes it. */
   constructor(private readonly database: Database) {
     this.auditAppender = new AuditBatcher(database.db);
-    this.changes = changeFeedOver(database);
+    this.changes = changeFeedOver(database, () => this.active.getStore());
     this.repos = repositoriesOver(database.db, false, this.auditAppender);
+    this.wrappedKeys = wrappedKeyStoreOver(database, () => this.active.getStore());
   }
 
   /** Opens the database, applies migrations and returns a unit of work over it. */
@@ -78,7 +85,7 @@ export class DrizzleUnitOfWork implements UnitOfWork {
   }
 
   transaction<T>(fn: (repos: Repositories) => Promise<T>): Promise<T> {
-    return guard(() => this.database.db.transaction((tx) => fn(repositoriesOver(tx, true))));
+    return guard(() => this.database.db.transaction((tx) => this.active.run(tx, () => fn(repositoriesOver(tx, true)))));
   }
 
   async healthy(): Promise<boolean> {

@@ -1,7 +1,8 @@
 // The Hsm port over PKCS#11: root keys are token objects (CKA_ID = version id), AES-256-GCM runs inside the token.
 import { IV_BYTES, TAG_BYTES, uuidToBytes } from '../core/ciphertext.js';
 import { KmsError, internalError, invalidCiphertext } from '../core/errors.js';
-import type { Hsm } from '../core/ports.js';
+import type { Hsm, WrappedKeyStore } from '../core/ports.js';
+import { WrappedKeys } from './wrapped-keys.js';
 import { loadAuditSigningKey, signDigest as signAuditDigestWith, type AuditSigningKey } from './audit-signing.js';
 import { afterCryptFailure, isHandleInvalid, toKmsError } from './errors.js';
 import { FipsPolicy, registerFallback } from './fips.js';
@@ -64,6 +65,8 @@ export class Pkcs11Hsm implements Hsm {
   private credentialKeys: Handle[] = [];
   private closed = false;
   private auditKey: Promise<AuditSigningKey> | null = null;
+  /** COFFER_KEY_STORE=wrapped: AES root keys wrapped under domain keys in `store` (hsm/wrapped-keys.ts); null = token objects. */
+  private wrapped: WrappedKeys | null = null;
 
   constructor(
     private readonly lib: PKCS11,
@@ -74,8 +77,35 @@ export class Pkcs11Hsm implements Hsm {
     private readonly syncMaxBytes = 0,
   ) {}
 
+  /**
+   * From now on, new AES root keys (created or imported) are wrapped under the token's domain key (created once) and
+   * kept in `store`; up to `cacheSize` unwrapped use copies stay in the token. Root keys made as token objects before
+   * keep working. HMAC keys and key pairs stay token objects.
+   */
+  async useWrappedKeys(store: WrappedKeyStore, cacheSize: number): Promise<void> {
+    const kwp = this.capabilities.mechanisms.CKM_AES_KEY_WRAP_PAD;
+    if (!kwp?.wrap || !kwp.unwrap) {
+      throw new KmsError('KMSInternalException', 'COFFER_KEY_STORE=wrapped needs CKM_AES_KEY_WRAP_PAD (wrap and unwrap), which this token does not offer.');
+    }
+    const wrapped = new WrappedKeys(this.lib, () => this.pool.openDetached(), store, cacheSize);
+    try {
+      await this.serialized(async () => wrapped.init());
+      await store.watch((versionId) => (versionId === null ? wrapped.evictAll() : wrapped.evict(versionId)));
+    } catch (e) {
+      wrapped.close();
+      throw toKmsError(e);
+    }
+    this.wrapped = wrapped;
+  }
+
+  /** Unwrapped root keys held in the token now (wrapped mode), else null. */
+  get unwrappedKeys(): number | null {
+    return this.wrapped?.size ?? null;
+  }
+
   async createRootKey(versionId: string): Promise<void> {
     const template = templateFor(versionId);
+    if (this.wrapped) return this.wrapped.create(versionId).catch((e: unknown) => Promise.reject(toKmsError(e)));
     await this.runWrite(async (s) => {
       // Idempotent, so a retried create does not leave two keys with one CKA_ID.
       const found = this.find(s, findRootKeyTemplate(versionId));
@@ -86,6 +116,8 @@ export class Pkcs11Hsm implements Hsm {
 
   async destroyRootKey(versionId: string): Promise<void> {
     templateFor(versionId);
+    if (this.wrapped) await this.wrapped.destroy(versionId);
+    // Also in wrapped mode: the version may have been made as a token object before the switch.
     await this.runWrite(async (s) => {
       for (const k of [versionId, ...(['private', 'public', 'hmac'] as const).map((o) => `${versionId}/${o}`)]) this.handles.delete(k);
       for (const h of this.find(s, findVersionObjectsTemplate(versionId))) {
@@ -100,6 +132,7 @@ export class Pkcs11Hsm implements Hsm {
 
   async hasRootKey(versionId: string): Promise<boolean> {
     templateFor(versionId);
+    if (this.wrapped && (await this.wrapped.has(versionId))) return true;
     // Always asks the token: another process may have destroyed the key since we cached its handle.
     return this.run('other', async (s) => {
       return this.find(s, findVersionObjectsTemplate(versionId)).length > 0;
@@ -112,11 +145,10 @@ export class Pkcs11Hsm implements Hsm {
     aadFor: (iv: Uint8Array) => Uint8Array,
   ): Promise<{ iv: Uint8Array; ciphertext: Uint8Array }> {
     templateFor(versionId);
-    return this.run('other', async (s) => {
+    return this.withRoot('other', versionId, async (s, key) => {
       const iv = new Uint8Array(this.lib.C_GenerateRandom(s, Buffer.alloc(IV_BYTES)));
       const aad = aadFor(iv);
-      const ciphertext = await this.withRootKey(s, versionId, (key) => this.gcmEncrypt(s, key, iv, aad, plaintext));
-      return { iv, ciphertext };
+      return { iv, ciphertext: await this.gcmEncrypt(s, key, iv, aad, plaintext) };
     });
   }
 
@@ -124,9 +156,7 @@ export class Pkcs11Hsm implements Hsm {
     templateFor(versionId);
     // Encrypt refuses empty plaintexts, so a ciphertext holds at least one byte before its tag.
     if (iv.length !== IV_BYTES || ciphertext.length <= TAG_BYTES) throw invalidCiphertext();
-    return this.run('decrypt', (s) =>
-      this.withRootKey(s, versionId, (key) => this.gcmDecrypt(s, key, iv, aad, ciphertext)),
-    );
+    return this.withRoot('decrypt', versionId, (s, key) => this.gcmDecrypt(s, key, iv, aad, ciphertext));
   }
 
   async generateRandom(length: number): Promise<Uint8Array> {
@@ -181,6 +211,14 @@ export class Pkcs11Hsm implements Hsm {
     this.fips.assertPermitted(IN_PROCESS_UNWRAP);
     templateFor(versionId);
     if (material.length !== 32) throw new KmsError('IncorrectKeyMaterialException', 'The key material must be 256 bits for a SYMMETRIC_DEFAULT key.');
+    if (this.wrapped) {
+      await this.wrapped.import(versionId, material).catch((e: unknown) => Promise.reject(toKmsError(e)));
+      // A token object the version had from before the switch to wrapped mode would shadow nothing, but is stale.
+      return this.runWrite(async (s) => {
+        for (const h of this.find(s, findRootKeyTemplate(versionId))) this.lib.C_DestroyObject(s, h);
+        this.handles.delete(versionId);
+      });
+    }
     return this.runWrite(async (s) => {
       for (const h of this.find(s, findRootKeyTemplate(versionId))) this.lib.C_DestroyObject(s, h);
       this.handles.delete(versionId);
@@ -322,6 +360,7 @@ export class Pkcs11Hsm implements Hsm {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.wrapped?.close();
     await this.pool.close();
     releaseModule(this.modulePath);
   }
@@ -408,6 +447,28 @@ export class Pkcs11Hsm implements Hsm {
     this.credentialKeys = await this.chooseCredentialKey(s, this.find(s, findCredentialKeyTemplate()));
     if (this.credentialKeys.length === 0) throw new KmsError('KMSInternalException', 'The credential key is not in the HSM.');
     return op(this.credentialKeys);
+  }
+
+  /**
+   * Runs fn on a pool session with the version's AES root key: its unwrapped use copy in wrapped mode (unwrapped
+   * before a session is taken; unwrapped again once when the handle went stale), else, and for versions made as
+   * token objects, the token object.
+   */
+  private async withRoot<T>(op: 'decrypt' | 'other', versionId: string, fn: (s: Handle, key: Handle) => Promise<T>): Promise<T> {
+    const wrapped = this.wrapped;
+    const key = wrapped ? await wrapped.handle(versionId).catch((e: unknown) => Promise.reject(toKmsError(e))) : null;
+    if (!wrapped || key === null) return this.run(op, (s) => this.withRootKey(s, versionId, (k) => fn(s, k)));
+    return this.run(op, async (s) => {
+      try {
+        return await fn(s, key);
+      } catch (e) {
+        if (!isHandleInvalid(e)) throw e;
+        wrapped.forget(versionId, key);
+      }
+      const again = await wrapped.handle(versionId);
+      if (again === null) throw new KmsError('KMSInternalException', 'The key material of this key version is not in the HSM.');
+      return fn(s, again);
+    });
   }
 
   /** Runs op with the version's cached key handle; re-finds once when the handle went stale. */

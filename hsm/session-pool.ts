@@ -74,6 +74,15 @@ export class SessionPool {
     if (w) this.openFor(w);
   }
 
+  /**
+   * A logged-in session outside the pool: never handed to an operation, never pruned or dropped by the pool's
+   * recovery. For session objects that must outlive any one operation (hsm/wrapped-keys.ts); the caller closes it.
+   */
+  openDetached(): Handle {
+    if (this.closed) throw dependencyError('HSM');
+    return this.openSession();
+  }
+
   /** Runs fn with a checked-out session; a session that failed in a way that leaves it suspect is dropped. */
   async withSession<T>(fn: (s: Handle) => Promise<T>): Promise<T> {
     const s = await this.acquire();

@@ -11,7 +11,8 @@ export function rootKeyLabel(versionId: string): string {
   return `coffer:${versionId}`;
 }
 
-function aes256Key(id: Buffer, label: string): Template {
+/** An AES-256 token key that encrypts and decrypts, or (a domain key) only wraps and unwraps. */
+function aes256Key(id: Buffer, label: string, wraps = false): Template {
   return [
     { type: ck.CKA_CLASS, value: ck.CKO_SECRET_KEY },
     { type: ck.CKA_KEY_TYPE, value: ck.CKK_AES },
@@ -20,10 +21,10 @@ function aes256Key(id: Buffer, label: string): Template {
     { type: ck.CKA_PRIVATE, value: true },
     { type: ck.CKA_SENSITIVE, value: true },
     { type: ck.CKA_EXTRACTABLE, value: false },
-    { type: ck.CKA_ENCRYPT, value: true },
-    { type: ck.CKA_DECRYPT, value: true },
-    { type: ck.CKA_WRAP, value: false },
-    { type: ck.CKA_UNWRAP, value: false },
+    { type: ck.CKA_ENCRYPT, value: !wraps },
+    { type: ck.CKA_DECRYPT, value: !wraps },
+    { type: ck.CKA_WRAP, value: wraps },
+    { type: ck.CKA_UNWRAP, value: wraps },
     { type: ck.CKA_ID, value: id },
     { type: ck.CKA_LABEL, value: label },
   ];
@@ -347,4 +348,64 @@ export function findAuditSigningTemplate(objectClass: number, id?: Buffer): Temp
 /** Reads attribute values (the only read template; CKA_EC_POINT and CKA_ID of a public key). */
 export function publicPointTemplate(): Template {
   return [{ type: ck.CKA_EC_POINT }, { type: ck.CKA_ID }];
+}
+
+// COFFER_KEY_STORE=wrapped (hsm/wrapped-keys.ts): domain keys in the token, key versions' material wrapped under them.
+
+export const DOMAIN_KEY_LABEL = 'coffer:domain-key';
+
+/** A domain key: AES-256 token object that only wraps and unwraps (CKA_ID: 16 random bytes naming it in every blob). */
+export function domainKeyTemplate(id: Buffer): Template {
+  return aes256Key(id, DOMAIN_KEY_LABEL, true);
+}
+
+/** The active domain keys (those labelled as such). */
+export function findDomainKeyTemplate(): Template {
+  return [
+    { type: ck.CKA_CLASS, value: ck.CKO_SECRET_KEY },
+    { type: ck.CKA_KEY_TYPE, value: ck.CKK_AES },
+    { type: ck.CKA_TOKEN, value: true },
+    { type: ck.CKA_LABEL, value: DOMAIN_KEY_LABEL },
+  ];
+}
+
+/** The domain key a blob names, whatever its label now (a retired domain key still unwraps). */
+export function findDomainKeyByIdTemplate(id: Buffer): Template {
+  return [
+    { type: ck.CKA_CLASS, value: ck.CKO_SECRET_KEY },
+    { type: ck.CKA_KEY_TYPE, value: ck.CKK_AES },
+    { type: ck.CKA_TOKEN, value: true },
+    { type: ck.CKA_UNWRAP, value: true },
+    { type: ck.CKA_ID, value: id },
+  ];
+}
+
+function sessionAesKey(extractable: boolean): Template {
+  return [
+    { type: ck.CKA_CLASS, value: ck.CKO_SECRET_KEY },
+    { type: ck.CKA_KEY_TYPE, value: ck.CKK_AES },
+    { type: ck.CKA_TOKEN, value: false },
+    { type: ck.CKA_PRIVATE, value: true },
+    { type: ck.CKA_SENSITIVE, value: true },
+    { type: ck.CKA_EXTRACTABLE, value: extractable },
+    { type: ck.CKA_ENCRYPT, value: true },
+    { type: ck.CKA_DECRYPT, value: true },
+    { type: ck.CKA_WRAP, value: false },
+    { type: ck.CKA_UNWRAP, value: false },
+  ];
+}
+
+/** The generation copy of a version's AES-256 material: a session object, extractable only so it can be wrapped. */
+export function wrappableRootKeyTemplate(): Template {
+  return [...sessionAesKey(true), { type: ck.CKA_VALUE_LEN, value: 32 }];
+}
+
+/** Imported AES-256 material as a session object to be wrapped (then destroyed). */
+export function wrappableImportedRootKeyTemplate(material: Buffer): Template {
+  return [...sessionAesKey(true), { type: ck.CKA_VALUE, value: material }];
+}
+
+/** The use copy C_UnwrapKey makes: a session object, sensitive and never extractable. */
+export function unwrappedRootKeyTemplate(): Template {
+  return sessionAesKey(false);
 }

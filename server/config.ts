@@ -48,6 +48,8 @@ const schema = z.object({
   COFFER_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
   COFFER_METADATA_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
   COFFER_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  COFFER_KEY_STORE: z.enum(['token', 'wrapped']).default('wrapped'),
+  COFFER_WRAPPED_KEY_CACHE: z.coerce.number().int().min(1).max(1_000_000).default(16_384),
 });
 
 export interface HsmConfig {
@@ -92,6 +94,13 @@ export interface Config {
   credentialCacheMs: number;
   /** How long key metadata, policies and grants read by requests that change nothing are reused (≤ 1000; 0: never). */
   metadataCacheMs: number;
+  /**
+   * Where AES root keys live: `token`, one token object per key version; `wrapped`, wrapped (AES-KWP) under a domain
+   * key in the token and stored in the database, unwrapped on use into non-extractable session objects, at most
+   * `wrappedKeyCache` of them held at once (hsm/wrapped-keys.ts).
+   */
+  keyStore: 'token' | 'wrapped';
+  wrappedKeyCache: number;
   /** Server processes (node:cluster workers) sharing the port, the token and the database; 1: this process serves. */
   workers: number;
   /** The web console's build, served under /console; null: the build's default place (dist/console). */
@@ -209,6 +218,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     credentialCacheMs: env.COFFER_CREDENTIAL_CACHE_MS,
     metadataCacheMs: env.COFFER_METADATA_CACHE_MS,
     workers: env.COFFER_WORKERS,
+    keyStore: env.COFFER_KEY_STORE,
+    wrappedKeyCache: env.COFFER_WRAPPED_KEY_CACHE,
     consoleDir: env.COFFER_CONSOLE_DIR === undefined ? null : resolve(env.COFFER_CONSOLE_DIR),
   };
 }

@@ -22,7 +22,7 @@ import { startAuditJob } from './audit-jobs.js';
 import { createLogger, describeError, type Logger } from './log.js';
 import { meteredUnitOfWork } from './metered-uow.js';
 import { superviseWorkers } from './cluster.js';
-import { cachedUnitOfWork } from './cached-uow.js';
+import { cachedUnitOfWork, proveFeed } from './cached-uow.js';
 import { MetadataCache } from '../core/services/metadata-cache.js';
 import { Metrics } from './metrics.js';
 import { checkReadiness } from './readiness.js';
@@ -71,6 +71,16 @@ async function openDatabaseFor(config: Config, hsm: Pkcs11Hsm): Promise<DrizzleU
   }
 }
 
+async function useWrappedKeys(hsm: Pkcs11Hsm, uow: DrizzleUnitOfWork, config: Config): Promise<void> {
+  try {
+    await hsm.useWrappedKeys(uow.wrappedKeys, config.wrappedKeyCache);
+  } catch (e) {
+    await hsm.close();
+    await uow.close();
+    throw e;
+  }
+}
+
 async function selfTest(hsm: Pkcs11Hsm, config: Config, log: Logger) {
   const result = await hsm.selfTest();
   if (result.passed) log.info('HSM known-answer self-test passed', { checks: result.checks });
@@ -90,6 +100,7 @@ function registerGauges(metrics: Metrics, hsm: Pkcs11Hsm, audit: AuditAppender):
   metrics.gauge({ name: 'coffer_hsm_sessions_in_use', help: 'Token sessions checked out by an operation.', read: () => pool.inUseCount });
   metrics.gauge({ name: 'coffer_hsm_sessions_open', help: 'Token sessions open (idle or in use).', read: () => pool.openCount });
   metrics.gauge({ name: 'coffer_hsm_sessions_max', help: 'Size of the token session pool.', read: () => pool.size });
+  metrics.gauge({ name: 'coffer_hsm_unwrapped_keys', help: 'Unwrapped root keys held in the token (COFFER_KEY_STORE=wrapped; 0 otherwise).', read: () => hsm.unwrappedKeys ?? 0 });
   metrics.gauge({ name: 'coffer_hsm_sessions_dropped_total', help: 'Token sessions dropped after a failure and replaced.', read: () => pool.dropped, type: 'counter' });
 }
 
@@ -107,15 +118,16 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const hsm = await openToken(config);
   const selfTestResult = await selfTest(hsm, config, log);
   const uow = await openDatabaseFor(config, hsm);
+  if (config.keyStore === 'wrapped') await useWrappedKeys(hsm, uow, config);
   const metrics = new Metrics();
   registerGauges(metrics, hsm, uow.auditAppender);
   const credentials = cachedCredentialLookup((id) => lookupCredential(uow, hsm, id), config.credentialCacheMs);
   const metadata = new MetadataCache(config.metadataCacheMs);
   const feed = uow.changes;
-  await feed.listen(() => metadata.invalidate());
-  const feedFailed = (e: unknown) => log.warn('change notice not sent; other instances see it within the cache expiry', { error: describeError(e) });
+  const probeFailed = (e: unknown) => log.warn('change feed probe not sent; cached metadata now expires within its TTL', { error: describeError(e) });
+  const stopProbing = await proveFeed(feed, metadata, Math.max(50, config.metadataCacheMs / 4), probeFailed);
   const services: ServiceDeps = {
-    uow: meteredUnitOfWork(cachedUnitOfWork(uow, metadata, feed, feedFailed), metrics),
+    uow: meteredUnitOfWork(cachedUnitOfWork(uow, metadata, feed), metrics),
     hsm,
     clock: systemClock,
     authorizer: policyAuthorizer,
@@ -147,13 +159,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const job = startDeletionJob(services, config.deletionJobIntervalMs, log);
   const auditJob = startAuditJob(services, config.audit, log);
   const rotationJob = startRotationJob(services, config.deletionJobIntervalMs, log);
-  log.info('listening', { url, region: config.region, accountId: config.accountId, database: uow.kind, fipsMode: config.fipsMode });
+  log.info('listening', { url, region: config.region, accountId: config.accountId, database: uow.kind, fipsMode: config.fipsMode, keyStore: config.keyStore });
   return {
     url,
     metrics,
     close: async () => {
       shuttingDown = true;
       await Promise.all([drain(server), job.stop(), auditJob.stop(), rotationJob.stop()]);
+      stopProbing();
       log.info('drained: no request in flight, jobs stopped');
       await hsm.close();
       await uow.close();

@@ -61,6 +61,12 @@ export interface ServerOptions {
   root?: string;
 }
 
+/** BENCH_SERVER_ENV='A=1 B=2': server environment a bench adds to every server it starts (e.g. COFFER_KEY_STORE=wrapped). */
+export function benchServerEnv(): Record<string, string> {
+  const pairs = (process.env.BENCH_SERVER_ENV ?? '').split(/\s+/).filter(Boolean);
+  return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+}
+
 export function startCofferServer(opts: ServerOptions): Promise<Child & { dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'coffer-loadbench-server-'));
   const env: Record<string, string> = {
@@ -70,6 +76,7 @@ export function startCofferServer(opts: ServerOptions): Promise<Child & { dataDi
     COFFER_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId,
     COFFER_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
     COFFER_BENCH_STATS: '1',
+    ...benchServerEnv(),
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   };

@@ -1,12 +1,16 @@
 // `npm run bench:profile [-- '<phase>']`: one bench phase (Encrypt by default, e.g. 'GenerateRandom' or
 // 'Sign ECC_NIST_P256') under load with the server on --cpu-prof, summarised as text (top self-time functions, self
 // time by component, and CPU time inside the request-path functions); written to bench/profile-<phase>.txt.
+// BENCH_KEYS=N: the profile covers creating N keys (16 at a time) and then Encrypt spread over all of them
+// (bench/profile-many-keys-<N>.txt); BENCH_SERVER_ENV (scripts/bench/processes.ts) e.g. COFFER_KEY_STORE=token.
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeAccount } from './cpu-account.js';
 import { ADMIN, freshDatabase, REGION, ROOT, runLoadProcess, startCofferServer } from './processes.js';
-import { NO_THROTTLE, phases, prepare, signOpsOf, verifyOpsOf } from './run.js';
+import { NO_THROTTLE, phases, prepare, signOpsOf, verifyOpsOf, type Phase } from './run.js';
+import { encryptBodies, topUp } from './many-keys.js';
+import { KMSClient } from '@aws-sdk/client-kms';
 
 interface Node {
   id: number;
@@ -36,7 +40,7 @@ const COMPONENTS: Array<[string, RegExp]> = [
 ];
 
 /** Functions whose CPU time (their own plus what they call synchronously) is worth knowing. */
-const INCLUSIVE = ['verifySigV4', 'lookupCredential', 'validateRequest', 'parseJson', 'audited', 'append', 'sealUnderKey', 'encrypt', 'resolveKey', 'authorize', 'kmsEndpoint', 'renderError', 'transaction'];
+const INCLUSIVE = ['createKey', 'createRootKey', 'createMaterial', 'find', 'read', 'invalidate', 'verifySigV4', 'lookupCredential', 'validateRequest', 'parseJson', 'audited', 'append', 'sealUnderKey', 'encrypt', 'resolveKey', 'authorize', 'kmsEndpoint', 'renderError', 'transaction'];
 
 function component(n: Node): string {
   const { url, functionName } = n.callFrame;
@@ -98,10 +102,23 @@ export function summarise(p: Profile, top = 30): string {
   ].join('\n');
 }
 
+const KEYS = Number(process.env.BENCH_KEYS ?? 0);
+
+/** BENCH_KEYS=N: N keys made through the SDK, then Encrypt spread over them. */
+async function manyKeysPhase(url: string): Promise<Phase> {
+  const kms = new KMSClient({ endpoint: url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
+  try {
+    const ids = (await topUp(kms, KEYS, new Set())).sort(() => Math.random() - 0.5);
+    return { name: `Encrypt over ${ids.length} keys`, target: 'TrentService.Encrypt', bodies: encryptBodies(ids, ids.length), raw: 'encrypt', server: 'coffer' };
+  } finally {
+    kms.destroy();
+  }
+}
+
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
   const name = process.argv[2] ?? 'Encrypt';
-  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+  const slug = KEYS > 0 ? `many-keys-${KEYS}` : name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
   const dir = mkdtempSync(join(tmpdir(), 'coffer-loadbench-prof-'));
   const db = await freshDatabase();
   try {
@@ -112,7 +129,9 @@ async function main(): Promise<void> {
     });
     let result;
     try {
-      const phase = phases(await prepare(server.url, signOpsOf([name]), verifyOpsOf([name]))).find((p) => p.name === name && p.server === 'coffer');
+      const phase = KEYS > 0
+        ? await manyKeysPhase(server.url)
+        : phases(await prepare(server.url, signOpsOf([name]), verifyOpsOf([name]))).find((p) => p.name === name && p.server === 'coffer');
       if (!phase) throw new Error(`no bench phase named ${name}`);
       const account = { serverPid: server.child.pid as number, database: db.url ? new URL(db.url).pathname.slice(1) : null };
       result = await runLoadProcess({ url: server.url, target: phase.target, bodies: phase.bodies, credentials: { ...ADMIN, region: REGION }, connections: 64, warmupMs: 2000, durationMs: seconds * 1000, account });
@@ -125,7 +144,7 @@ async function main(): Promise<void> {
       .sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size)[0];
     if (!file) throw new Error('no .cpuprofile written');
     const text =
-      `${name} under load (${result.rps} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.errors} errors, ${db.kind}), ` +
+      `${phase0Name(name)} under load (${result.rps} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.errors} errors, ${db.kind}), ` +
       `server on node --cpu-prof, ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n` +
       (result.cpu ? `${describeAccount(result.cpu, result.requests)}\n` : '') +
       `\n${summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile)}`;
@@ -135,6 +154,10 @@ async function main(): Promise<void> {
   } finally {
     await db.drop();
   }
+}
+
+function phase0Name(name: string): string {
+  return KEYS > 0 ? `${KEYS} keys created (16 at a time), then Encrypt spread over them` : name;
 }
 
 main().catch((e: unknown) => {

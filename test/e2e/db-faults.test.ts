@@ -3,6 +3,7 @@
 import { CreateKeyCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
+import { DrizzleUnitOfWork } from '../../db/index.js';
 import { ensureDevToken, openHsm } from '../../hsm/index.js';
 import { createPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
 import { startCoffer, type CofferProcess } from '../helpers/server.js';
@@ -104,9 +105,12 @@ it('answers 503 DependencyTimeoutException while Postgres is down, keeps no part
   expect(readyBody).toMatchObject({ status: 'unavailable', failing: ['database'] });
   expect((await fetch(`${running.url}/readyz`)).status).toBe(200);
 
-  // No partial state: every key row has its version and its token object; every answered success is stored and audited.
+  // No partial state: every key row has its version and its material (a token object, or wrapped in the database);
+  // every answered success is stored and audited.
   const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
   const hsm = await openHsm(await ensureDevToken({ dataDir: running.dataDir, label: 'coffer-dev' }));
+  const uow = await DrizzleUnitOfWork.open({ url: pg.url });
+  await hsm.useWrappedKeys(uow.wrappedKeys, 16);
   try {
     const rows = await sql`select k.id, v.id as version_id from keys k left join key_versions v on v.key_id = k.id`;
     expect(rows.every((r) => r.version_id !== null)).toBe(true);
@@ -122,6 +126,7 @@ it('answers 503 DependencyTimeoutException while Postgres is down, keeps no part
     expect(audited.length).toBe(ids.length);
   } finally {
     await hsm.close();
+    await uow.close();
     await sql.end();
   }
 }, 180_000);

@@ -60,6 +60,8 @@ export async function startCoffer(opts: StartOptions = {}): Promise<CofferProces
     COFFER_LOG_LEVEL: 'info',
     ...(opts.generatedAdmin ? {} : { COFFER_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId, COFFER_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey }),
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
+    // COFFER_TEST_KEY_STORE=wrapped runs every server a test starts with wrapped key material (hsm/wrapped-keys.ts).
+    ...(process.env.COFFER_TEST_KEY_STORE ? { COFFER_KEY_STORE: process.env.COFFER_TEST_KEY_STORE } : {}),
     ...opts.env,
   };
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'server', 'main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -77,6 +77,35 @@ for (const variant of variants) {
     defineAliasAndTagTests(() => uow);
     defineAccessKeyAndAuditTests(() => uow, () => database);
     defineTransactionAndErrorTests(() => uow);
+    defineWrappedKeyStoreTests(() => uow);
+  });
+}
+
+function defineWrappedKeyStoreTests(get: () => DrizzleUnitOfWork): void {
+  it('wrapped key material joins the transaction it is written in (no second connection: PGlite has one), and rolls back with it', async () => {
+    const uow = get();
+    const store = uow.wrappedKeys;
+    const id = Buffer.alloc(16, 7);
+    const [kept, rolledBack] = [randomUUID(), randomUUID()];
+    const heard: (string | null)[] = [];
+    await store.watch((v) => heard.push(v));
+    await uow.transaction(async () => {
+      await store.insert(kept, id, Buffer.from('first'));
+      await store.insert(kept, id, Buffer.from('second')); // a retried create keeps the first
+    });
+    await rejection(uow.transaction(async () => {
+      await store.insert(rolledBack, id, Buffer.from('x'));
+      expect(Buffer.from((await store.get(rolledBack)) ?? [])).toEqual(Buffer.from('x')); // visible inside
+      throw new Error('roll back');
+    }));
+    expect(Buffer.from((await store.get(kept)) ?? [])).toEqual(Buffer.from('first'));
+    expect(await store.get(rolledBack)).toBeNull();
+    await uow.transaction(() => store.replace(kept, id, Buffer.from('third')));
+    expect(Buffer.from((await store.get(kept)) ?? [])).toEqual(Buffer.from('third'));
+    await store.delete(kept);
+    expect(await store.get(kept)).toBeNull();
+    for (let i = 0; i < 250 && heard.filter((v) => v === kept).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(heard.filter((v) => v === kept)).toHaveLength(2); // the replace and the delete
   });
 }
 
@@ -432,7 +461,7 @@ describe('db unit of work without a server', () => {
 describe('schema', () => {
   it('names every table the migrations create', () => {
     expect(Object.keys(schema).filter((k) => k !== 'bytea').sort()).toEqual(
-      ['accessKeys', 'accounts', 'aliases', 'auditChainHead', 'auditCheckpoints', 'auditEvents', 'grants', 'importWrappingKeys', 'keyImports', 'keyPolicies', 'keyRotationSettings', 'keyRotations', 'keyVersions', 'keys', 'tags', 'userPolicies', 'users'],
+      ['accessKeys', 'accounts', 'aliases', 'auditChainHead', 'auditCheckpoints', 'auditEvents', 'grants', 'importWrappingKeys', 'keyImports', 'keyPolicies', 'keyRotationSettings', 'keyRotations', 'keyVersions', 'keys', 'tags', 'userPolicies', 'users', 'wrappedKeyMaterial'],
     );
   });
 });

@@ -1,0 +1,298 @@
+// COFFER_KEY_STORE=wrapped: each key version's AES-256 material lives in the database, wrapped (CKM_AES_KEY_WRAP_PAD)
+// under a domain key in the token, as AWS KMS keeps its keys under domain keys. The token then holds a few domain
+// keys however many keys there are (SoftHSM slows as its token fills; real HSMs cap their object count). On use a
+// blob is unwrapped into a session object that is sensitive and never extractable, on a session of its own that the
+// pool never recycles (session objects die with the session that made them), and its handle stays in a bounded LRU.
+//
+// Blob, format 1: 0x01 || domain key id (16) || check (32) || AES-KWP(material) (40). The check is AES-GCM under the
+// material itself over a fixed block with the version id as AAD: KWP binds nothing, and without the check a blob
+// copied from one version's row to another's would unwrap and encrypt under the wrong key.
+//
+// Domain keys are token objects labelled coffer:domain-key, named by a random CKA_ID. New material is wrapped under
+// the lowest id among them (two processes starting on a fresh token may both create one; they then agree); any
+// domain key the token holds, whatever its label, unwraps what it wrapped. Rotation (not automated): create a new
+// domain key, relabel the old one (it still unwraps), rewrap the rows whose domain_key_id names the old one, and
+// destroy it when none is left.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { KmsError } from '../core/errors.js';
+import type { WrappedKeyStore } from '../core/ports.js';
+import { afterCryptFailure, isHandleInvalid, isSessionFatal } from './errors.js';
+import { aesGcm, aesKeyGen } from './mechanisms.js';
+import { ck, type Handle, type PKCS11 } from './module.js';
+import {
+  domainKeyTemplate, findDomainKeyByIdTemplate, findDomainKeyTemplate, unwrappedRootKeyTemplate, wrappableImportedRootKeyTemplate, wrappableRootKeyTemplate,
+} from './templates.js';
+
+const FORMAT = 1;
+const ID_BYTES = 16;
+const CHECK_BYTES = 32;
+const WRAPPED_BYTES = 40;
+const BLOB_BYTES = 1 + ID_BYTES + CHECK_BYTES + WRAPPED_BYTES;
+const KWP = { mechanism: ck.CKM_AES_KEY_WRAP_PAD };
+/** Fixed IV and input of the check: one fixed message per key, never an IV Encrypt draws (those are random). */
+const CHECK_IV = Buffer.from('coffer:check', 'ascii');
+const CHECK_INPUT = Buffer.alloc(16);
+
+const corrupt = (cause?: unknown) =>
+  new KmsError('KMSInternalException', 'The wrapped key material of this key version is damaged or does not belong to it.', { cause });
+
+interface DomainKey {
+  id: Buffer;
+  handle: Handle;
+}
+
+export class WrappedKeys {
+  private session: Handle | null = null;
+  private active: DomainKey | null = null;
+  private readonly domainKeys = new Map<string, Handle>();
+  /** Unwrapped use copies by version id, least recently used first. */
+  private readonly useCopies = new Map<string, Handle>();
+  private readonly loading = new Map<string, Promise<Handle | null>>();
+
+  constructor(
+    private readonly lib: PKCS11,
+    private readonly openSession: () => Handle,
+    private readonly store: WrappedKeyStore,
+    readonly capacity: number,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new TypeError('capacity must be a positive integer');
+  }
+
+  /** Use copies held now. */
+  get size(): number {
+    return this.useCopies.size;
+  }
+
+  /** Finds the active domain key, creating one when the token has none. The caller serializes token writes. */
+  init(): void {
+    this.onSession((s) => this.activeKey(s, true));
+  }
+
+  /** Makes a version's material in the token and stores it wrapped (a retried create keeps the first). */
+  async create(versionId: string): Promise<void> {
+    const { id, blob } = this.onSession((s) => {
+      const dk = this.activeKey(s);
+      const copy = this.lib.C_GenerateKey(s, aesKeyGen(), wrappableRootKeyTemplate());
+      try {
+        return { id: dk.id, blob: this.seal(s, dk, copy, versionId) };
+      } finally {
+        this.lib.C_DestroyObject(s, copy);
+      }
+    });
+    await this.store.insert(versionId, id, blob);
+  }
+
+  /** Wraps caller-supplied AES-256 material as the version's, in place of any it had. */
+  async import(versionId: string, material: Uint8Array): Promise<void> {
+    const { id, blob } = this.onSession((s) => {
+      const dk = this.activeKey(s);
+      const copy = this.lib.C_CreateObject(s, wrappableImportedRootKeyTemplate(Buffer.from(material)));
+      try {
+        return { id: dk.id, blob: this.seal(s, dk, copy, versionId) };
+      } finally {
+        this.lib.C_DestroyObject(s, copy);
+      }
+    });
+    await this.store.replace(versionId, id, blob);
+    this.evict(versionId);
+  }
+
+  async destroy(versionId: string): Promise<void> {
+    await this.store.delete(versionId);
+    this.evict(versionId);
+  }
+
+  async has(versionId: string): Promise<boolean> {
+    return (await this.store.get(versionId)) !== null;
+  }
+
+  /** The use copy of a version's material, unwrapped on first use; null when the store has no blob for it. */
+  handle(versionId: string): Promise<Handle | null> {
+    const hit = this.useCopies.get(versionId);
+    if (hit !== undefined) {
+      this.useCopies.delete(versionId);
+      this.useCopies.set(versionId, hit);
+      return Promise.resolve(hit);
+    }
+    return this.loading.get(versionId) ?? this.fetch(versionId);
+  }
+
+  /** Drops a use copy whose handle the token no longer knows. */
+  forget(versionId: string, handle: Handle): void {
+    if (this.useCopies.get(versionId) === handle) this.evict(versionId);
+  }
+
+  /** Destroys a version's use copy (its blob was replaced or deleted, here or in another instance). */
+  evict(versionId: string): void {
+    this.loading.delete(versionId);
+    const h = this.useCopies.get(versionId);
+    if (h === undefined) return;
+    this.useCopies.delete(versionId);
+    this.destroyQuietly(h);
+  }
+
+  /** Destroys every use copy (notices may have been missed). */
+  evictAll(): void {
+    this.loading.clear();
+    for (const h of this.useCopies.values()) this.destroyQuietly(h);
+    this.useCopies.clear();
+  }
+
+  close(): void {
+    this.loading.clear();
+    this.useCopies.clear();
+    if (this.session !== null) this.tryClose(this.session);
+    this.session = null;
+  }
+
+  private fetch(versionId: string): Promise<Handle | null> {
+    let p: Promise<Handle | null> | undefined = undefined;
+    p = (async (): Promise<Handle | null> => {
+      const blob = await this.store.get(versionId);
+      if (blob === null) return null;
+      const h = this.onSession((s) => this.unwrap(s, versionId, blob));
+      if (this.loading.get(versionId) !== p) {
+        // Evicted (the blob replaced or deleted) or the session reset while this read: what it read may be stale.
+        this.destroyQuietly(h);
+        return this.handle(versionId);
+      }
+      this.loading.delete(versionId);
+      this.remember(versionId, h);
+      return h;
+    })();
+    this.loading.set(versionId, p);
+    p.catch(() => {
+      if (this.loading.get(versionId) === p) this.loading.delete(versionId);
+    });
+    return p;
+  }
+
+  private remember(versionId: string, h: Handle): void {
+    this.useCopies.set(versionId, h);
+    while (this.useCopies.size > this.capacity) {
+      const [oldest, handle] = this.useCopies.entries().next().value as [string, Handle];
+      this.useCopies.delete(oldest);
+      this.destroyQuietly(handle);
+    }
+  }
+
+  private seal(s: Handle, dk: DomainKey, key: Handle, versionId: string): Buffer {
+    const check = this.check(s, key, versionId);
+    const wrapped = this.lib.C_WrapKey(s, KWP, dk.handle, key, Buffer.alloc(WRAPPED_BYTES + 16));
+    if (wrapped.length !== WRAPPED_BYTES) throw new KmsError('KMSInternalException', 'The HSM wrapped the key material to an unexpected length.');
+    return Buffer.concat([Buffer.from([FORMAT]), dk.id, check, wrapped]);
+  }
+
+  private unwrap(s: Handle, versionId: string, blob: Uint8Array): Handle {
+    if (blob.length !== BLOB_BYTES || blob[0] !== FORMAT) throw corrupt();
+    const b = Buffer.from(blob);
+    const dk = this.domainKey(s, b.subarray(1, 1 + ID_BYTES));
+    let h: Handle;
+    try {
+      h = this.lib.C_UnwrapKey(s, KWP, dk, b.subarray(1 + ID_BYTES + CHECK_BYTES), unwrappedRootKeyTemplate());
+    } catch (e) {
+      // SoftHSM answers a damaged KWP blob with CKR_GENERAL_ERROR (measured); session trouble is retried by onSession.
+      if (isSessionFatal(e) || isHandleInvalid(e)) throw e;
+      throw corrupt(e);
+    }
+    let ok = false;
+    try {
+      ok = timingSafeEqual(this.check(s, h, versionId), b.subarray(1 + ID_BYTES, 1 + ID_BYTES + CHECK_BYTES));
+    } finally {
+      if (!ok) this.destroyQuietly(h);
+    }
+    if (!ok) throw corrupt();
+    return h;
+  }
+
+  /** AES-GCM of a fixed block under `key` with the version id as AAD: binds the material to its version. */
+  private check(s: Handle, key: Handle, versionId: string): Buffer {
+    this.lib.C_EncryptInit(s, aesGcm(CHECK_IV, Buffer.from(`coffer:wrapped:${versionId}`)), key);
+    try {
+      return this.lib.C_Encrypt(s, CHECK_INPUT, Buffer.alloc(CHECK_BYTES));
+    } catch (e) {
+      throw afterCryptFailure(e);
+    }
+  }
+
+  private activeKey(s: Handle, create = false): DomainKey {
+    if (this.active) return this.active;
+    let found = this.find(s, findDomainKeyTemplate());
+    if (found.length === 0 && create) {
+      this.lib.C_GenerateKey(s, aesKeyGen(), domainKeyTemplate(randomBytes(ID_BYTES)));
+      found = this.find(s, findDomainKeyTemplate());
+    }
+    const keys = found.map((handle) => ({ handle, id: this.lib.C_GetAttributeValue(s, handle, [{ type: ck.CKA_ID }])[0]?.value as Buffer }));
+    keys.sort((a, b) => Buffer.compare(a.id, b.id));
+    const first = keys[0];
+    if (!first) throw new KmsError('KMSInternalException', 'The HSM holds no domain key for wrapped key material.');
+    for (const k of keys) this.domainKeys.set(k.id.toString('hex'), k.handle);
+    this.active = first;
+    return first;
+  }
+
+  private domainKey(s: Handle, id: Buffer): Handle {
+    const hex = id.toString('hex');
+    const cached = this.domainKeys.get(hex);
+    if (cached !== undefined) return cached;
+    const found = this.find(s, findDomainKeyByIdTemplate(Buffer.from(id)))[0];
+    if (found === undefined) throw new KmsError('KMSInternalException', 'The domain key that wrapped this key material is not in the HSM.');
+    this.domainKeys.set(hex, found);
+    return found;
+  }
+
+  private find(s: Handle, template: ReturnType<typeof findDomainKeyTemplate>): Handle[] {
+    this.lib.C_FindObjectsInit(s, template);
+    try {
+      return this.lib.C_FindObjects(s, 16);
+    } finally {
+      this.lib.C_FindObjectsFinal(s);
+    }
+  }
+
+  /**
+   * Runs fn on the long-lived session, opening it when needed. When the session or a handle went bad (the token
+   * dropped its sessions: every use copy went with it, and handles may be stale), starts over once on a fresh one.
+   */
+  private onSession<T>(fn: (s: Handle) => T): T {
+    try {
+      return fn(this.holder());
+    } catch (e) {
+      if (!isSessionFatal(e) && !isHandleInvalid(e)) throw e;
+    }
+    this.reset();
+    return fn(this.holder());
+  }
+
+  private holder(): Handle {
+    this.session ??= this.openSession();
+    return this.session;
+  }
+
+  private reset(): void {
+    const old = this.session;
+    this.session = null;
+    this.active = null;
+    this.domainKeys.clear();
+    this.loading.clear();
+    this.useCopies.clear();
+    if (old !== null) this.tryClose(old);
+  }
+
+  private destroyQuietly(h: Handle): void {
+    if (this.session === null) return;
+    try {
+      this.lib.C_DestroyObject(this.session, h);
+    } catch {
+      // already gone with its session
+    }
+  }
+
+  private tryClose(s: Handle): void {
+    try {
+      this.lib.C_CloseSession(s);
+    } catch {
+      // already closed
+    }
+  }
+}

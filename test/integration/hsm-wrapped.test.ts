@@ -1,0 +1,220 @@
+// COFFER_KEY_STORE=wrapped against a real SoftHSM token and Postgres: AES root keys wrapped under a domain key and
+// kept in the database, unwrapped on use into sensitive, non-extractable session objects (hsm/wrapped-keys.ts).
+import { createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isKmsError, KmsError } from '../../core/errors.js';
+import { DrizzleUnitOfWork } from '../../db/index.js';
+import { ensureDevToken, openHsm, type DevToken, type Pkcs11Hsm } from '../../hsm/index.js';
+import { acquireModule, ck, findSlot, releaseModule, type Handle, type PKCS11 } from '../../hsm/module.js';
+import { DOMAIN_KEY_LABEL, findVersionObjectsTemplate } from '../../hsm/templates.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+let dataDir: string;
+let token: DevToken;
+let db: TestDatabase | null = null;
+let sql: postgres.Sql;
+const uows: DrizzleUnitOfWork[] = [];
+const hsms: Pkcs11Hsm[] = [];
+let hsm: Pkcs11Hsm;
+let lib: PKCS11;
+let s: Handle;
+
+/** An Hsm in wrapped mode over its own unit of work (as another instance would have), holding at most `cache` use copies. */
+async function wrappedHsm(cache: number): Promise<Pkcs11Hsm> {
+  const uow = await DrizzleUnitOfWork.open({ url: db?.url as string });
+  uows.push(uow);
+  const h = await openHsm({ ...token, poolSize: 3 });
+  hsms.push(h);
+  await h.useWrappedKeys(uow.wrappedKeys, cache);
+  return h;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase({ allowPglite: false });
+  if (!db?.url) throw new Error('this test needs Postgres (the local server or TEST_DATABASE_URL)');
+  sql = postgres(db.url, { max: 1, onnotice: () => {} });
+  dataDir = mkdtempSync(join(tmpdir(), 'coffer-wrapped-'));
+  token = await ensureDevToken({ dataDir, label: `coffer-wrapped-${randomUUID().slice(0, 8)}` });
+  hsm = await wrappedHsm(4);
+  lib = acquireModule(token.modulePath);
+  s = lib.C_OpenSession(findSlot(lib, token.tokenLabel), ck.CKF_RW_SESSION | ck.CKF_SERIAL_SESSION);
+});
+
+afterAll(async () => {
+  for (const h of hsms) await h.close();
+  if (lib) releaseModule(token.modulePath);
+  for (const u of uows) await u.close();
+  await sql?.end({ timeout: 5 });
+  await db?.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const aadOf = (iv: Uint8Array): Uint8Array => Buffer.concat([Buffer.from('wrapped:'), iv]);
+
+async function errorOf(p: Promise<unknown>): Promise<KmsError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(KmsError);
+    return e as KmsError;
+  }
+  throw new Error('expected a rejection');
+}
+
+async function roundTrip(h: Pkcs11Hsm, versionId: string): Promise<void> {
+  const plaintext = randomBytes(40);
+  const { iv, ciphertext } = await h.encrypt(versionId, plaintext, aadOf);
+  expect(Buffer.from(await h.decrypt(versionId, iv, ciphertext, aadOf(iv)))).toEqual(plaintext);
+}
+
+function find(template: Parameters<PKCS11['C_FindObjectsInit']>[1]): Handle[] {
+  lib.C_FindObjectsInit(s, template);
+  try {
+    return lib.C_FindObjects(s, 100_000);
+  } finally {
+    lib.C_FindObjectsFinal(s);
+  }
+}
+
+const sessionSecretKeys = () => find([{ type: ck.CKA_TOKEN, value: false }, { type: ck.CKA_CLASS, value: ck.CKO_SECRET_KEY }]);
+const flag = (h: Handle, type: number): boolean => (lib.C_GetAttributeValue(s, h, [{ type }])[0]?.value as Buffer)[0] === 1;
+
+async function blobOf(versionId: string): Promise<Buffer | null> {
+  const rows = await sql<{ blob: Buffer }[]>`select blob from wrapped_key_material where version_id = ${versionId}`;
+  return rows[0]?.blob ?? null;
+}
+
+async function newKey(h: Pkcs11Hsm = hsm): Promise<string> {
+  const v = randomUUID();
+  await h.createRootKey(v);
+  return v;
+}
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met within 10 s');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('wrapped root keys', () => {
+  it('are kept in the database, not as token objects, and encrypt and decrypt', async () => {
+    const v = await newKey();
+    expect(find(findVersionObjectsTemplate(v))).toHaveLength(0);
+    expect((await blobOf(v))?.length).toBe(89);
+    expect(await hsm.hasRootKey(v)).toBe(true);
+    await roundTrip(hsm, v);
+    // The token holds the domain key, one for any number of versions.
+    const domainKeys = find([{ type: ck.CKA_TOKEN, value: true }, { type: ck.CKA_LABEL, value: DOMAIN_KEY_LABEL }]);
+    expect(domainKeys).toHaveLength(1);
+    expect(flag(domainKeys[0] as Handle, ck.CKA_EXTRACTABLE)).toBe(false);
+  });
+
+  it('are used as sensitive, non-extractable session objects, and no extractable copy stays behind', async () => {
+    const v = await newKey();
+    await roundTrip(hsm, v);
+    const copies = sessionSecretKeys();
+    expect(copies.length).toBeGreaterThan(0);
+    for (const h of copies) {
+      expect(flag(h, ck.CKA_EXTRACTABLE)).toBe(false);
+      expect(flag(h, ck.CKA_SENSITIVE)).toBe(true);
+    }
+    const domainKey = find([{ type: ck.CKA_TOKEN, value: true }, { type: ck.CKA_LABEL, value: DOMAIN_KEY_LABEL }])[0] as Handle;
+    expect(() => lib.C_WrapKey(s, { mechanism: ck.CKM_AES_KEY_WRAP_PAD }, domainKey, copies[0] as Handle, Buffer.alloc(64))).toThrow(/CKR_KEY_UNEXTRACTABLE/);
+  });
+
+  it('keep at most the configured number of use copies, and every version still works', async () => {
+    const versions = [];
+    for (let i = 0; i < 7; i++) versions.push(await newKey());
+    for (const v of versions) await roundTrip(hsm, v);
+    expect(hsm.unwrappedKeys).toBe(4);
+    expect(sessionSecretKeys().length).toBeLessThanOrEqual(4);
+    for (const v of versions.reverse()) await roundTrip(hsm, v);
+  });
+
+  it('a damaged blob, or one copied from another version, gives a clean KMSInternalException', async () => {
+    const damaged = await newKey();
+    const blob = (await blobOf(damaged)) as Buffer;
+    blob[60] = (blob[60] as number) ^ 1;
+    await sql`update wrapped_key_material set blob = ${blob} where version_id = ${damaged}`;
+    const e = await errorOf(hsm.encrypt(damaged, Buffer.from('x'), aadOf));
+    expect(e.code).toBe('KMSInternalException');
+    expect(e.message).toMatch(/damaged or does not belong/);
+
+    const source = await newKey();
+    const target = await newKey();
+    await sql`update wrapped_key_material set blob = (select blob from wrapped_key_material where version_id = ${source}) where version_id = ${target}`;
+    const swapped = await errorOf(hsm.encrypt(target, Buffer.from('x'), aadOf));
+    expect(swapped.code).toBe('KMSInternalException');
+    expect(swapped.message).toMatch(/damaged or does not belong/);
+    await roundTrip(hsm, source);
+  });
+
+  it('a destroyed version is unusable at once here and, through the change feed, in another instance', async () => {
+    const other = await wrappedHsm(16);
+    const v = await newKey();
+    await roundTrip(hsm, v);
+    await roundTrip(other, v); // the other instance now holds its own use copy
+    await hsm.destroyRootKey(v);
+    expect(await blobOf(v)).toBeNull();
+    expect(await hsm.hasRootKey(v)).toBe(false);
+    expect((await errorOf(hsm.encrypt(v, Buffer.from('x'), aadOf))).code).toBe('KMSInternalException');
+    await until(async () => {
+      try {
+        await other.encrypt(v, Buffer.from('x'), aadOf);
+        return false;
+      } catch (e) {
+        return isKmsError(e) && e.code === 'KMSInternalException';
+      }
+    });
+  });
+
+  it('imported material is the material the key uses (checked by decrypting in process), and replacing it reaches other instances', async () => {
+    const other = await wrappedHsm(16);
+    const v = randomUUID();
+    const first = randomBytes(32);
+    await hsm.importRootKey(v, first);
+    const decryptWith = async (h: Pkcs11Hsm, material: Buffer) => {
+      const plaintext = randomBytes(20);
+      const { iv, ciphertext } = await h.encrypt(v, plaintext, aadOf);
+      const d = createDecipheriv('aes-256-gcm', material, iv).setAAD(aadOf(iv)).setAuthTag(ciphertext.subarray(-16));
+      return Buffer.concat([d.update(ciphertext.subarray(0, -16)), d.final()]).equals(plaintext);
+    };
+    expect(await decryptWith(hsm, first)).toBe(true);
+    expect(await decryptWith(other, first)).toBe(true);
+    const second = randomBytes(32);
+    await hsm.importRootKey(v, second);
+    expect(await decryptWith(hsm, second)).toBe(true);
+    await until(() => decryptWith(other, second).catch(() => false));
+    expect((await errorOf(hsm.importRootKey(v, randomBytes(16)))).code).toBe('IncorrectKeyMaterialException');
+  });
+
+  it('survive the token dropping every session under load: only retryable failures, then round trips again', async () => {
+    const versions = [await newKey(), await newKey()];
+    const old = await hsm.encrypt(versions[0] as string, Buffer.from('before'), aadOf);
+    const failures: unknown[] = [];
+    let ok = 0;
+    const worker = async (w: number) => {
+      for (let i = 0; i < 60; i++) {
+        if (i % 20 === 10 && w === 0) lib.C_CloseAllSessions(findSlot(lib, token.tokenLabel));
+        try {
+          await roundTrip(hsm, versions[i % 2] as string);
+          ok++;
+        } catch (e) {
+          failures.push(e);
+        }
+      }
+    };
+    await Promise.all([0, 1, 2, 3, 4, 5].map(worker));
+    s = lib.C_OpenSession(findSlot(lib, token.tokenLabel), ck.CKF_RW_SESSION | ck.CKF_SERIAL_SESSION);
+    for (const e of failures) expect(isKmsError(e) && e.code === 'DependencyTimeoutException').toBe(true);
+    expect(ok).toBeGreaterThan(0);
+    for (const v of versions) await roundTrip(hsm, v);
+    expect(Buffer.from(await hsm.decrypt(versions[0] as string, old.iv, old.ciphertext, aadOf(old.iv)))).toEqual(Buffer.from('before'));
+  });
+});
