@@ -456,18 +456,23 @@ export class Pkcs11Hsm implements Hsm {
    */
   private async withRoot<T>(op: 'decrypt' | 'other', versionId: string, fn: (s: Handle, key: Handle) => Promise<T>): Promise<T> {
     const wrapped = this.wrapped;
-    const key = wrapped ? await wrapped.handle(versionId).catch((e: unknown) => Promise.reject(toKmsError(e))) : null;
-    if (!wrapped || key === null) return this.run(op, (s) => this.withRootKey(s, versionId, (k) => fn(s, k)));
-    return this.run(op, async (s) => {
-      try {
-        return await fn(s, key);
-      } catch (e) {
-        if (!isHandleInvalid(e)) throw e;
-        wrapped.forget(versionId, key);
-      }
-      const again = await wrapped.handle(versionId);
-      if (again === null) throw new KmsError('KMSInternalException', 'The key material of this key version is not in the HSM.');
-      return fn(s, again);
+    const tokenObject = () => this.run(op, (s) => this.withRootKey(s, versionId, (k) => fn(s, k)));
+    if (!wrapped) return tokenObject();
+    // Leased: a use copy evicted while this runs (LRU, or another instance's deletion) stays in the token until it ends.
+    return wrapped.leased(async () => {
+      const key = await wrapped.handle(versionId).catch((e: unknown) => Promise.reject(toKmsError(e)));
+      if (key === null) return tokenObject();
+      return this.run(op, async (s) => {
+        try {
+          return await fn(s, key);
+        } catch (e) {
+          if (!isHandleInvalid(e)) throw e;
+          wrapped.forget(versionId, key);
+        }
+        const again = await wrapped.handle(versionId);
+        if (again === null) throw new KmsError('KMSInternalException', 'The key material of this key version is not in the HSM.');
+        return fn(s, again);
+      });
     });
   }
 
