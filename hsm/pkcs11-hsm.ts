@@ -3,6 +3,7 @@ import { IV_BYTES, TAG_BYTES, uuidToBytes } from '../core/ciphertext.js';
 import { KmsError, internalError, invalidCiphertext } from '../core/errors.js';
 import type { Hsm, WrappedKeyStore } from '../core/ports.js';
 import { WrappedKeys } from './wrapped-keys.js';
+import { defaultHeavyLimit } from './heavy-ops.js';
 import { loadAuditSigningKey, signDigest as signAuditDigestWith, type AuditSigningKey } from './audit-signing.js';
 import { afterCryptFailure, isHandleInvalid, toKmsError } from './errors.js';
 import { FipsPolicy, registerFallback } from './fips.js';
@@ -33,7 +34,7 @@ export interface HsmConfig {
    * keep 0 for network HSMs, whose every call is a round trip. Asymmetric operations always stay asynchronous.
    */
   syncMaxBytes?: number;
-  /** Concurrent RSA_3072/RSA_4096 private-key operations (hsm/heavy-ops.ts); default cores - 1, 0 = no cap. */
+  /** Concurrent RSA_3072/RSA_4096 private-key operations (hsm/heavy-ops.ts); default cores - 1 for SoftHSM, else 0 = no cap. */
   heavyConcurrency?: number;
 }
 
@@ -550,7 +551,7 @@ export async function openHsm(config: HsmConfig): Promise<Pkcs11Hsm> {
   try {
     const slot = findSlot(lib, config.tokenLabel);
     const capabilities = probe(lib, slot);
-    pool = new SessionPool(lib, slot, config.pin, config.poolSize, config.heavyConcurrency);
+    pool = new SessionPool(lib, slot, config.pin, config.poolSize, config.heavyConcurrency ?? defaultHeavyLimit(config.modulePath));
     const hsm = new Pkcs11Hsm(lib, config.modulePath, pool, capabilities, new FipsPolicy(config.fipsMode ?? false), config.syncMaxBytes);
     await hsm.loadCredentialKey();
     return hsm;
