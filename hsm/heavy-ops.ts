@@ -2,6 +2,7 @@
 // ~5 ms of CPU on a libuv pool thread; with as many of them in flight as the pool has threads (4), they take every
 // core and the event loop waits for the CPU. Capped at cores - 1, one core stays for the event loop.
 import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
 import type { AsymmetricSpec } from '../core/key-spec.js';
 
 /** RSA keys whose private-key operations are slow enough to starve the event loop (RSA_2048 takes ~0.6 ms). */
@@ -9,9 +10,17 @@ export function isHeavy(spec: AsymmetricSpec): boolean {
   return spec === 'RSA_3072' || spec === 'RSA_4096';
 }
 
-/** cores - 1, at least 1. */
-export function defaultHeavyLimit(): number {
-  return Math.max(1, availableParallelism() - 1);
+/**
+ * cores - 1 (at least 1) for a software token, which signs on this machine's cores; no cap (0) for any other module:
+ * a hardware or network HSM signs on its own processors, and the caller only waits.
+ */
+export function defaultHeavyLimit(modulePath: string): number {
+  return isSoftwareToken(modulePath) ? Math.max(1, availableParallelism() - 1) : 0;
+}
+
+/** SoftHSM, known by its module's file name (libsofthsm2.so, softhsm2.dll, ...). */
+export function isSoftwareToken(modulePath: string): boolean {
+  return /softhsm/i.test(basename(modulePath));
 }
 
 export class HeavyOpGate {

@@ -3,6 +3,7 @@ import { IV_BYTES, TAG_BYTES, uuidToBytes } from '../core/ciphertext.js';
 import { KmsError, internalError, invalidCiphertext } from '../core/errors.js';
 import type { Hsm, WrappedKeyStore } from '../core/ports.js';
 import { WrappedKeys } from './wrapped-keys.js';
+import { defaultHeavyLimit } from './heavy-ops.js';
 import { loadAuditSigningKey, signDigest as signAuditDigestWith, type AuditSigningKey } from './audit-signing.js';
 import { afterCryptFailure, isHandleInvalid, toKmsError } from './errors.js';
 import { FipsPolicy, registerFallback } from './fips.js';
@@ -33,7 +34,7 @@ export interface HsmConfig {
    * keep 0 for network HSMs, whose every call is a round trip. Asymmetric operations always stay asynchronous.
    */
   syncMaxBytes?: number;
-  /** Concurrent RSA_3072/RSA_4096 private-key operations (hsm/heavy-ops.ts); default cores - 1, 0 = no cap. */
+  /** Concurrent RSA_3072/RSA_4096 private-key operations (hsm/heavy-ops.ts); default cores - 1 for SoftHSM, else 0 = no cap. */
   heavyConcurrency?: number;
 }
 
@@ -456,18 +457,23 @@ export class Pkcs11Hsm implements Hsm {
    */
   private async withRoot<T>(op: 'decrypt' | 'other', versionId: string, fn: (s: Handle, key: Handle) => Promise<T>): Promise<T> {
     const wrapped = this.wrapped;
-    const key = wrapped ? await wrapped.handle(versionId).catch((e: unknown) => Promise.reject(toKmsError(e))) : null;
-    if (!wrapped || key === null) return this.run(op, (s) => this.withRootKey(s, versionId, (k) => fn(s, k)));
-    return this.run(op, async (s) => {
-      try {
-        return await fn(s, key);
-      } catch (e) {
-        if (!isHandleInvalid(e)) throw e;
-        wrapped.forget(versionId, key);
-      }
-      const again = await wrapped.handle(versionId);
-      if (again === null) throw new KmsError('KMSInternalException', 'The key material of this key version is not in the HSM.');
-      return fn(s, again);
+    const tokenObject = () => this.run(op, (s) => this.withRootKey(s, versionId, (k) => fn(s, k)));
+    if (!wrapped) return tokenObject();
+    // Leased: a use copy evicted while this runs (LRU, or another instance's deletion) stays in the token until it ends.
+    return wrapped.leased(async () => {
+      const key = await wrapped.handle(versionId).catch((e: unknown) => Promise.reject(toKmsError(e)));
+      if (key === null) return tokenObject();
+      return this.run(op, async (s) => {
+        try {
+          return await fn(s, key);
+        } catch (e) {
+          if (!isHandleInvalid(e)) throw e;
+          wrapped.forget(versionId, key);
+        }
+        const again = await wrapped.handle(versionId);
+        if (again === null) throw new KmsError('KMSInternalException', 'The key material of this key version is not in the HSM.');
+        return fn(s, again);
+      });
     });
   }
 
@@ -545,7 +551,7 @@ export async function openHsm(config: HsmConfig): Promise<Pkcs11Hsm> {
   try {
     const slot = findSlot(lib, config.tokenLabel);
     const capabilities = probe(lib, slot);
-    pool = new SessionPool(lib, slot, config.pin, config.poolSize, config.heavyConcurrency);
+    pool = new SessionPool(lib, slot, config.pin, config.poolSize, config.heavyConcurrency ?? defaultHeavyLimit(config.modulePath));
     const hsm = new Pkcs11Hsm(lib, config.modulePath, pool, capabilities, new FipsPolicy(config.fipsMode ?? false), config.syncMaxBytes);
     await hsm.loadCredentialKey();
     return hsm;

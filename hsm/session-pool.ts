@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { KmsError, dependencyError } from '../core/errors.js';
 import { isSessionFatal, toKmsError } from './errors.js';
-import { defaultHeavyLimit, HeavyOpGate } from './heavy-ops.js';
+import { HeavyOpGate } from './heavy-ops.js';
 import { ck, type Handle, type PKCS11 } from './module.js';
 
 interface Waiter {
@@ -26,7 +26,8 @@ export class SessionPool {
     private readonly slot: Handle,
     private readonly pin: string,
     readonly size: number = defaultPoolSize(),
-    heavyLimit: number = defaultHeavyLimit(),
+    /** See hsm/heavy-ops.ts; openHsm passes defaultHeavyLimit(modulePath) when not configured. 0 = no cap. */
+    heavyLimit = 0,
   ) {
     if (!Number.isInteger(size) || size < 1) throw new TypeError('pool size must be a positive integer');
     this.heavy = new HeavyOpGate(heavyLimit);

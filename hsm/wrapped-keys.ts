@@ -48,6 +48,16 @@ export class WrappedKeys {
   /** Unwrapped use copies by version id, least recently used first. */
   private readonly useCopies = new Map<string, Handle>();
   private readonly loading = new Map<string, Promise<Handle | null>>();
+  /**
+   * Use copies evicted while operations that may hold them were in flight, each with the epoch it was retired in. An
+   * operation holds a handle from its `leased` call to its end, and may have obtained it before the eviction, so the
+   * copy is destroyed only when every lease begun at or before that epoch has ended: a token that reuses handles must
+   * never see an Encrypt run under another key's reused handle.
+   */
+  private graveyard: Array<{ epoch: number; handle: Handle }> = [];
+  private epoch = 0;
+  /** Leases in flight by the epoch they began in (inserted in increasing order, so the first key is the oldest). */
+  private readonly leases = new Map<number, number>();
 
   constructor(
     private readonly lib: PKCS11,
@@ -106,7 +116,29 @@ export class WrappedKeys {
     return (await this.store.get(versionId)) !== null;
   }
 
-  /** The use copy of a version's material, unwrapped on first use; null when the store has no blob for it. */
+  /**
+   * Runs fn, which may take use copies with `handle`: none of them is destroyed before fn settles, even when evicted
+   * meanwhile (it is retired, and destroyed once no lease that could hold it is left).
+   */
+  async leased<T>(fn: () => Promise<T>): Promise<T> {
+    const began = this.epoch;
+    this.leases.set(began, (this.leases.get(began) ?? 0) + 1);
+    try {
+      return await fn();
+    } finally {
+      const left = (this.leases.get(began) ?? 1) - 1;
+      if (left > 0) this.leases.set(began, left);
+      else this.leases.delete(began);
+      this.sweep();
+    }
+  }
+
+  /** Use copies retired but not yet destroyed (an operation begun before their eviction may still hold them). */
+  get retired(): number {
+    return this.graveyard.length;
+  }
+
+  /** The use copy of a version's material, unwrapped on first use; null when the store has no blob for it. Call inside `leased`. */
   handle(versionId: string): Promise<Handle | null> {
     const hit = this.useCopies.get(versionId);
     if (hit !== undefined) {
@@ -117,9 +149,9 @@ export class WrappedKeys {
     return this.loading.get(versionId) ?? this.fetch(versionId);
   }
 
-  /** Drops a use copy whose handle the token no longer knows. */
+  /** Drops a use copy whose handle the token no longer knows (not destroyed: a token may have reused the handle). */
   forget(versionId: string, handle: Handle): void {
-    if (this.useCopies.get(versionId) === handle) this.evict(versionId);
+    if (this.useCopies.get(versionId) === handle) this.useCopies.delete(versionId);
   }
 
   /** Destroys a version's use copy (its blob was replaced or deleted, here or in another instance). */
@@ -128,19 +160,20 @@ export class WrappedKeys {
     const h = this.useCopies.get(versionId);
     if (h === undefined) return;
     this.useCopies.delete(versionId);
-    this.destroyQuietly(h);
+    this.retire(h);
   }
 
   /** Destroys every use copy (notices may have been missed). */
   evictAll(): void {
     this.loading.clear();
-    for (const h of this.useCopies.values()) this.destroyQuietly(h);
+    for (const h of this.useCopies.values()) this.retire(h);
     this.useCopies.clear();
   }
 
   close(): void {
     this.loading.clear();
     this.useCopies.clear();
+    this.graveyard = [];
     if (this.session !== null) this.tryClose(this.session);
     this.session = null;
   }
@@ -172,8 +205,20 @@ export class WrappedKeys {
     while (this.useCopies.size > this.capacity) {
       const [oldest, handle] = this.useCopies.entries().next().value as [string, Handle];
       this.useCopies.delete(oldest);
-      this.destroyQuietly(handle);
+      this.retire(handle);
     }
+  }
+
+  /** Destroys an evicted use copy now when no lease is in flight, else once the leases that could hold it end. */
+  private retire(h: Handle): void {
+    if (this.leases.size === 0) return this.destroyQuietly(h);
+    this.graveyard.push({ epoch: this.epoch, handle: h });
+    this.epoch += 1;
+  }
+
+  private sweep(): void {
+    const oldest = this.leases.size === 0 ? Number.POSITIVE_INFINITY : (this.leases.keys().next().value as number);
+    while (this.graveyard.length > 0 && this.graveyard[0]!.epoch < oldest) this.destroyQuietly(this.graveyard.shift()!.handle);
   }
 
   private seal(s: Handle, dk: DomainKey, key: Handle, versionId: string): Buffer {
@@ -276,6 +321,8 @@ export class WrappedKeys {
     this.domainKeys.clear();
     this.loading.clear();
     this.useCopies.clear();
+    // Gone with the session; destroying their handles later could hit reused ones.
+    this.graveyard = [];
     if (old !== null) this.tryClose(old);
   }
 

@@ -62,7 +62,7 @@ export interface HsmConfig {
   sessions: number | undefined;
   /** AES-GCM inputs up to this size use synchronous PKCS#11 calls (see hsm/pkcs11-hsm.ts); 0 = always async. */
   syncMaxBytes: number;
-  /** Concurrent RSA_3072/RSA_4096 private-key operations (hsm/heavy-ops.ts); undefined = cores - 1, 0 = no cap. */
+  /** Concurrent RSA_3072/RSA_4096 private-key operations (hsm/heavy-ops.ts); undefined = cores - 1 for SoftHSM, else no cap; 0 = no cap. */
   heavyConcurrency: number | undefined;
 }
 

@@ -11,6 +11,7 @@ import { DrizzleUnitOfWork } from '../../db/index.js';
 import { ensureDevToken, openHsm, type DevToken, type Pkcs11Hsm } from '../../hsm/index.js';
 import { acquireModule, ck, findSlot, releaseModule, type Handle, type PKCS11 } from '../../hsm/module.js';
 import { DOMAIN_KEY_LABEL, findVersionObjectsTemplate } from '../../hsm/templates.js';
+import { WrappedKeys } from '../../hsm/wrapped-keys.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 let dataDir: string;
@@ -216,5 +217,42 @@ describe('wrapped root keys', () => {
     expect(ok).toBeGreaterThan(0);
     for (const v of versions) await roundTrip(hsm, v);
     expect(Buffer.from(await hsm.decrypt(versions[0] as string, old.iv, old.ciphertext, aadOf(old.iv)))).toEqual(Buffer.from('before'));
+  });
+});
+
+describe('use copies in flight', () => {
+  it('a use copy evicted while an operation holds it stays in the token until that operation ends', async () => {
+    const uow = await DrizzleUnitOfWork.open({ url: db?.url as string });
+    uows.push(uow);
+    const slot = findSlot(lib, token.tokenLabel);
+    const keys = new WrappedKeys(lib, () => lib.C_OpenSession(slot, ck.CKF_RW_SESSION | ck.CKF_SERIAL_SESSION), uow.wrappedKeys, 1);
+    const alive = (h: Handle) => {
+      try {
+        lib.C_GetAttributeValue(s, h, [{ type: ck.CKA_CLASS }]);
+        return true;
+      } catch (e) {
+        expect(String(e)).toMatch(/CKR_OBJECT_HANDLE_INVALID/);
+        return false;
+      }
+    };
+    try {
+      keys.init();
+      const [a, b] = [randomUUID(), randomUUID()];
+      await keys.create(a);
+      await keys.create(b);
+      let held: Handle | null = null;
+      await keys.leased(async () => {
+        held = await keys.handle(a);
+        // A second operation takes b: with room for one use copy, a's is evicted while the first still holds it.
+        await keys.leased(async () => expect(await keys.handle(b)).not.toBeNull());
+        expect(keys.size).toBe(1);
+        expect(keys.retired).toBe(1);
+        expect(alive(held!)).toBe(true);
+      });
+      expect(keys.retired).toBe(0);
+      expect(alive(held!)).toBe(false);
+    } finally {
+      keys.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 // The cap on concurrent large-RSA private-key operations (hsm/heavy-ops.ts): pure scheduling, no token.
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { HeavyOpGate } from '../../hsm/heavy-ops.js';
+import { defaultHeavyLimit, HeavyOpGate } from '../../hsm/heavy-ops.js';
 
 /** An operation that stays in flight until released, recording how many ran at once. */
 function tracker() {
@@ -59,5 +60,15 @@ describe('HeavyOpGate', () => {
     const gate = new HeavyOpGate(1);
     await expect(gate.run('RSA_4096', () => Promise.reject(new Error('token said no')))).rejects.toThrow('token said no');
     await expect(gate.run('RSA_4096', async () => 'next')).resolves.toBe('next');
+  });
+});
+
+describe('defaultHeavyLimit', () => {
+  it('caps a software token below the core count and leaves any other module uncapped', () => {
+    const soft = defaultHeavyLimit('/usr/lib/softhsm/libsofthsm2.so');
+    expect(soft).toBeGreaterThanOrEqual(1);
+    expect(soft).toBe(Math.max(1, availableParallelism() - 1));
+    expect(defaultHeavyLimit('/usr/safenet/lunaclient/lib/libCryptoki2_64.so')).toBe(0);
+    expect(defaultHeavyLimit('/opt/nfast/toolkits/pkcs11/libcknfast.so')).toBe(0);
   });
 });
