@@ -1,7 +1,7 @@
 // The audit-signing key: an ECDSA P-256 pair inside the token, created once and found by label; signs checkpoint digests.
 import { randomBytes } from 'node:crypto';
 import { internalError } from '../core/errors.js';
-import { ck, type Handle, type PKCS11 } from './module.js';
+import { ck, findObjects, type Handle, type PKCS11 } from './module.js';
 import { auditSigningKeyPairTemplates, findAuditSigningTemplate, publicPointTemplate } from './templates.js';
 
 const SPKI_P256_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
@@ -10,15 +10,6 @@ export interface AuditSigningKey {
   privateKey: Handle;
   /** SubjectPublicKeyInfo, DER. */
   spki: Buffer;
-}
-
-function find(lib: PKCS11, s: Handle, template: ReturnType<typeof findAuditSigningTemplate>): Handle[] {
-  lib.C_FindObjectsInit(s, template);
-  try {
-    return lib.C_FindObjects(s, 16);
-  } finally {
-    lib.C_FindObjectsFinal(s);
-  }
 }
 
 /** CKA_EC_POINT is a DER OCTET STRING around the uncompressed point (some tokens give the bare point). */
@@ -33,11 +24,11 @@ function uncompressedPoint(ecPoint: Buffer): Buffer {
  * process picks the pair whose public point sorts first, so all sign with the same key.
  */
 export async function loadAuditSigningKey(lib: PKCS11, s: Handle): Promise<AuditSigningKey> {
-  let publics = find(lib, s, findAuditSigningTemplate(ck.CKO_PUBLIC_KEY));
+  let publics = findObjects(lib, s, findAuditSigningTemplate(ck.CKO_PUBLIC_KEY));
   if (publics.length === 0) {
     const { publicKey, privateKey } = auditSigningKeyPairTemplates(randomBytes(16));
     await lib.C_GenerateKeyPairAsync(s, { mechanism: ck.CKM_EC_KEY_PAIR_GEN }, publicKey, privateKey);
-    publics = find(lib, s, findAuditSigningTemplate(ck.CKO_PUBLIC_KEY));
+    publics = findObjects(lib, s, findAuditSigningTemplate(ck.CKO_PUBLIC_KEY));
   }
   const candidates = publics.map((h) => {
     const [point, id] = lib.C_GetAttributeValue(s, h, publicPointTemplate());
@@ -45,7 +36,7 @@ export async function loadAuditSigningKey(lib: PKCS11, s: Handle): Promise<Audit
   });
   candidates.sort((a, b) => Buffer.compare(a.point, b.point));
   for (const c of candidates) {
-    const [privateKey] = find(lib, s, findAuditSigningTemplate(ck.CKO_PRIVATE_KEY, c.id));
+    const [privateKey] = findObjects(lib, s, findAuditSigningTemplate(ck.CKO_PRIVATE_KEY, c.id));
     if (privateKey) return { privateKey, spki: Buffer.concat([SPKI_P256_PREFIX, c.point]) };
   }
   throw internalError(new Error('audit-signing private key missing'));

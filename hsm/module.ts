@@ -1,6 +1,6 @@
 // Loads the PKCS#11 library once per process (reference counted), initialises it for threads, finds the token by label.
 import pkcs11js from 'pkcs11js';
-import type { Handle, PKCS11, TokenInfo } from 'pkcs11js';
+import type { Handle, PKCS11, Template, TokenInfo } from 'pkcs11js';
 import { KmsError } from '../core/errors.js';
 
 export type { Handle, PKCS11 };
@@ -83,4 +83,14 @@ export function findSlot(lib: PKCS11, label: string): Handle {
   const seen = tokens.filter((t) => t.initialized).map((t) => JSON.stringify(t.label));
   const why = match.length > 1 ? 'Several tokens are labelled' : 'No token is labelled';
   throw new KmsError('KMSInternalException', `${why} ${JSON.stringify(label)}; tokens seen: ${seen.join(', ') || 'none'}.`);
+}
+
+/** Up to 16 objects matching a template (callers cache what they find: C_FindObjects slows as the token fills). */
+export function findObjects(lib: PKCS11, s: Handle, template: Template): Handle[] {
+  lib.C_FindObjectsInit(s, template);
+  try {
+    return lib.C_FindObjects(s, 16);
+  } finally {
+    lib.C_FindObjectsFinal(s);
+  }
 }

@@ -8,7 +8,7 @@ import { loadAuditSigningKey, signDigest as signAuditDigestWith, type AuditSigni
 import { afterCryptFailure, isHandleInvalid, toKmsError } from './errors.js';
 import { FipsPolicy, registerFallback } from './fips.js';
 import { aesGcm, aesKeyGen } from './mechanisms.js';
-import { acquireModule, ck, findSlot, releaseModule, type Handle, type PKCS11 } from './module.js';
+import { acquireModule, ck, findObjects, findSlot, releaseModule, type Handle, type PKCS11 } from './module.js';
 import { probe, type Capabilities } from './probe.js';
 import { runSelfTest, type SelfTestResult } from './self-test.js';
 import { SessionPool } from './session-pool.js';
@@ -109,7 +109,7 @@ export class Pkcs11Hsm implements Hsm {
     if (this.wrapped) return this.wrapped.create(versionId).catch((e: unknown) => Promise.reject(toKmsError(e)));
     await this.runWrite(async (s) => {
       // Idempotent, so a retried create does not leave two keys with one CKA_ID.
-      const found = this.find(s, findRootKeyTemplate(versionId));
+      const found = findObjects(this.lib, s, findRootKeyTemplate(versionId));
       const handle = found[0] ?? (await this.lib.C_GenerateKeyAsync(s, aesKeyGen(), template));
       this.handles.set(versionId, handle);
     });
@@ -121,7 +121,7 @@ export class Pkcs11Hsm implements Hsm {
     // Also in wrapped mode: the version may have been made as a token object before the switch.
     await this.runWrite(async (s) => {
       for (const k of [versionId, ...(['private', 'public', 'hmac'] as const).map((o) => `${versionId}/${o}`)]) this.handles.delete(k);
-      for (const h of this.find(s, findVersionObjectsTemplate(versionId))) {
+      for (const h of findObjects(this.lib, s, findVersionObjectsTemplate(versionId))) {
         try {
           this.lib.C_DestroyObject(s, h);
         } catch (e) {
@@ -136,7 +136,7 @@ export class Pkcs11Hsm implements Hsm {
     if (this.wrapped && (await this.wrapped.has(versionId))) return true;
     // Always asks the token: another process may have destroyed the key since we cached its handle.
     return this.run('other', async (s) => {
-      return this.find(s, findVersionObjectsTemplate(versionId)).length > 0;
+      return findObjects(this.lib, s, findVersionObjectsTemplate(versionId)).length > 0;
     });
   }
 
@@ -198,7 +198,7 @@ export class Pkcs11Hsm implements Hsm {
         } catch (e) {
           // Another instance starting at the same time may have created its credential key after we looked, and
           // sealed under it: look again once, and try any key we did not know.
-          const found = this.find(s, findCredentialKeyTemplate());
+          const found = findObjects(this.lib, s, findCredentialKeyTemplate());
           const fresh = found.filter((h) => !keys.includes(h));
           if (toKmsError(e, 'decrypt').code !== 'InvalidCiphertextException' || fresh.length === 0) throw e;
           this.credentialKeys = await this.chooseCredentialKey(s, found);
@@ -216,12 +216,12 @@ export class Pkcs11Hsm implements Hsm {
       await this.wrapped.import(versionId, material).catch((e: unknown) => Promise.reject(toKmsError(e)));
       // A token object the version had from before the switch to wrapped mode would shadow nothing, but is stale.
       return this.runWrite(async (s) => {
-        for (const h of this.find(s, findRootKeyTemplate(versionId))) this.lib.C_DestroyObject(s, h);
+        for (const h of findObjects(this.lib, s, findRootKeyTemplate(versionId))) this.lib.C_DestroyObject(s, h);
         this.handles.delete(versionId);
       });
     }
     return this.runWrite(async (s) => {
-      for (const h of this.find(s, findRootKeyTemplate(versionId))) this.lib.C_DestroyObject(s, h);
+      for (const h of findObjects(this.lib, s, findRootKeyTemplate(versionId))) this.lib.C_DestroyObject(s, h);
       this.handles.delete(versionId);
       const handle = this.lib.C_CreateObject(s, importedRootKeyTemplate(versionId, Buffer.from(material)));
       this.handles.set(versionId, handle);
@@ -245,7 +245,7 @@ export class Pkcs11Hsm implements Hsm {
     templateFor(versionId);
     const t = wrappingKeyPairTemplates(versionId, rsaBytes(spec) * 8);
     await this.runWrite(async (s) => {
-      if (this.find(s, findVersionObjectTemplate(versionId, 'private')).length === 0) {
+      if (findObjects(this.lib, s, findVersionObjectTemplate(versionId, 'private')).length === 0) {
         await this.lib.C_GenerateKeyPairAsync(s, { mechanism: ck.CKM_RSA_PKCS_KEY_PAIR_GEN }, t.publicKey, t.privateKey);
       }
     });
@@ -261,7 +261,7 @@ export class Pkcs11Hsm implements Hsm {
       const [canUnwrap] = this.lib.C_GetAttributeValue(s, wrappingKey, [{ type: ck.CKA_UNWRAP }]);
       if (!(canUnwrap?.value as Buffer | undefined)?.[0]) return null;
       for (const k of (['private', 'public'] as const).map((o) => `${target.versionId}/${o}`)) this.handles.delete(k);
-      for (const h of this.find(s, findVersionObjectsTemplate(target.versionId))) this.lib.C_DestroyObject(s, h);
+      for (const h of findObjects(this.lib, s, findVersionObjectsTemplate(target.versionId))) this.lib.C_DestroyObject(s, h);
       const u = { wrappingKey, modulusBytes: rsaBytes(wrapping.spec), versionId: target.versionId, spec: target.spec, usage: target.usage as PairUsage };
       return new Uint8Array(await unwrapRsaKeyPair(this.lib, s, u, wrapped));
     }));
@@ -271,7 +271,7 @@ export class Pkcs11Hsm implements Hsm {
   private replaceVersionObjects(versionId: string, create: (s: Handle) => unknown): Promise<void> {
     return this.runWrite(async (s) => {
       for (const k of (['private', 'public', 'hmac'] as const).map((o) => `${versionId}/${o}`)) this.handles.delete(k);
-      for (const h of this.find(s, findVersionObjectsTemplate(versionId))) this.lib.C_DestroyObject(s, h);
+      for (const h of findObjects(this.lib, s, findVersionObjectsTemplate(versionId))) this.lib.C_DestroyObject(s, h);
       create(s);
     });
   }
@@ -279,14 +279,14 @@ export class Pkcs11Hsm implements Hsm {
   async createKeyPair(versionId: string, spec: AsymmetricSpec, usage: KeyUsage): Promise<void> {
     templateFor(versionId);
     await this.runWrite(async (s) => {
-      if (this.find(s, findVersionObjectTemplate(versionId, 'private')).length === 0) await generateKeyPair(this.lib, s, versionId, spec, usage);
+      if (findObjects(this.lib, s, findVersionObjectTemplate(versionId, 'private')).length === 0) await generateKeyPair(this.lib, s, versionId, spec, usage);
     });
   }
 
   async createHmacKey(versionId: string, spec: HmacSpec): Promise<void> {
     templateFor(versionId);
     await this.runWrite(async (s) => {
-      if (this.find(s, findVersionObjectTemplate(versionId, 'hmac')).length === 0) await generateHmacKey(this.lib, s, versionId, spec);
+      if (findObjects(this.lib, s, findVersionObjectTemplate(versionId, 'hmac')).length === 0) await generateHmacKey(this.lib, s, versionId, spec);
     });
   }
 
@@ -329,7 +329,7 @@ export class Pkcs11Hsm implements Hsm {
           this.handles.delete(cacheKey);
         }
       }
-      const found = this.find(s, findVersionObjectTemplate(versionId, kind))[0];
+      const found = findObjects(this.lib, s, findVersionObjectTemplate(versionId, kind))[0];
       if (!found) throw new KmsError('KMSInternalException', 'The key material of this key version is not in the HSM.');
       this.handles.set(cacheKey, found);
       return fn(s, found);
@@ -385,10 +385,10 @@ export class Pkcs11Hsm implements Hsm {
   /** Loads the credential key, creating it when the token has none. Called once by openHsm. */
   async loadCredentialKey(): Promise<void> {
     await this.runWrite(async (s) => {
-      let found = this.find(s, findCredentialKeyTemplate());
+      let found = findObjects(this.lib, s, findCredentialKeyTemplate());
       if (found.length === 0) {
         await this.lib.C_GenerateKeyAsync(s, aesKeyGen(), credentialKeyTemplate());
-        found = this.find(s, findCredentialKeyTemplate());
+        found = findObjects(this.lib, s, findCredentialKeyTemplate());
       }
       this.credentialKeys = await this.chooseCredentialKey(s, found);
     });
@@ -445,7 +445,7 @@ export class Pkcs11Hsm implements Hsm {
     } catch (e) {
       if (!isHandleInvalid(e)) throw e;
     }
-    this.credentialKeys = await this.chooseCredentialKey(s, this.find(s, findCredentialKeyTemplate()));
+    this.credentialKeys = await this.chooseCredentialKey(s, findObjects(this.lib, s, findCredentialKeyTemplate()));
     if (this.credentialKeys.length === 0) throw new KmsError('KMSInternalException', 'The credential key is not in the HSM.');
     return op(this.credentialKeys);
   }
@@ -488,19 +488,10 @@ export class Pkcs11Hsm implements Hsm {
         this.handles.delete(versionId);
       }
     }
-    const found = this.find(s, findRootKeyTemplate(versionId))[0];
+    const found = findObjects(this.lib, s, findRootKeyTemplate(versionId))[0];
     if (!found) throw new KmsError('KMSInternalException', 'The key material of this key version is not in the HSM.');
     this.handles.set(versionId, found);
     return op(found);
-  }
-
-  private find(s: Handle, template: ReturnType<typeof findRootKeyTemplate>): Handle[] {
-    this.lib.C_FindObjectsInit(s, template);
-    try {
-      return this.lib.C_FindObjects(s, 16);
-    } finally {
-      this.lib.C_FindObjectsFinal(s);
-    }
   }
 
   /**

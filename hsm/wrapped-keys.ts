@@ -18,7 +18,7 @@ import { KmsError } from '../core/errors.js';
 import type { WrappedKeyStore } from '../core/ports.js';
 import { afterCryptFailure, isHandleInvalid, isSessionFatal } from './errors.js';
 import { aesGcm, aesKeyGen } from './mechanisms.js';
-import { ck, type Handle, type PKCS11 } from './module.js';
+import { ck, findObjects, type Handle, type PKCS11 } from './module.js';
 import {
   domainKeyTemplate, findDomainKeyByIdTemplate, findDomainKeyTemplate, unwrappedRootKeyTemplate, wrappableImportedRootKeyTemplate, wrappableRootKeyTemplate,
 } from './templates.js';
@@ -262,10 +262,10 @@ export class WrappedKeys {
 
   private activeKey(s: Handle, create = false): DomainKey {
     if (this.active) return this.active;
-    let found = this.find(s, findDomainKeyTemplate());
+    let found = findObjects(this.lib, s, findDomainKeyTemplate());
     if (found.length === 0 && create) {
       this.lib.C_GenerateKey(s, aesKeyGen(), domainKeyTemplate(randomBytes(ID_BYTES)));
-      found = this.find(s, findDomainKeyTemplate());
+      found = findObjects(this.lib, s, findDomainKeyTemplate());
     }
     const keys = found.map((handle) => ({ handle, id: this.lib.C_GetAttributeValue(s, handle, [{ type: ck.CKA_ID }])[0]?.value as Buffer }));
     keys.sort((a, b) => Buffer.compare(a.id, b.id));
@@ -280,19 +280,10 @@ export class WrappedKeys {
     const hex = id.toString('hex');
     const cached = this.domainKeys.get(hex);
     if (cached !== undefined) return cached;
-    const found = this.find(s, findDomainKeyByIdTemplate(Buffer.from(id)))[0];
+    const found = findObjects(this.lib, s, findDomainKeyByIdTemplate(Buffer.from(id)))[0];
     if (found === undefined) throw new KmsError('KMSInternalException', 'The domain key that wrapped this key material is not in the HSM.');
     this.domainKeys.set(hex, found);
     return found;
-  }
-
-  private find(s: Handle, template: ReturnType<typeof findDomainKeyTemplate>): Handle[] {
-    this.lib.C_FindObjectsInit(s, template);
-    try {
-      return this.lib.C_FindObjects(s, 16);
-    } finally {
-      this.lib.C_FindObjectsFinal(s);
-    }
   }
 
   /**
