@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KmsError } from '../../core/errors.js';
 import { ensureDevToken, openHsm, type Pkcs11Hsm } from '../../hsm/index.js';
+import { kmsErrorOf } from '../helpers/kms-error.js';
 
 let dataDir: string;
 let hsm: Pkcs11Hsm;
@@ -21,16 +21,6 @@ afterAll(async () => {
   await hsm?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(KmsError);
-    return (e as KmsError).code;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('synchronous AES-GCM for inputs up to syncMaxBytes', () => {
   it('round-trips inputs below, at and above the threshold, interchangeably with the async path', async () => {
@@ -49,14 +39,14 @@ describe('synchronous AES-GCM for inputs up to syncMaxBytes', () => {
     await hsm.createRootKey(v);
     const { iv, ciphertext } = await hsm.encrypt(v, Buffer.from('small secret'), aadOf);
     const flipped = Uint8Array.from(ciphertext, (b, i) => (i === 0 ? b ^ 1 : b));
-    for (let i = 0; i < 4; i++) expect(await codeOf(hsm.decrypt(v, iv, flipped, aadOf(iv)))).toBe('InvalidCiphertextException');
-    expect(await codeOf(hsm.encrypt(v, new Uint8Array(0), aadOf))).toBe('KMSInternalException');
+    for (let i = 0; i < 4; i++) expect((await kmsErrorOf(hsm.decrypt(v, iv, flipped, aadOf(iv)))).code).toBe('InvalidCiphertextException');
+    expect((await kmsErrorOf(hsm.encrypt(v, new Uint8Array(0), aadOf))).code).toBe('KMSInternalException');
     expect(Buffer.from(await hsm.decrypt(v, iv, ciphertext, aadOf(iv))).toString()).toBe('small secret');
   });
 
   it('seals and unseals credentials on the synchronous path', async () => {
     const sealed = await hsm.seal(Buffer.from('s'.repeat(40)), Buffer.from('aad'));
     expect(Buffer.from(await hsm.unseal(sealed, Buffer.from('aad'))).toString()).toBe('s'.repeat(40));
-    expect(await codeOf(hsm.unseal(sealed, Buffer.from('other')))).toBe('InvalidCiphertextException');
+    expect((await kmsErrorOf(hsm.unseal(sealed, Buffer.from('other')))).code).toBe('InvalidCiphertextException');
   });
 });

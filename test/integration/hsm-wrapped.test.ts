@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isKmsError, KmsError } from '../../core/errors.js';
+import { isKmsError } from '../../core/errors.js';
 import { DrizzleUnitOfWork } from '../../db/index.js';
 import { ensureDevToken, openHsm, type DevToken, type Pkcs11Hsm } from '../../hsm/index.js';
 import { acquireModule, ck, findSlot, releaseModule, type Handle, type PKCS11 } from '../../hsm/module.js';
 import { DOMAIN_KEY_LABEL, findVersionObjectsTemplate } from '../../hsm/templates.js';
 import { WrappedKeys } from '../../hsm/wrapped-keys.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { kmsErrorOf } from '../helpers/kms-error.js';
 
 let dataDir: string;
 let token: DevToken;
@@ -55,16 +56,6 @@ afterAll(async () => {
 });
 
 const aadOf = (iv: Uint8Array): Uint8Array => Buffer.concat([Buffer.from('wrapped:'), iv]);
-
-async function errorOf(p: Promise<unknown>): Promise<KmsError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(KmsError);
-    return e as KmsError;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function roundTrip(h: Pkcs11Hsm, versionId: string): Promise<void> {
   const plaintext = randomBytes(40);
@@ -143,14 +134,14 @@ describe('wrapped root keys', () => {
     const blob = (await blobOf(damaged)) as Buffer;
     blob[60] = (blob[60] as number) ^ 1;
     await sql`update wrapped_key_material set blob = ${blob} where version_id = ${damaged}`;
-    const e = await errorOf(hsm.encrypt(damaged, Buffer.from('x'), aadOf));
+    const e = await kmsErrorOf(hsm.encrypt(damaged, Buffer.from('x'), aadOf));
     expect(e.code).toBe('KMSInternalException');
     expect(e.message).toMatch(/damaged or does not belong/);
 
     const source = await newKey();
     const target = await newKey();
     await sql`update wrapped_key_material set blob = (select blob from wrapped_key_material where version_id = ${source}) where version_id = ${target}`;
-    const swapped = await errorOf(hsm.encrypt(target, Buffer.from('x'), aadOf));
+    const swapped = await kmsErrorOf(hsm.encrypt(target, Buffer.from('x'), aadOf));
     expect(swapped.code).toBe('KMSInternalException');
     expect(swapped.message).toMatch(/damaged or does not belong/);
     await roundTrip(hsm, source);
@@ -164,7 +155,7 @@ describe('wrapped root keys', () => {
     await hsm.destroyRootKey(v);
     expect(await blobOf(v)).toBeNull();
     expect(await hsm.hasRootKey(v)).toBe(false);
-    expect((await errorOf(hsm.encrypt(v, Buffer.from('x'), aadOf))).code).toBe('KMSInternalException');
+    expect((await kmsErrorOf(hsm.encrypt(v, Buffer.from('x'), aadOf))).code).toBe('KMSInternalException');
     await until(async () => {
       try {
         await other.encrypt(v, Buffer.from('x'), aadOf);
@@ -192,7 +183,7 @@ describe('wrapped root keys', () => {
     await hsm.importRootKey(v, second);
     expect(await decryptWith(hsm, second)).toBe(true);
     await until(() => decryptWith(other, second).catch(() => false));
-    expect((await errorOf(hsm.importRootKey(v, randomBytes(16)))).code).toBe('IncorrectKeyMaterialException');
+    expect((await kmsErrorOf(hsm.importRootKey(v, randomBytes(16)))).code).toBe('IncorrectKeyMaterialException');
   });
 
   it('survive the token dropping every session under load: only retryable failures, then round trips again', async () => {

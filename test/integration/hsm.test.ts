@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KmsError } from '../../core/errors.js';
 import { ensureDevToken, openHsm, type DevToken, type Pkcs11Hsm } from '../../hsm/index.js';
 import { acquireModule, ck, findSlot, releaseModule, type Handle } from '../../hsm/module.js';
 import { probe } from '../../hsm/probe.js';
 import { findRootKeyTemplate } from '../../hsm/templates.js';
+import { kmsErrorOf } from '../helpers/kms-error.js';
 
 let dataDir: string;
 let token: DevToken;
@@ -26,16 +26,6 @@ afterAll(async () => {
 });
 
 const aadOf = (iv: Uint8Array): Uint8Array => Buffer.concat([Buffer.from('header:'), iv]);
-
-async function errorOf(p: Promise<unknown>): Promise<KmsError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(KmsError);
-    return e as KmsError;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function newKey(): Promise<string> {
   const v = randomUUID();
@@ -68,7 +58,7 @@ describe('dev token', () => {
 
 describe('openHsm', () => {
   it('names the missing label and the labels it saw', async () => {
-    const e = await errorOf(openHsm({ ...token, tokenLabel: 'no-such-token' }));
+    const e = await kmsErrorOf(openHsm({ ...token, tokenLabel: 'no-such-token' }));
     expect(e.message).toContain('"no-such-token"');
     expect(e.message).toContain(JSON.stringify(token.tokenLabel));
   });
@@ -99,10 +89,10 @@ describe('root keys', () => {
 
   it('refuses an empty plaintext (SoftHSM would leave the operation active) and keeps working', async () => {
     const v = await newKey();
-    expect((await errorOf(hsm.encrypt(v, new Uint8Array(0), aadOf))).code).toBe('KMSInternalException');
-    expect((await errorOf(hsm.seal(new Uint8Array(0), Buffer.from('a')))).code).toBe('KMSInternalException');
+    expect((await kmsErrorOf(hsm.encrypt(v, new Uint8Array(0), aadOf))).code).toBe('KMSInternalException');
+    expect((await kmsErrorOf(hsm.seal(new Uint8Array(0), Buffer.from('a')))).code).toBe('KMSInternalException');
     const { iv, ciphertext } = await hsm.encrypt(v, Buffer.from('y'), aadOf);
-    expect((await errorOf(hsm.decrypt(v, iv, ciphertext.subarray(1), aadOf(iv)))).code).toBe('InvalidCiphertextException');
+    expect((await kmsErrorOf(hsm.decrypt(v, iv, ciphertext.subarray(1), aadOf(iv)))).code).toBe('InvalidCiphertextException');
     expect(Buffer.from(await hsm.decrypt(v, iv, ciphertext, aadOf(iv))).toString()).toBe('y');
   });
 
@@ -119,7 +109,7 @@ describe('root keys', () => {
       () => hsm.decrypt(v, iv, ciphertext.subarray(0, 15), aadOf(iv)),
       () => hsm.decrypt(v, iv.subarray(0, 11), ciphertext, aadOf(iv)),
     ];
-    for (const c of cases) expect((await errorOf(c())).code).toBe('InvalidCiphertextException');
+    for (const c of cases) expect((await kmsErrorOf(c())).code).toBe('InvalidCiphertextException');
     // SoftHSM reports the tag mismatch as CKR_GENERAL_ERROR and ends the operation: the sessions carry on.
     expect(Buffer.from(await hsm.decrypt(v, iv, ciphertext, aadOf(iv))).toString()).toBe('secret data');
   });
@@ -174,13 +164,13 @@ describe('root keys', () => {
     const { iv, ciphertext } = await hsm.encrypt(v, Buffer.from('gone soon'), aadOf);
     await hsm.destroyRootKey(v);
     expect(await hsm.hasRootKey(v)).toBe(false);
-    expect((await errorOf(hsm.decrypt(v, iv, ciphertext, aadOf(iv)))).code).toBe('KMSInternalException');
+    expect((await kmsErrorOf(hsm.decrypt(v, iv, ciphertext, aadOf(iv)))).code).toBe('KMSInternalException');
     await hsm.destroyRootKey(v);
     expect(await hsm.hasRootKey(randomUUID())).toBe(false);
   });
 
   it('rejects a version id that is not a UUID', async () => {
-    expect((await errorOf(hsm.createRootKey('not-a-uuid'))).code).toBe('KMSInternalException');
+    expect((await kmsErrorOf(hsm.createRootKey('not-a-uuid'))).code).toBe('KMSInternalException');
   });
 
   it('runs 64 concurrent encrypts on a pool of 3 sessions', async () => {
@@ -221,10 +211,10 @@ describe('credentials and randomness', () => {
     const sealed = await hsm.seal(secret, Buffer.from('AKIA1'));
     expect(sealed.length).toBe(12 + secret.length + 16);
     expect(Buffer.from(await hsm.unseal(sealed, Buffer.from('AKIA1'))).equals(secret)).toBe(true);
-    expect((await errorOf(hsm.unseal(sealed, Buffer.from('AKIA2')))).code).toBe('InvalidCiphertextException');
+    expect((await kmsErrorOf(hsm.unseal(sealed, Buffer.from('AKIA2')))).code).toBe('InvalidCiphertextException');
     const tampered = Uint8Array.from(sealed, (b, i) => (i === 20 ? b ^ 0x80 : b));
-    expect((await errorOf(hsm.unseal(tampered, Buffer.from('AKIA1')))).code).toBe('InvalidCiphertextException');
-    expect((await errorOf(hsm.unseal(sealed.subarray(0, 27), Buffer.from('AKIA1')))).code).toBe('InvalidCiphertextException');
+    expect((await kmsErrorOf(hsm.unseal(tampered, Buffer.from('AKIA1')))).code).toBe('InvalidCiphertextException');
+    expect((await kmsErrorOf(hsm.unseal(sealed.subarray(0, 27), Buffer.from('AKIA1')))).code).toBe('InvalidCiphertextException');
   });
 
   it('generates random bytes of the asked length', async () => {
@@ -232,7 +222,7 @@ describe('credentials and randomness', () => {
     const b = await hsm.generateRandom(32);
     expect(a.length).toBe(32);
     expect(Buffer.from(a).equals(b)).toBe(false);
-    expect((await errorOf(hsm.generateRandom(0))).code).toBe('KMSInternalException');
+    expect((await kmsErrorOf(hsm.generateRandom(0))).code).toBe('KMSInternalException');
   });
 });
 
@@ -264,7 +254,7 @@ describe('session pool', () => {
   it('drops a session that went bad and opens a logged-in one in its place', async () => {
     const lib = acquireModule(token.modulePath);
     try {
-      const e = await errorOf(
+      const e = await kmsErrorOf(
         hsm.generateRandom(1).then(() =>
           (hsm as unknown as { run: (op: string, fn: (s: Handle) => Promise<void>) => Promise<void> }).run('other', async (s) => {
             lib.C_CloseSession(s);
@@ -287,7 +277,7 @@ describe('session pool', () => {
     expect(await second.healthy()).toBe(true);
     await second.close();
     expect(await second.healthy()).toBe(false);
-    expect((await errorOf(second.generateRandom(4))).code).toBe('DependencyTimeoutException');
+    expect((await kmsErrorOf(second.generateRandom(4))).code).toBe('DependencyTimeoutException');
     expect(await hsm.healthy()).toBe(true); // the library stays initialised for the other handle
   });
 });

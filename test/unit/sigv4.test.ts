@@ -19,6 +19,7 @@ import {
   type SignedRequest,
   type SigV4Expectation,
 } from '../../server/protocol/sigv4.js';
+import { kmsErrorOf } from '../helpers/kms-error.js';
 
 /** The shape of @smithy/types' HttpRequest (a transitive package, so not imported). */
 interface HttpRequest {
@@ -92,16 +93,6 @@ async function signed(req: HttpRequest = kmsRequest('ListKeys', {}), s: Signatur
   return received((await s.sign(req, { signingDate })) as HttpRequest);
 }
 
-async function rejection(p: Promise<unknown>): Promise<KmsError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(KmsError);
-    return e as KmsError;
-  }
-  throw new Error('expected a rejection');
-}
-
 function thrown(f: () => unknown): KmsError {
   try {
     f();
@@ -161,12 +152,12 @@ describe('verifySigV4 with requests signed by @smithy/signature-v4', () => {
     const now = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
     await expect(verifySigV4(req, expectation(now), lookup)).resolves.toMatchObject({ accessKeyId: ACCESS_KEY });
     req.body = new TextEncoder().encode('{"Limit":11}');
-    expect((await rejection(verifySigV4(req, expectation(now), lookup))).code).toBe('InvalidSignatureException');
+    expect((await kmsErrorOf(verifySigV4(req, expectation(now), lookup))).code).toBe('InvalidSignatureException');
   });
 
   it('rejects a signature made with the wrong secret', async () => {
     const req = await signed(kmsRequest('ListKeys', {}), signer({ secret: 'not-the-secret' }));
-    const e = await rejection(verifySigV4(req, expectation(), lookup));
+    const e = await kmsErrorOf(verifySigV4(req, expectation(), lookup));
     expect(e.code).toBe('InvalidSignatureException');
     expect(e.message).toBe(
       'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
@@ -175,7 +166,7 @@ describe('verifySigV4 with requests signed by @smithy/signature-v4', () => {
 
   it('answers an unknown access key id with UnrecognizedClientException', async () => {
     const req = await signed(kmsRequest('ListKeys', {}), signer({ accessKeyId: 'AKIAUNKNOWN000000000' }));
-    const e = await rejection(verifySigV4(req, expectation(), lookup));
+    const e = await kmsErrorOf(verifySigV4(req, expectation(), lookup));
     expect(e.code).toBe('UnrecognizedClientException');
     expect(e.message).toBe('The security token included in the request is invalid.');
   });
@@ -183,7 +174,7 @@ describe('verifySigV4 with requests signed by @smithy/signature-v4', () => {
   it('rejects a body changed after signing (x-amz-content-sha256 present)', async () => {
     const req = await signed(kmsRequest('Encrypt', { KeyId: 'alias/a', Plaintext: 'AAAA' }));
     req.body = new TextEncoder().encode(JSON.stringify({ KeyId: 'alias/b', Plaintext: 'AAAA' }));
-    const e = await rejection(verifySigV4(req, expectation(), lookup));
+    const e = await kmsErrorOf(verifySigV4(req, expectation(), lookup));
     expect(e.code).toBe('InvalidSignatureException');
     expect(e.message).toBe("The provided 'x-amz-content-sha256' header does not match what was computed.");
   });
@@ -191,7 +182,7 @@ describe('verifySigV4 with requests signed by @smithy/signature-v4', () => {
   it('rejects a body changed after signing (no x-amz-content-sha256)', async () => {
     const req = await signed(kmsRequest('Encrypt', { KeyId: 'alias/a', Plaintext: 'AAAA' }), signer({ applyChecksum: false }));
     req.body = new TextEncoder().encode(JSON.stringify({ KeyId: 'alias/b', Plaintext: 'AAAA' }));
-    const e = await rejection(verifySigV4(req, expectation(), lookup));
+    const e = await kmsErrorOf(verifySigV4(req, expectation(), lookup));
     expect(e.code).toBe('InvalidSignatureException');
     expect(e.message).toMatch(/^The request signature we calculated does not match/);
   });
@@ -203,7 +194,7 @@ describe('verifySigV4 with requests signed by @smithy/signature-v4', () => {
     const h = new Sha256();
     h.update(forged);
     req.headers['x-amz-content-sha256'] = Buffer.from(await h.digest()).toString('hex');
-    const e = await rejection(verifySigV4(req, expectation(), lookup));
+    const e = await kmsErrorOf(verifySigV4(req, expectation(), lookup));
     expect(e.code).toBe('InvalidSignatureException');
     expect(e.message).toMatch(/^The request signature we calculated does not match/);
   });
@@ -212,7 +203,7 @@ describe('verifySigV4 with requests signed by @smithy/signature-v4', () => {
     const r = kmsRequest('ListKeys', {});
     r.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
     const req = await signed(r);
-    const e = await rejection(verifySigV4(req, expectation(), lookup));
+    const e = await kmsErrorOf(verifySigV4(req, expectation(), lookup));
     expect(e.code).toBe('InvalidSignatureException');
     expect(e.message).toMatch(/UNSIGNED-PAYLOAD/);
   });
@@ -220,7 +211,7 @@ describe('verifySigV4 with requests signed by @smithy/signature-v4', () => {
   it('rejects a signed header changed after signing', async () => {
     const req = await signed(kmsRequest('Decrypt', { CiphertextBlob: 'AAAA' }));
     req.headers['x-amz-target'] = 'TrentService.ScheduleKeyDeletion';
-    const e = await rejection(verifySigV4(req, expectation(), lookup));
+    const e = await kmsErrorOf(verifySigV4(req, expectation(), lookup));
     expect(e.code).toBe('InvalidSignatureException');
     expect(e.message).toMatch(/^The request signature we calculated does not match/);
   });
@@ -228,7 +219,7 @@ describe('verifySigV4 with requests signed by @smithy/signature-v4', () => {
   it('rejects a signed header removed after signing', async () => {
     const req = await signed(kmsRequest('Decrypt', { CiphertextBlob: 'AAAA' }));
     delete req.headers['x-amz-target'];
-    const e = await rejection(verifySigV4(req, expectation(), lookup));
+    const e = await kmsErrorOf(verifySigV4(req, expectation(), lookup));
     expect(e.code).toBe('InvalidSignatureException');
     expect(e.message).toBe("Signed header 'x-amz-target' is not present in the request.");
   });
@@ -251,7 +242,7 @@ describe('verifySigV4 with requests signed by @smithy/signature-v4', () => {
     delete r.headers.host;
     const req = await signed(r);
     req.headers.host = HOST; // present on the wire, but not signed
-    const e = await rejection(verifySigV4(req, expectation(), lookup));
+    const e = await kmsErrorOf(verifySigV4(req, expectation(), lookup));
     expect(e.code).toBe('InvalidSignatureException');
     expect(e.message).toBe("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
   });
@@ -259,7 +250,7 @@ describe('verifySigV4 with requests signed by @smithy/signature-v4', () => {
   it('rejects a request 16 minutes stale, and accepts one 14 minutes stale', async () => {
     const req = await signed();
     await expect(verifySigV4(req, expectation(new Date(SIGNED_AT.getTime() + 14 * MIN)), lookup)).resolves.toBeDefined();
-    const e = await rejection(verifySigV4(req, expectation(new Date(SIGNED_AT.getTime() + 16 * MIN)), lookup));
+    const e = await kmsErrorOf(verifySigV4(req, expectation(new Date(SIGNED_AT.getTime() + 16 * MIN)), lookup));
     expect(e.code).toBe('InvalidSignatureException');
     expect(e.message).toMatch(/^Signature expired:/);
     expect(e.message).toBe(
@@ -270,7 +261,7 @@ describe('verifySigV4 with requests signed by @smithy/signature-v4', () => {
   it('rejects a request 16 minutes in the future, and accepts one 14 minutes ahead', async () => {
     const req = await signed();
     await expect(verifySigV4(req, expectation(new Date(SIGNED_AT.getTime() - 14 * MIN)), lookup)).resolves.toBeDefined();
-    const e = await rejection(verifySigV4(req, expectation(new Date(SIGNED_AT.getTime() - 16 * MIN)), lookup));
+    const e = await kmsErrorOf(verifySigV4(req, expectation(new Date(SIGNED_AT.getTime() - 16 * MIN)), lookup));
     expect(e.code).toBe('InvalidSignatureException');
     expect(e.message).toMatch(/^Signature not yet current:/);
     expect(e.message).toBe(
@@ -280,20 +271,20 @@ describe('verifySigV4 with requests signed by @smithy/signature-v4', () => {
 
   it('honours a custom maxSkewMs', async () => {
     const req = await signed();
-    const e = await rejection(verifySigV4(req, { ...expectation(new Date(SIGNED_AT.getTime() + 6 * MIN)), maxSkewMs: 5 * MIN }, lookup));
+    const e = await kmsErrorOf(verifySigV4(req, { ...expectation(new Date(SIGNED_AT.getTime() + 6 * MIN)), maxSkewMs: 5 * MIN }, lookup));
     expect(e.message).toMatch(/^Signature expired: .* - 5 min\.\)$/);
   });
 
   it('rejects a credential scoped to another region', async () => {
     const req = await signed(kmsRequest('ListKeys', {}), signer({ region: 'eu-west-1' }));
-    const e = await rejection(verifySigV4(req, expectation(), lookup));
+    const e = await kmsErrorOf(verifySigV4(req, expectation(), lookup));
     expect(e.code).toBe('InvalidSignatureException');
     expect(e.message).toBe('Credential should be scoped to a valid region. ');
   });
 
   it('rejects a credential scoped to another service', async () => {
     const req = await signed(kmsRequest('ListKeys', {}), signer({ service: 'dynamodb' }));
-    const e = await rejection(verifySigV4(req, expectation(), lookup));
+    const e = await kmsErrorOf(verifySigV4(req, expectation(), lookup));
     expect(e.code).toBe('InvalidSignatureException');
     expect(e.message).toBe("Credential should be scoped to correct service: 'kms'. ");
   });
@@ -301,7 +292,7 @@ describe('verifySigV4 with requests signed by @smithy/signature-v4', () => {
   it('rejects a scope date that differs from X-Amz-Date', async () => {
     const req = await signed();
     req.headers.authorization = (req.headers.authorization as string).replace('/20240501/', '/20240430/');
-    const e = await rejection(verifySigV4(req, expectation(), lookup));
+    const e = await kmsErrorOf(verifySigV4(req, expectation(), lookup));
     expect(e.code).toBe('InvalidSignatureException');
     expect(e.message).toBe(
       "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20240430' != '20240501', from '20240501T102030Z'.",
@@ -311,7 +302,7 @@ describe('verifySigV4 with requests signed by @smithy/signature-v4', () => {
   it('rejects a bad scope terminator', async () => {
     const req = await signed();
     req.headers.authorization = (req.headers.authorization as string).replace('/aws4_request', '/aws4_requests');
-    const e = await rejection(verifySigV4(req, expectation(), lookup));
+    const e = await kmsErrorOf(verifySigV4(req, expectation(), lookup));
     expect(e.message).toBe("Credential should be scoped with a valid terminator: 'aws4_request', not 'aws4_requests'. ");
   });
 
@@ -328,9 +319,9 @@ describe('verifySigV4 with requests signed by @smithy/signature-v4', () => {
     const reordered = { ...req, query: req.query.split('&').reverse().join('&') };
     await expect(verifySigV4(reordered, expectation(), lookup)).resolves.toBeDefined();
     const tampered = { ...req, query: req.query.replace('z-last=v', 'z-last=w') };
-    expect((await rejection(verifySigV4(tampered, expectation(), lookup))).message).toMatch(/^The request signature we calculated/);
+    expect((await kmsErrorOf(verifySigV4(tampered, expectation(), lookup))).message).toMatch(/^The request signature we calculated/);
     const otherPath = { ...req, path: '/a/c%20e/e~f/' };
-    expect((await rejection(verifySigV4(otherPath, expectation(), lookup))).code).toBe('InvalidSignatureException');
+    expect((await kmsErrorOf(verifySigV4(otherPath, expectation(), lookup))).code).toBe('InvalidSignatureException');
   });
 
   it('verifies presigned (query-string) requests', async () => {
@@ -339,10 +330,10 @@ describe('verifySigV4 with requests signed by @smithy/signature-v4', () => {
     expect(pre.headers.authorization).toBeUndefined();
     const cred = await verifySigV4(pre, expectation(new Date(SIGNED_AT.getTime() + 4 * MIN)), lookup);
     expect(cred.accessKeyId).toBe(ACCESS_KEY);
-    const e = await rejection(verifySigV4(pre, expectation(new Date(SIGNED_AT.getTime() + 6 * MIN)), lookup));
+    const e = await kmsErrorOf(verifySigV4(pre, expectation(new Date(SIGNED_AT.getTime() + 6 * MIN)), lookup));
     expect(e.message).toMatch(/^Signature expired:/);
     const tampered = { ...pre, query: `${pre.query}&extra=1` };
-    expect((await rejection(verifySigV4(tampered, expectation(), lookup))).message).toMatch(/^The request signature we calculated/);
+    expect((await kmsErrorOf(verifySigV4(tampered, expectation(), lookup))).message).toMatch(/^The request signature we calculated/);
   });
 });
 
@@ -360,7 +351,7 @@ describe('parseAuthorization', () => {
     const e = thrown(() => parseAuthorization(base({})));
     expect(e.code).toBe('MissingAuthenticationTokenException');
     expect(e.message).toBe('Missing Authentication Token');
-    const e2 = await rejection(verifySigV4(base({}), expectation(), lookup));
+    const e2 = await kmsErrorOf(verifySigV4(base({}), expectation(), lookup));
     expect(e2.code).toBe('MissingAuthenticationTokenException');
     expect(thrown(() => parseAuthorization(base({ authorization: 'Bearer abc' }))).code).toBe('MissingAuthenticationTokenException');
   });
@@ -454,7 +445,7 @@ describe('AWS SigV4 test suite vectors', () => {
 
   it('get-vanilla', async () => {
     await expect(verifySigV4(vector('GET', GET_VANILLA), exp, suiteSecrets)).resolves.toMatchObject({ accessKeyId: 'AKIDEXAMPLE' });
-    expect((await rejection(verifySigV4(vector('GET', POST_VANILLA), exp, suiteSecrets))).code).toBe('InvalidSignatureException');
+    expect((await kmsErrorOf(verifySigV4(vector('GET', POST_VANILLA), exp, suiteSecrets))).code).toBe('InvalidSignatureException');
   });
 
   it('post-vanilla', async () => {
