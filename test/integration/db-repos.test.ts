@@ -78,6 +78,31 @@ for (const variant of variants) {
     defineAccessKeyAndAuditTests(() => uow, () => database);
     defineTransactionAndErrorTests(() => uow);
     defineWrappedKeyStoreTests(() => uow);
+    if (variant.name === 'postgres') defineOverlappingTransactionTests(() => uow);
+  });
+}
+
+/** The unit of work disables its AsyncLocalStorage when no transaction is open (db/unit-of-work.ts transaction()). */
+function defineOverlappingTransactionTests(get: () => DrizzleUnitOfWork): void {
+  it('a transaction still joins its writes after an overlapping one has ended, and nothing leaks outside either', async () => {
+    const uow = get();
+    const store = uow.wrappedKeys;
+    const id = Buffer.alloc(16, 9);
+    const [inA, inB, after] = [randomUUID(), randomUUID(), randomUUID()];
+    let bEnded!: () => void;
+    const bDone = new Promise<void>((r) => (bEnded = r));
+    const a = uow.transaction(async () => {
+      await bDone; // B began and committed while A was open
+      await store.insert(inA, id, Buffer.from('a'));
+      throw new Error('roll back A');
+    });
+    await uow.transaction(() => store.insert(inB, id, Buffer.from('b')));
+    bEnded();
+    await rejection(a);
+    expect(await store.get(inA)).toBeNull(); // A's write ran in A and rolled back with it
+    expect(Buffer.from((await store.get(inB)) ?? [])).toEqual(Buffer.from('b'));
+    await store.insert(after, id, Buffer.from('c')); // outside any transaction: commits by itself
+    expect(Buffer.from((await store.get(after)) ?? [])).toEqual(Buffer.from('c'));
   });
 }
 
