@@ -27,7 +27,7 @@ import { MetadataCache } from '../core/services/metadata-cache.js';
 import { Metrics } from './metrics.js';
 import { checkReadiness } from './readiness.js';
 import { startBenchStats } from './bench-stats.js';
-import { QuotaLimiter } from './quotas.js';
+import { QuotaLimiter, quotaShare } from './quotas.js';
 
 export interface RunningServer {
   url: string;
@@ -143,7 +143,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log,
     metrics,
     lookupCredential: credentials,
-    quotas: new QuotaLimiter(config.quotas),
+    // Each worker admits its share, so the workers together admit the configured rate.
+    quotas: new QuotaLimiter(quotaShare(config.quotas, cluster.isWorker ? config.workers : 1)),
     consoleDir: config.consoleDir ?? defaultConsoleDir(),
     health: async () => ({ hsm: await hsm.healthy(), database: await uow.healthy() }),
     readiness: () =>

@@ -31,6 +31,23 @@ export function quotaClassOf(operation: string, config: QuotaConfig): QuotaClass
   return 'management';
 }
 
+/**
+ * The part of each quota one of `workers` server processes admits (COFFER_WORKERS): each worker keeps its own
+ * buckets, so each takes 1/workers of every rate and the shares add up to the configured quota. node:cluster deals
+ * connections to the workers in turn, so a caller spreading requests over several connections (the SDKs keep a pool)
+ * gets its whole quota; requests on one single connection all reach one worker and get that worker's share.
+ */
+export function quotaShare(config: QuotaConfig, workers: number): QuotaConfig {
+  if (workers <= 1) return config;
+  const share = (rate: number) => rate / workers;
+  return {
+    symmetric: share(config.symmetric),
+    generateRandom: config.generateRandom === null ? null : share(config.generateRandom),
+    asymmetric: share(config.asymmetric),
+    management: share(config.management),
+  };
+}
+
 function rateOf(cls: QuotaClass, config: QuotaConfig): number {
   if (cls === 'generate-random') return config.generateRandom ?? config.symmetric;
   return config[cls];

@@ -1,7 +1,7 @@
 // Several instances on one database and one token: both start at once (migration lock), and the deletion job run by
 // both deletes each due key exactly once. COFFER_WORKERS: one server of several worker processes.
 import { readFileSync } from 'node:fs';
-import { CreateKeyCommand, DecryptCommand, EncryptCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateRandomCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
 import { migrationsFolder } from '../../db/index.js';
@@ -73,10 +73,11 @@ it('starts two instances at once on a fresh database, then their jobs delete eac
   }
 }, 180_000);
 
-it('COFFER_WORKERS=2 serves one port from two worker processes; requests through many connections are answered and audited on one chain; SIGTERM stops all', async () => {
+it('COFFER_WORKERS=2 serves one port from two worker processes; requests through many connections are answered and audited on one chain; the workers together admit the configured quota, not twice it; SIGTERM stops all', async () => {
   const workersDb = await createTestDatabase({ allowPglite: false });
   if (!workersDb?.url) return expect.fail('this test needs a Postgres server');
-  const server = await startCoffer({ databaseUrl: workersDb.url, env: { COFFER_WORKERS: '2' } });
+  const QUOTA = 20;
+  const server = await startCoffer({ databaseUrl: workersDb.url, env: { COFFER_WORKERS: '2', COFFER_QUOTA_GENERATE_RANDOM_RPS: String(QUOTA) } });
   try {
     const listening = () => server.logs().split('\n').filter((l) => l.includes('"msg":"listening"'));
     while (listening().length < 2) await new Promise((r) => setTimeout(r, 100));
@@ -98,6 +99,25 @@ it('COFFER_WORKERS=2 serves one port from two worker processes; requests through
         }
       }),
     );
+
+    // A burst of GenerateRandom over the 8 connections (4 per worker): each worker admits its half of the quota.
+    const started = performance.now();
+    const outcomes = await Promise.all(
+      clients.map(async (kms) => {
+        const mine: string[] = [];
+        for (let i = 0; i < 8; i++) {
+          mine.push(await kms.send(new GenerateRandomCommand({ NumberOfBytes: 8 })).then(() => 'ok', (e: { name?: string }) => e.name ?? 'error'));
+        }
+        return mine;
+      }),
+    );
+    const elapsedS = (performance.now() - started) / 1000;
+    const flat = outcomes.flat();
+    expect(flat.filter((o) => o !== 'ok' && o !== 'ThrottlingException')).toEqual([]);
+    const admitted = flat.filter((o) => o === 'ok').length;
+    // One second of quota at once, plus what refills while the burst lasts; twice the quota if each worker took all of it.
+    expect(admitted).toBeLessThanOrEqual(QUOTA + Math.ceil(QUOTA * elapsedS) + 1);
+    expect(admitted).toBeGreaterThanOrEqual(QUOTA / 2);
     for (const kms of [first, ...clients]) kms.destroy();
     const verified = await audit('verify', '--database-url', workersDb.url);
     expect(verified.stderr).toBe('');

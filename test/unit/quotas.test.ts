@@ -1,7 +1,7 @@
 // Unit: the token buckets behind request-rate quotas, on a fake clock.
 import { describe, expect, it } from 'vitest';
 import { isKmsError } from '../../core/errors.js';
-import { DEFAULT_QUOTAS, QuotaLimiter, quotaClassOf, quotaCounters, THROTTLING_MESSAGE } from '../../server/quotas.js';
+import { DEFAULT_QUOTAS, QuotaLimiter, quotaClassOf, quotaCounters, quotaShare, THROTTLING_MESSAGE } from '../../server/quotas.js';
 
 function limiter(overrides: Partial<typeof DEFAULT_QUOTAS> = {}) {
   let t = 0;
@@ -30,6 +30,17 @@ describe('QuotaLimiter', () => {
     expect(passes(l, 'a', 'Decrypt', 25)).toBe(5);
     advance(10_000);
     expect(passes(l, 'a', 'GenerateDataKey', 25)).toBe(10);
+  });
+
+  it('splits every quota evenly between worker processes, so their shares add up to it; 0 (no quota) and a shared GenerateRandom stay so', () => {
+    expect(quotaShare(DEFAULT_QUOTAS, 1)).toEqual(DEFAULT_QUOTAS);
+    expect(quotaShare({ symmetric: 5500, generateRandom: null, asymmetric: 0, management: 1000 }, 4)).toEqual({ symmetric: 1375, generateRandom: null, asymmetric: 0, management: 250 });
+    expect(quotaShare({ ...DEFAULT_QUOTAS, generateRandom: 30 }, 3).generateRandom).toBe(10);
+    let t = 0;
+    const workers = [0, 1].map(() => new QuotaLimiter(quotaShare({ ...DEFAULT_QUOTAS, symmetric: 10 }, 2), () => t));
+    expect(workers.map((w) => passes(w, 'a', 'Encrypt', 25))).toEqual([5, 5]);
+    t += 1000;
+    expect(workers.map((w) => passes(w, 'a', 'Encrypt', 25))).toEqual([5, 5]);
   });
 
   it('keeps accounts and classes apart', () => {
