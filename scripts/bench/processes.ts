@@ -1,6 +1,6 @@
 // The bench's child processes: the real server (dev SoftHSM token in a temp dir, a fresh Postgres database or
 // PGlite), the bare Hono server, and the load generator; plus RSS sampling from /proc.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,24 @@ export const ADMIN = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJ
 export const REGION = 'us-east-1';
 const LOCAL_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const TSX = ['--import', 'tsx'];
+
+const built = new Map<string, string>();
+
+/**
+ * The server as ./scripts/start and the container run it: compiled (tsc -p tsconfig.build.json into the tree's
+ * dist/), on plain node. Under tsx the server carried tsx's loader thread and its transpiled-source maps (more RSS,
+ * a few % of CPU) that production does not. BENCH_TSX=1 runs server/main.ts under tsx instead. Built once per tree.
+ */
+function serverEntry(root: string): string[] {
+  if (process.env.BENCH_TSX === '1') return [...TSX, join(root, 'server', 'main.ts')];
+  let entry = built.get(root);
+  if (!entry) {
+    process.stderr.write(`[bench] compiling the server in ${root} ...\n`);
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    built.set(root, (entry = join(root, 'dist', 'server', 'main.js')));
+  }
+  return [entry];
+}
 
 export interface Child {
   child: ChildProcess;
@@ -80,7 +98,7 @@ export function startCofferServer(opts: ServerOptions): Promise<Child & { dataDi
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   };
-  const args = [...(opts.nodeArgs ?? []), ...TSX, join(opts.root ?? ROOT, 'server', 'main.ts')];
+  const args = [...(opts.nodeArgs ?? []), ...serverEntry(opts.root ?? ROOT)];
   const started = spawnUntil(args, env, listeningUrl).catch((e: unknown) => {
     rmSync(dataDir, { recursive: true, force: true });
     throw e;

@@ -29,7 +29,7 @@ const COMPONENTS: Array<[string, RegExp]> = [
   ['hono + node-server', /node_modules\/(hono|@hono)\//],
   ['zod', /node_modules\/zod\//],
   ['pkcs11js binding', /node_modules\/pkcs11js\//],
-  ['server/protocol/sigv4.ts', /server\/protocol\/sigv4\.ts/],
+  ['server/protocol/sigv4.ts', /server\/protocol\/sigv4\.[jt]s/],
   ['server/ (other)', /\/server\//],
   ['core/', /\/core\//],
   ['db/', /\/db\//],
