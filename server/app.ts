@@ -14,6 +14,8 @@ export interface AppDeps extends DispatchDeps {
   /** GET /readyz; absent in tests that build the app alone. */
   readiness?: () => Promise<ReadinessReport>;
   metrics?: Metrics;
+  /** What GET /metrics answers; absent: `metrics` alone (with COFFER_WORKERS > 1, every worker's: server/cluster-metrics.ts). */
+  renderMetrics?: () => string | Promise<string>;
   /** The web console's build folder, served under /console; absent: no console routes. */
   consoleDir?: string;
 }
@@ -40,7 +42,8 @@ export function createApp(deps: AppDeps): Hono {
   }
   const metrics = deps.metrics;
   if (metrics) {
-    app.get('/metrics', (c) => c.body(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
+    const render = deps.renderMetrics ?? (() => metrics.render());
+    app.get('/metrics', async (c) => c.body(await render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
     app.post('/', async (c, next) => {
       const done = metrics.startRequest(operationLabel(c.req.header('x-amz-target')));
       try {

@@ -3,12 +3,15 @@
 // caches: exactly like separate instances on one database and token, so what holds between instances (the audit
 // chain's head lock, job locks, cache invalidation by NOTIFY within COFFER_METADATA_CACHE_MS) holds between workers.
 import cluster, { type Worker } from 'node:cluster';
+import { superviseMetrics } from './cluster-metrics.js';
 import type { Logger } from './log.js';
 
 /** The first worker creates the development token and migrates the database; the others start once it listens. */
 export async function superviseWorkers(count: number, shutdownTimeoutMs: number, log: Logger): Promise<void> {
   let stopping = false;
   let started = false;
+  const workers = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+  superviseMetrics(workers);
   const fork = (): Worker => {
     const worker = cluster.fork();
     worker.on('exit', (code, signal) => {
@@ -27,7 +30,6 @@ export async function superviseWorkers(count: number, shutdownTimeoutMs: number,
   for (let i = 1; i < count; i++) fork();
   started = true;
 
-  const workers = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;

@@ -73,7 +73,7 @@ it('starts two instances at once on a fresh database, then their jobs delete eac
   }
 }, 180_000);
 
-it('COFFER_WORKERS=2 serves one port from two worker processes; requests through many connections are answered and audited on one chain; the workers together admit the configured quota, not twice it; SIGTERM stops all', async () => {
+it('COFFER_WORKERS=2 serves one port from two worker processes; requests through many connections are answered and audited on one chain; the workers together admit the configured quota, not twice it; /metrics shows every worker; SIGTERM stops all', async () => {
   const workersDb = await createTestDatabase({ allowPglite: false });
   if (!workersDb?.url) return expect.fail('this test needs a Postgres server');
   const QUOTA = 20;
@@ -118,6 +118,18 @@ it('COFFER_WORKERS=2 serves one port from two worker processes; requests through
     // One second of quota at once, plus what refills while the burst lasts; twice the quota if each worker took all of it.
     expect(admitted).toBeLessThanOrEqual(QUOTA + Math.ceil(QUOTA * elapsedS) + 1);
     expect(admitted).toBeGreaterThanOrEqual(QUOTA / 2);
+
+    // Whichever worker a scrape reaches, /metrics holds every worker's series, each labelled with its worker.
+    for (let scrape = 0; scrape < 2; scrape++) {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      expect(text).toContain('coffer_workers_answering 2\n');
+      const generateRandom = [...text.matchAll(/^coffer_requests_total\{operation="GenerateRandom",status="(\d+)",worker="(\d+)"\} (\d+)$/gm)];
+      expect(new Set(generateRandom.map((m) => m[2])).size).toBe(2);
+      const sum = (status: string) => generateRandom.filter((m) => m[1] === status).reduce((a, m) => a + Number(m[3]), 0);
+      expect(sum('200')).toBe(admitted);
+      expect(sum('400')).toBe(flat.length - admitted);
+      expect(text.match(/^# TYPE coffer_requests_total counter$/gm)).toHaveLength(1);
+    }
     for (const kms of [first, ...clients]) kms.destroy();
     const verified = await audit('verify', '--database-url', workersDb.url);
     expect(verified.stderr).toBe('');
