@@ -1,5 +1,6 @@
 // Configuration from the environment, validated at boot with one message per bad value; secrets wrapped.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { Secret } from './secret.js';
@@ -47,7 +48,7 @@ const schema = z.object({
   COFFER_HSM_HEAVY_CONCURRENCY: z.coerce.number().int().min(0).max(1024).optional(),
   COFFER_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
   COFFER_METADATA_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
-  COFFER_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  COFFER_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default('auto'),
   COFFER_KEY_STORE: z.enum(['token', 'wrapped']).default('wrapped'),
   COFFER_WRAPPED_KEY_CACHE: z.coerce.number().int().min(1).max(1_000_000).default(16_384),
 });
@@ -170,6 +171,19 @@ function fieldByField(source: NodeJS.ProcessEnv): z.output<typeof schema> {
   return out as z.output<typeof schema>;
 }
 
+/** At most this many workers by default: each holds about a dozen Postgres connections (pool of 10, listeners). */
+export const AUTO_WORKERS_MAX = 4;
+
+/**
+ * COFFER_WORKERS=auto (the default): one worker per core, at most AUTO_WORKERS_MAX, when Postgres is configured;
+ * one process on PGlite, which only one process can open. Two workers on this 2-core machine served Encrypt 1.2x
+ * and GenerateRandom 1.25-1.4x the requests of one (bench/ab-workers-quiet-2.txt).
+ */
+function workersFor(value: 'auto' | number | undefined, postgres: boolean): number {
+  if (typeof value === 'number') return value;
+  return postgres ? Math.max(1, Math.min(availableParallelism(), AUTO_WORKERS_MAX)) : 1;
+}
+
 /** Parses the environment; throws ConfigError listing every bad value (never a secret's value). */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(source);
@@ -181,7 +195,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if ((env.COFFER_ADMIN_ACCESS_KEY_ID === undefined) !== (env.COFFER_ADMIN_SECRET_ACCESS_KEY === undefined)) {
     problems.push('COFFER_ADMIN_ACCESS_KEY_ID and COFFER_ADMIN_SECRET_ACCESS_KEY: set both or neither');
   }
-  if (Number(env.COFFER_WORKERS ?? 1) > 1 && dbUrl === null) {
+  if (typeof env.COFFER_WORKERS === 'number' && env.COFFER_WORKERS > 1 && dbUrl === null) {
     problems.push('COFFER_WORKERS: more than 1 needs Postgres (DATABASE_URL); PGlite cannot be shared by processes');
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
@@ -217,7 +231,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     credentialCacheMs: env.COFFER_CREDENTIAL_CACHE_MS,
     metadataCacheMs: env.COFFER_METADATA_CACHE_MS,
-    workers: env.COFFER_WORKERS,
+    workers: workersFor(env.COFFER_WORKERS, dbUrl !== null),
     keyStore: env.COFFER_KEY_STORE,
     wrappedKeyCache: env.COFFER_WRAPPED_KEY_CACHE,
     consoleDir: env.COFFER_CONSOLE_DIR === undefined ? null : resolve(env.COFFER_CONSOLE_DIR),

@@ -125,7 +125,8 @@ async function main(): Promise<void> {
     const server = await startCofferServer({
       databaseUrl: db.url,
       nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
-      env: NO_THROTTLE,
+      // One serving process, so that one profile holds every request's work (COFFER_WORKERS=auto would fork one per core).
+      env: { ...NO_THROTTLE, COFFER_WORKERS: '1' },
     });
     let result;
     try {

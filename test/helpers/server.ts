@@ -60,6 +60,9 @@ export async function startCoffer(opts: StartOptions = {}): Promise<CofferProces
     COFFER_LOG_LEVEL: 'info',
     ...(opts.generatedAdmin ? {} : { COFFER_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId, COFFER_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey }),
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
+    // One serving process unless a test asks for workers (the default, auto, forks one per core on Postgres);
+    // COFFER_TEST_WORKERS=auto (or a number) runs every server a test starts that way.
+    COFFER_WORKERS: process.env.COFFER_TEST_WORKERS ?? '1',
     // COFFER_TEST_KEY_STORE=wrapped runs every server a test starts with wrapped key material (hsm/wrapped-keys.ts).
     ...(process.env.COFFER_TEST_KEY_STORE ? { COFFER_KEY_STORE: process.env.COFFER_TEST_KEY_STORE } : {}),
     ...opts.env,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { inspect } from 'node:util';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../server/config.js';
+import { AUTO_WORKERS_MAX, ConfigError, loadConfig } from '../../server/config.js';
 
 function problems(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -33,6 +33,16 @@ describe('configuration', () => {
     expect(problems({ COFFER_WORKERS: '2' })).toEqual(['COFFER_WORKERS: more than 1 needs Postgres (DATABASE_URL); PGlite cannot be shared by processes']);
     expect(loadConfig({ COFFER_WORKERS: '2', DATABASE_URL: 'postgres://u@h/db' }).workers).toBe(2);
     expect(loadConfig({}).workers).toBe(1);
+  });
+
+  it('COFFER_WORKERS=auto (the default): one per core up to 4 on Postgres, one on PGlite; a number is taken as given', () => {
+    const perCore = Math.max(1, Math.min(availableParallelism(), AUTO_WORKERS_MAX));
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).workers).toBe(perCore);
+    expect(loadConfig({ COFFER_WORKERS: 'auto', DATABASE_URL: 'postgres://u@h/db' }).workers).toBe(perCore);
+    expect(loadConfig({ COFFER_WORKERS: 'auto' }).workers).toBe(1);
+    expect(loadConfig({ COFFER_WORKERS: '1', DATABASE_URL: 'postgres://u@h/db' }).workers).toBe(1);
+    expect(loadConfig({ COFFER_WORKERS: '6', DATABASE_URL: 'postgres://u@h/db' }).workers).toBe(6);
+    expect(problems({ COFFER_WORKERS: 'many' }).map((m) => m.split(':')[0])).toEqual(['COFFER_WORKERS']);
   });
 
   it('names a malformed access key id', () => {
