@@ -54,7 +54,7 @@ export async function appendChained(db: Db, events: readonly AuditEvent[]): Prom
   }));
   // Prepared (named) on Postgres: the statement is the same text every time, so each connection parses and plans
   // it once, and a batch is one Bind/Execute instead of Parse/Describe, a round trip, then Bind/Execute.
-  const query = { sql: APPEND_CHAINED, params: [JSON.stringify(rows, wellFormed)] };
+  const query = { sql: APPEND_CHAINED, params: [batchJson(rows)] };
   const r: unknown = await db._.session.prepareQuery(query, undefined, 'coffer_audit_append', false).execute();
   const updated = (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows).length;
   if (updated !== 1) throw internalError(new Error('audit chain head missing'));
@@ -72,8 +72,20 @@ function wellFormed(_key: string, value: unknown): unknown {
   return typeof value === 'string' ? value.replace(NOT_STORABLE, '\ufffd') : value;
 }
 
+/**
+ * JSON.stringify escapes exactly the characters jsonb refuses (NUL as \u0000, a lone surrogate as \udXXX), and a
+ * batch almost never holds one: stringify plainly, and only when such an escape may be there (a false alarm costs
+ * the slow path, nothing else) again with the replacer that calls wellFormed on every value.
+ */
+const MAYBE_NOT_STORABLE = /\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+
+export function batchJson(rows: readonly BatchRow[]): string {
+  const plain = JSON.stringify(rows);
+  return MAYBE_NOT_STORABLE.test(plain) ? JSON.stringify(rows, wellFormed) : plain;
+}
+
 /** An audit_events row as jsonb_to_recordset reads it (column name → JSON value), `n` its place in the batch. */
-interface BatchRow {
+export interface BatchRow {
   n: number;
   id: string;
   time: string;

@@ -334,7 +334,9 @@ const SIGNING_KEY_CACHE_MAX = 1000;
 const signingKeys = new Map<string, Buffer>();
 
 export function deriveSigningKey(secret: string, date: string, region: string, service: string): Buffer {
-  const cacheKey = `${sha256Hex(secret)}/${date}/${region}/${service}`;
+  // Keyed by the secret itself (it is in the credential cache's memory anyway; no caller chooses which secret is
+  // looked up): hashing it first cost a SHA-256 per request.
+  const cacheKey = `${date}/${region}/${service}/${secret}`;
   const hit = signingKeys.get(cacheKey);
   if (hit) {
     // Refresh recency: a Map iterates in insertion order, so the first entry is the least recently used.
