@@ -12,8 +12,11 @@ export async function superviseWorkers(count: number, shutdownTimeoutMs: number,
   let started = false;
   const workers = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
   superviseMetrics(workers);
+  /** Workers that have listened; one stopped before it did served nothing, so the signal ending it loses nothing. */
+  const listened = new WeakSet<Worker>();
   const fork = (): Worker => {
     const worker = cluster.fork();
+    worker.once('listening', () => listened.add(worker));
     worker.on('exit', (code, signal) => {
       if (stopping || !started) return;
       log.error('worker exited; starting another in 1 s', { pid: worker.process.pid, code, signal });
@@ -21,15 +24,6 @@ export async function superviseWorkers(count: number, shutdownTimeoutMs: number,
     });
     return worker;
   };
-  const first = fork();
-  const firstUp = await new Promise<boolean>((resolve) => {
-    first.once('listening', () => resolve(true));
-    first.once('exit', () => resolve(false));
-  });
-  if (!firstUp) process.exit(1);
-  for (let i = 1; i < count; i++) fork();
-  started = true;
-
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
@@ -41,15 +35,29 @@ export async function superviseWorkers(count: number, shutdownTimeoutMs: number,
     let left = running.length;
     if (left === 0) process.exit(0);
     for (const w of running) {
-      w.once('exit', (code) => {
-        worst = Math.max(worst, code ?? 1);
+      w.once('exit', (code, exitSignal) => {
+        // Before it installs its handlers (node's start, loading modules) a worker dies of the signal itself.
+        const stoppedBeforeListening = code === null && exitSignal === signal && !listened.has(w);
+        worst = Math.max(worst, stoppedBeforeListening ? 0 : (code ?? 1));
         if (--left === 0) process.exit(worst);
       });
       w.process.kill(signal);
     }
   };
+  // Signals are handled from the start: a stop while the first worker starts reaches it (it finishes starting, then
+  // drains) instead of killing the supervisor and orphaning it.
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  const first = fork();
+  const firstUp = await new Promise<boolean>((resolve) => {
+    first.once('listening', () => resolve(true));
+    first.once('exit', () => resolve(false));
+  });
+  // Stopped while the first worker started: stop() waits for the workers it signalled; fork no more.
+  if (stopping) return;
+  if (!firstUp) process.exit(1);
+  for (let i = 1; i < count; i++) fork();
+  started = true;
   // The bench asks for event-loop statistics with SIGUSR2 (server/bench-stats.ts): each worker answers.
   process.on('SIGUSR2', () => workers().forEach((w) => w.process.kill('SIGUSR2')));
 }

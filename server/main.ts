@@ -17,8 +17,13 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   if (config.workers > 1 && cluster.isPrimary) return superviseWorkers(config.workers, config.shutdownTimeoutMs, log);
+  // A stop signal during the import of the server's modules is held for runServer (a default SIGTERM would kill).
+  let held: string | null = null;
+  const hold = (signal: string) => void (held ??= signal);
+  process.on('SIGTERM', hold).on('SIGINT', hold);
   const { runServer } = await import('./serve.js');
-  return runServer(config, log);
+  process.off('SIGTERM', hold).off('SIGINT', hold);
+  return runServer(config, log, held);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) void main();

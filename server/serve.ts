@@ -177,7 +177,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 }
 
 /** Serves until SIGTERM or SIGINT, then shuts down gracefully and exits. */
-export async function runServer(config: Config, log: Logger): Promise<void> {
+export async function runServer(config: Config, log: Logger, heldSignal: string | null = null): Promise<void> {
+  // A signal that arrives while the server starts (a supervisor stopping a worker it has just forked, an operator's
+  // Ctrl-C) is held and honoured once the start-up ends: a graceful stop, never a kill halfway through opening the
+  // token or migrating.
+  let held: string | null = heldSignal;
+  let stop = (signal: string) => void (held ??= signal);
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   const benchStats = startBenchStats(process.env, log);
   let running: RunningServer;
   try {
@@ -188,7 +195,7 @@ export async function runServer(config: Config, log: Logger): Promise<void> {
     process.exit(1);
   }
   let stopping = false;
-  const stop = (signal: string) => {
+  stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal, timeoutSeconds: config.shutdownTimeoutMs / 1000 });
@@ -209,6 +216,5 @@ export async function runServer(config: Config, log: Logger): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  if (held !== null) stop(held);
 }

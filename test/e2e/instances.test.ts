@@ -141,3 +141,19 @@ it('COFFER_WORKERS=2 serves one port from two worker processes; requests through
     await workersDb.drop();
   }
 }, 180_000);
+
+it('a SIGTERM while a worker is still starting stops the server with exit 0: the listening worker drains, the starting one ends with it', async () => {
+  const workersDb = await createTestDatabase({ allowPglite: false });
+  if (!workersDb?.url) return expect.fail('this test needs a Postgres server');
+  // startCoffer returns when the first worker listens; the supervisor forks the second only then.
+  const server = await startCoffer({ databaseUrl: workersDb.url, env: { COFFER_WORKERS: '2' } });
+  try {
+    expect(server.logs().match(/"msg":"listening"/g)).toHaveLength(1); // the second worker is still starting
+    expect(await server.stop(), server.logs()).toBe(0);
+    expect(server.logs()).toMatch(/"msg":"shut down cleanly"/);
+    expect(server.logs()).not.toMatch(/"level":"(error|fatal)"/);
+  } finally {
+    await server.stop();
+    await workersDb.drop();
+  }
+}, 120_000);
