@@ -2,6 +2,7 @@
 // The canonical request is built the way @smithy/signature-v4 (the AWS SDK for JavaScript v3) builds it for
 // non-S3 services, and the errors carry the names and messages AWS answers with.
 
+import * as nodeCrypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { KmsError, type ErrorCode } from '../../core/errors.js';
 
@@ -323,8 +324,11 @@ export function stringToSign(amzDate: string, scope: string, canonical: string):
   return `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`;
 }
 
+/** crypto.hash (Node ≥ 20.12): one call, no Hash object; about 1 µs less per digest than createHash here. */
+const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string }).hash;
+
 function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return oneShot ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
 }
 
 // ---------------------------------------------------------------------------------------------------------------
