@@ -156,12 +156,19 @@ export async function freshDatabase(): Promise<BenchDatabase> {
   };
 }
 
-/** Resident set size of a process and its children in MB, summed, from /proc (Linux); null elsewhere. */
+/**
+ * Resident memory of a process and its children in MB, from /proc (Linux); null elsewhere. One process: its RSS.
+ * Several (COFFER_WORKERS > 1: the supervisor and its workers): their PSS summed, so that the pages they share (node's
+ * binary and libraries, about 45 MB each process maps) count once rather than once per process, as a sum of RSS
+ * would (bench/memory-workers.txt: RSS summed 310 MB, PSS summed 194 MB for the same three processes).
+ */
 export function rssMb(pid: number): number | null {
+  const tree = processTree(pid);
+  const field = tree.length > 1 ? /^Pss:\s+(\d+) kB/m : /VmRSS:\s+(\d+) kB/;
   let kb: number | null = null;
-  for (const p of processTree(pid)) {
+  for (const p of tree) {
     try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      const m = field.exec(readFileSync(tree.length > 1 ? `/proc/${p}/smaps_rollup` : `/proc/${p}/status`, 'utf8'));
       if (m) kb = (kb ?? 0) + Number(m[1]);
     } catch {
       // gone meanwhile
