@@ -25,13 +25,19 @@ async function main(): Promise<void> {
     const phase = phases(await prepare(server.url)).find((p) => p.name === 'Encrypt' && p.server === 'coffer');
     if (!phase) throw new Error('no Encrypt phase');
     let samples: string[] = [];
+    /** PSS of the whole tree every 30 s: a soak (BENCH_SECONDS=300) shows whether memory stays flat. */
+    const timeline: string[] = [];
+    const started = Date.now();
+    let tick = 0;
     const sampler = setInterval(() => {
-      samples = processTree(server.child.pid as number).map((pid) => `${pid === server.child.pid ? 'supervisor/main' : 'worker'} ${pid}: ${JSON.stringify(rollup(pid))}`);
+      const tree = processTree(server.child.pid as number).map((pid) => ({ pid, r: rollup(pid) }));
+      samples = tree.map(({ pid, r }) => `${pid === server.child.pid ? 'supervisor/main' : 'worker'} ${pid}: ${JSON.stringify(r)}`);
+      if (tick++ % 30 === 0) timeline.push(`  ${Math.round((Date.now() - started) / 1000)} s: PSS ${tree.reduce((a, t) => a + (t.r.Pss ?? 0), 0)} MB (${tree.map((t) => t.r.Pss).join(' + ')})`);
     }, 1000);
     const r = await runLoadProcess({ url: server.url, target: phase.target, bodies: phase.bodies, credentials: { ...ADMIN, region: REGION }, connections: 64, warmupMs: 2000, durationMs: seconds * 1000 });
     clearInterval(sampler);
     const sum = (field: string) => samples.reduce((a, l) => a + Number(new RegExp(`"${field}":(\\d+)`).exec(l)?.[1] ?? 0), 0);
-    process.stdout.write(`Encrypt ${r.rps} req/s for ${seconds} s, ${process.env.BENCH_SERVER_ENV ?? '(defaults)'}\nMB at the end of the load (Rss = Anonymous + file-backed; Pss shares the libraries out):\n${samples.join('\n')}\nsum of Rss: ${sum('Rss')} MB, sum of Pss: ${sum('Pss')} MB\n`);
+    process.stdout.write(`Encrypt ${r.rps} req/s for ${seconds} s, ${process.env.BENCH_SERVER_ENV ?? '(defaults)'}\nMB at the end of the load (Rss = Anonymous + file-backed; Pss shares the libraries out):\n${samples.join('\n')}\nsum of Rss: ${sum('Rss')} MB, sum of Pss: ${sum('Pss')} MB\nPSS of the tree over the run:\n${timeline.join('\n')}\n`);
   } finally {
     await server.stop();
     await db.drop();

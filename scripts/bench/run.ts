@@ -189,7 +189,7 @@ const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.
 const fmt = (v: number | null, digits = 0) => (v === null ? '-' : v.toFixed(digits));
 
 function table(rows: Row[]): string {
-  const head = ['operation', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'raw token/s', 'vs raw', 'vs bare Hono', 'loop p99/max ms', 'server CPU%', 'CPU ms/req', 'RSS max MB'];
+  const head = ['operation', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'raw token/s', 'vs raw', 'vs bare Hono', 'loop p99/max ms', 'server CPU%', 'CPU ms/req', 'memory max MB'];
   const lines = rows.map((r) => [
     r.operation, fmt(r.rps), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), String(r.errors),
     r.rawTokenRps === null ? '-' : `${r.rawTokenRps} (${r.rawTokenMode})`, fmt(r.ratioToRaw, 2), fmt(r.ratioToBareHono, 2),
