@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { AuditEvent } from '../../core/audit.js';
+import { sql } from 'drizzle-orm';
 import { openDatabase } from '../../db/client.js';
 import { migrate } from '../../db/migrate.js';
 import { appendChained } from '../../db/repos/audit.js';
@@ -47,6 +48,10 @@ async function main(): Promise<void> {
   const database = await openDatabase({ url: db.url });
   try {
     await migrate(database);
+    // DROP_INDEXES=a,b: an experiment, what each secondary index of audit_events costs an append.
+    for (const index of (process.env.DROP_INDEXES ?? '').split(',').filter(Boolean)) {
+      await database.db.execute(sql.raw(`drop index if exists ${index.replace(/[^a-z_]/g, '')}`));
+    }
     for (const n of sizes) {
       const batches = Math.max(20, Math.round(12_000 / n));
       for (let i = 0; i < 5; i++) await appendChained(database.db, Array.from({ length: n }, event)); // warm
