@@ -63,16 +63,51 @@ export function grantAllows(grant: Grant, caller: Caller, action: string, condit
   return true;
 }
 
+/** Whether policies name the condition keys only the repositories can answer (resource tags, aliases). */
+interface Mentions {
+  tags: boolean;
+  aliases: boolean;
+}
+
+function mentionsIn(text: string): Mentions {
+  const lower = text.toLowerCase();
+  return { tags: lower.includes('aws:resourcetag/'), aliases: lower.includes('kms:resourcealiases') };
+}
+
+/**
+ * Per policy text and per parsed identity document, computed once: every request used to lowercase and search the
+ * key policy and the serialised identity policies again (≈ 1.3 µs a request).
+ */
+const textMentions = new Map<string, Mentions>();
+const TEXT_MENTIONS_MAX = 10_000;
+const docMentions = new WeakMap<PolicyDocument, Mentions>();
+
+function mentionsOfText(text: string): Mentions {
+  let m = textMentions.get(text);
+  if (!m) {
+    if (textMentions.size >= TEXT_MENTIONS_MAX) textMentions.clear();
+    textMentions.set(text, (m = mentionsIn(text)));
+  }
+  return m;
+}
+
+function mentionsOfDoc(doc: PolicyDocument): Mentions {
+  let m = docMentions.get(doc);
+  if (!m) docMentions.set(doc, (m = mentionsIn(JSON.stringify(doc))));
+  return m;
+}
+
 /** Adds the values only the repositories know (resource tags, aliases) when a policy asks for them. */
-async function enrich(repos: Repositories, req: AuthorizationRequest, texts: string): Promise<ConditionValues> {
+async function enrich(repos: Repositories, req: AuthorizationRequest, policyText: string, docs: readonly PolicyDocument[]): Promise<ConditionValues> {
   const values: ConditionValues = { ...req.conditions };
   const key = req.key;
   if (!key) return values;
-  const lower = texts.toLowerCase();
-  if (lower.includes('aws:resourcetag/')) {
+  const own = mentionsOfText(policyText);
+  const named = docs.map(mentionsOfDoc);
+  if (own.tags || named.some((m) => m.tags)) {
     for (const t of (await repos.tags.list(key.id, 50, null)).items) values[`aws:ResourceTag/${t.TagKey}`] = t.TagValue;
   }
-  if (lower.includes('kms:resourcealiases')) {
+  if (own.aliases || named.some((m) => m.aliases)) {
     values['kms:ResourceAliases'] = (await repos.aliases.list(key.accountId, key.id, 100, null)).items.map((a) => a.name);
   }
   return values;
@@ -87,7 +122,7 @@ export const policyAuthorizer: Authorizer = {
     const identityDocs = await identityPolicies(repos, caller);
     const base = { principal: { arn: caller.arn, accountId: caller.accountId }, action: request.action, resource: request.resource };
     if (!request.key) {
-      const values = await enrich(repos, request, '');
+      const values = await enrich(repos, request, '', []);
       const identity = evaluatePolicies(identityDocs, { ...base, conditions: values });
       if (identity.decision === 'Allow') return;
       throw accessDenied(caller, request, explicitDeny(identity) ? 'with an explicit deny in an identity-based policy' : `because no identity-based policy allows the ${request.action} action`);
@@ -95,7 +130,7 @@ export const policyAuthorizer: Authorizer = {
     const key = request.key;
     const policyText = await keyPolicyText(repos, key.id, key.accountId);
     const keyPolicy = parseStoredPolicy(policyText, 'resource');
-    const values = await enrich(repos, request, policyText + JSON.stringify(identityDocs));
+    const values = await enrich(repos, request, policyText, identityDocs);
     const r: EvaluationRequest = { ...base, conditions: values };
     const kp = evaluatePolicy(keyPolicy, r);
     const identity = evaluatePolicies(identityDocs, r);

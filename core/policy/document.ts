@@ -154,7 +154,8 @@ export function parsePolicy(text: string, kind: PolicyKind): PolicyDocument {
   return { version: (json.Version as string | undefined) ?? null, statements };
 }
 
-const parsedStored = new Map<string, PolicyDocument>();
+/** One map per kind, keyed by the text itself: the metadata cache hands out the same string, whose hash V8 keeps. */
+const parsedStored = new Map<PolicyKind, Map<string, PolicyDocument>>();
 const MAX_PARSED = 1_000;
 
 /**
@@ -162,11 +163,12 @@ const MAX_PARSED = 1_000;
  * key policy and the caller's identity policies on every request. The parsed form is never modified.
  */
 export function parseStoredPolicy(text: string, kind: PolicyKind): PolicyDocument {
-  const key = `${kind}\0${text}`;
-  const hit = parsedStored.get(key);
+  let byText = parsedStored.get(kind);
+  if (!byText) parsedStored.set(kind, (byText = new Map()));
+  const hit = byText.get(text);
   if (hit) return hit;
   const parsed = parsePolicy(text, kind);
-  if (parsedStored.size >= MAX_PARSED) parsedStored.clear();
-  parsedStored.set(key, parsed);
+  if (byText.size >= MAX_PARSED) byText.clear();
+  byText.set(text, parsed);
   return parsed;
 }

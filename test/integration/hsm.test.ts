@@ -87,6 +87,15 @@ describe('root keys', () => {
     expect(Buffer.from(await hsm.decrypt(v, iv, ciphertext, aadOf(iv))).toString()).toBe('attack at dawn');
   });
 
+  it('gives every Encrypt its own 12-byte IV, across refills of the IV pool and concurrent calls, and each decrypts', async () => {
+    const v = await newKey();
+    const sealed = await Promise.all(Array.from({ length: 700 }, (_, i) => hsm.encrypt(v, Buffer.from(`m${i}`), aadOf)));
+    expect(sealed.every(({ iv }) => iv.length === 12)).toBe(true);
+    expect(new Set(sealed.map(({ iv }) => Buffer.from(iv).toString('hex'))).size).toBe(700);
+    const samples = [0, 255, 256, 511, 512, 699];
+    for (const i of samples) expect(Buffer.from(await hsm.decrypt(v, sealed[i]!.iv, sealed[i]!.ciphertext, aadOf(sealed[i]!.iv))).toString()).toBe(`m${i}`);
+  });
+
   it('refuses an empty plaintext (SoftHSM would leave the operation active) and keeps working', async () => {
     const v = await newKey();
     expect((await kmsErrorOf(hsm.encrypt(v, new Uint8Array(0), aadOf))).code).toBe('KMSInternalException');

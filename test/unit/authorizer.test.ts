@@ -84,6 +84,16 @@ describe('policyAuthorizer', () => {
     expect(await decide(w, caller(A, 'admin'), req('kms:Encrypt'))).toBe('allow');
   });
 
+  it('resource tags are looked up when either the key policy or an identity policy names them, in any letter case', async () => {
+    const bob = caller(A, 'bob');
+    const byTag = (key: string) => doc({ Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*', Condition: { StringEquals: { [key]: 'prod' } } });
+    expect(await decide({ userPolicies: { [`${A}/bob`]: [byTag('aws:ResourceTag/env')] } }, bob, req('kms:Encrypt'))).toBe('allow');
+    expect(await decide({ userPolicies: { [`${A}/bob`]: [byTag('AWS:RESOURCETAG/env')] } }, bob, req('kms:Encrypt'))).toBe('allow');
+    expect(await decide({ userPolicies: { [`${A}/bob`]: [byTag('aws:ResourceTag/team')] } }, bob, req('kms:Encrypt'))).not.toBe('allow');
+    const keyDenies = { keyPolicy: doc(rootKms(A), { Effect: 'Deny', Principal: '*', Action: 'kms:Encrypt', Resource: '*', Condition: { StringEquals: { 'aws:resourcetag/env': 'prod' } } }) };
+    expect(await decide(keyDenies, caller(A, 'admin'), req('kms:Encrypt'))).toBe('with an explicit deny in a resource-based policy');
+  });
+
   it('cross-account: both policies must allow, and only for the operations AWS allows across accounts', async () => {
     const carol = caller(B, 'carol');
     const w: World = { keyPolicy: doc(rootKms(A), { Effect: 'Allow', Principal: { AWS: B }, Action: 'kms:*', Resource: '*' }) };
