@@ -36,3 +36,32 @@ export async function tryExclusive<T>(database: Database, name: string, fn: () =
     conn.release();
   }
 }
+
+/** The first key of the advisory lock space for writes to a shared token ("ctok"); the second is hashtext(name). */
+export const TOKEN_LOCK_CLASS = 0x63746f6b;
+
+/** How long a writer waits for another process's token write before its own fails. */
+const TOKEN_LOCK_WAIT_MS = 30_000;
+
+/**
+ * Runs fn while holding the cluster-wide lock `name`, waiting for it (at most TOKEN_LOCK_WAIT_MS): processes sharing
+ * one token (COFFER_WORKERS, instances) create and destroy token objects one at a time, as one process already does.
+ * A session lock on a reserved connection, so a crashed holder's lock goes with its connection. PGlite is one process:
+ * fn runs at once (the caller serialises within its process).
+ */
+export async function exclusive<T>(database: Database, name: string, fn: () => Promise<T>): Promise<T> {
+  if (database.kind === 'pglite') return fn();
+  const conn = await guard(() => database.client.reserve());
+  try {
+    await guard(() => conn`select set_config('lock_timeout', ${`${TOKEN_LOCK_WAIT_MS}ms`}, false)`);
+    await guard(() => conn`select pg_advisory_lock(${TOKEN_LOCK_CLASS}::int, hashtext(${name}))`);
+    try {
+      return await fn();
+    } finally {
+      await conn`select pg_advisory_unlock(${TOKEN_LOCK_CLASS}::int, hashtext(${name}))`.catch(() => {});
+    }
+  } finally {
+    await conn`select set_config('lock_timeout', '0', false)`.catch(() => {});
+    conn.release();
+  }
+}

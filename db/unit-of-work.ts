@@ -8,7 +8,7 @@ import { AuditBatcher } from './audit-batcher.js';
 import type { Database, DatabaseOptions, Db } from './client.js';
 import { openDatabase } from './client.js';
 import { guard } from './errors.js';
-import { tryExclusive, type Exclusive } from './job-lock.js';
+import { exclusive, tryExclusive, type Exclusive } from './job-lock.js';
 import { migrate, migrationsCurrent } from './migrate.js';
 import { DrizzleAccessKeyRepository } from './repos/access-keys.js';
 import { DrizzleAliasRepository } from './repos/aliases.js';
@@ -124,6 +124,11 @@ export class DrizzleUnitOfWork implements UnitOfWork {
   /** Runs fn unless another holder (any instance) runs the job `name` now: see db/job-lock.ts. */
   tryExclusive<T>(name: string, fn: () => Promise<T>): Promise<Exclusive<T>> {
     return tryExclusive(this.database, name, fn);
+  }
+
+  /** Runs fn holding the cluster-wide lock `name`, waiting for it: see db/job-lock.ts exclusive. */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return exclusive(this.database, name, fn);
   }
 
   /** Every shipped migration is applied; false when not, or when the database does not answer. */

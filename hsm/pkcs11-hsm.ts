@@ -521,9 +521,21 @@ export class Pkcs11Hsm implements Hsm {
    * test), and a token's object store is written serially anyway. Cryptographic calls do not wait for this.
    */
   private objectWrites: Promise<unknown> = Promise.resolve();
+  /** Excludes the other processes on this token from token object writes; none until serializeWritesWith. */
+  private crossProcess: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn();
+
+  /**
+   * Token object writes (creating, importing, destroying objects) already run one at a time in this process
+   * (SoftHSM fails some concurrent creations); `lock` makes them one at a time across the processes sharing the
+   * token too (COFFER_WORKERS, instances), as SoftHSM's file store has integrity reports under parallel writers
+   * (softhsm/SoftHSMv2#757). Wrapped AES keys write no token object and never take it.
+   */
+  serializeWritesWith(lock: <T>(fn: () => Promise<T>) => Promise<T>): void {
+    this.crossProcess = lock;
+  }
 
   private serialized<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.objectWrites.then(fn);
+    const next = this.objectWrites.then(() => this.crossProcess(fn));
     this.objectWrites = next.catch(() => undefined);
     return next;
   }

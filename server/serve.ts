@@ -118,6 +118,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const hsm = await openToken(config);
   const selfTestResult = await selfTest(hsm, config, log);
   const uow = await openDatabaseFor(config, hsm);
+  // Token object writes one at a time across every process on this token and database (workers, instances).
+  hsm.serializeWritesWith((fn) => uow.exclusive('token-writes', fn));
   if (config.keyStore === 'wrapped') await useWrappedKeys(hsm, uow, config);
   const metrics = new Metrics();
   registerGauges(metrics, hsm, uow.auditAppender);

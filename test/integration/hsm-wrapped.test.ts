@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isKmsError } from '../../core/errors.js';
 import { DrizzleUnitOfWork } from '../../db/index.js';
 import { ensureDevToken, openHsm, type DevToken, type Pkcs11Hsm } from '../../hsm/index.js';
-import { acquireModule, ck, findSlot, releaseModule, type Handle, type PKCS11 } from '../../hsm/module.js';
+import { acquireModule, ck, findObjects, findSlot, releaseModule, type Handle, type PKCS11 } from '../../hsm/module.js';
+import { TOKEN_LOCK_CLASS } from '../../db/job-lock.js';
 import { DOMAIN_KEY_LABEL, findVersionObjectsTemplate } from '../../hsm/templates.js';
 import { WrappedKeys } from '../../hsm/wrapped-keys.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -244,6 +245,37 @@ describe('use copies in flight', () => {
       expect(alive(held!)).toBe(false);
     } finally {
       keys.close();
+    }
+  });
+});
+
+describe('token object writes across processes', () => {
+  it('wait for the cluster-wide token lock another process holds (COFFER_WORKERS, instances on one token); wrapped AES keys do not', async () => {
+    const uow = await DrizzleUnitOfWork.open({ url: db?.url as string });
+    uows.push(uow);
+    const h = await openHsm({ ...token, poolSize: 2 });
+    hsms.push(h);
+    h.serializeWritesWith((fn) => uow.exclusive('token-writes', fn));
+    await h.useWrappedKeys(uow.wrappedKeys, 4);
+    // Another process in the middle of a token write holds the lock.
+    const other = await sql.reserve();
+    await other`select pg_advisory_lock(${TOKEN_LOCK_CLASS}::int, hashtext('token-writes'))`;
+    try {
+      const v = randomUUID();
+      let created = false;
+      const creating = h.createHmacKey(v, 'HMAC_256').then(() => (created = true));
+      // A wrapped AES key writes no token object: it is made while the lock is held.
+      const aes = randomUUID();
+      await Promise.race([h.createRootKey(aes), new Promise((_, reject) => setTimeout(() => reject(new Error('waited for the token lock')), 5_000))]);
+      expect(await h.hasRootKey(aes)).toBe(true);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(created).toBe(false);
+      expect(findObjects(lib, s, findVersionObjectsTemplate(v))).toHaveLength(0);
+      await other`select pg_advisory_unlock(${TOKEN_LOCK_CLASS}::int, hashtext('token-writes'))`;
+      await creating;
+      expect(findObjects(lib, s, findVersionObjectsTemplate(v))).toHaveLength(1);
+    } finally {
+      other.release();
     }
   });
 });
