@@ -36,8 +36,19 @@ const TAG = 16;
 
 /** One token round of each KMS operation, as the server's Hsm adapter does it (IV from the token RNG). */
 function steps(lib: PKCS11, key: Handle, plaintext: Buffer, aad: Buffer, sealed: { iv: Buffer; body: Buffer }) {
+  // IVs drawn from the token 256 at a time, as the adapter draws them (hsm/pkcs11-hsm.ts nextIv).
+  let ivs: Buffer = Buffer.alloc(0);
+  let ivAt = 0;
+  const nextIv = (s: Handle): Buffer => {
+    if (ivAt + 12 > ivs.length) {
+      ivs = lib.C_GenerateRandom(s, Buffer.alloc(12 * 256));
+      ivAt = 0;
+    }
+    ivAt += 12;
+    return ivs.subarray(ivAt - 12, ivAt);
+  };
   const enc = async (s: Handle, data: Buffer, sync: boolean) => {
-    const iv = lib.C_GenerateRandom(s, Buffer.alloc(12));
+    const iv = nextIv(s);
     lib.C_EncryptInit(s, aesGcm(iv, aad), key);
     const out = Buffer.alloc(data.length + TAG);
     return sync ? lib.C_Encrypt(s, data, out) : lib.C_EncryptAsync(s, data, out);
