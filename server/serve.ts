@@ -28,6 +28,7 @@ import { checkReadiness } from './readiness.js';
 import { startBenchStats } from './bench-stats.js';
 import { QuotaLimiter, quotaShare } from './quotas.js';
 import { workerMetrics } from './cluster-metrics.js';
+import { lowerHelperThreads } from './thread-priority.js';
 
 export interface RunningServer {
   url: string;
@@ -117,6 +118,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const hsm = await openToken(config);
   const selfTestResult = await selfTest(hsm, config, log);
+  // The self-test's asynchronous token calls have started libuv's pool: every helper thread exists now.
+  if (process.env.COFFER_NICE_HELPERS === '1') log.info('helper threads lowered', { threads: lowerHelperThreads() });
   const uow = await openDatabaseFor(config, hsm);
   // Token object writes one at a time across every process on this token and database (workers, instances).
   hsm.serializeWritesWith((fn) => uow.exclusive('token-writes', fn));
