@@ -48,6 +48,7 @@ const schema = z.object({
   COFFER_HSM_HEAVY_CONCURRENCY: z.coerce.number().int().min(0).max(1024).optional(),
   COFFER_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
   COFFER_METADATA_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
+  COFFER_HELPER_THREAD_NICE: z.coerce.number().int().min(0).max(19).default(5),
   COFFER_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default('auto'),
   COFFER_KEY_STORE: z.enum(['token', 'wrapped']).default('wrapped'),
   COFFER_WRAPPED_KEY_CACHE: z.coerce.number().int().min(1).max(1_000_000).default(16_384),
@@ -104,6 +105,8 @@ export interface Config {
   wrappedKeyCache: number;
   /** Server processes (node:cluster workers) sharing the port, the token and the database; 1: this process serves. */
   workers: number;
+  /** Nice value of every thread but the event loop's (server/thread-priority.ts); 0 leaves them alone. */
+  helperThreadNice: number;
   /** The web console's build, served under /console; null: the build's default place (dist/console). */
   consoleDir: string | null;
 }
@@ -232,6 +235,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     credentialCacheMs: env.COFFER_CREDENTIAL_CACHE_MS,
     metadataCacheMs: env.COFFER_METADATA_CACHE_MS,
     workers: workersFor(env.COFFER_WORKERS, dbUrl !== null),
+    helperThreadNice: env.COFFER_HELPER_THREAD_NICE,
     keyStore: env.COFFER_KEY_STORE,
     wrappedKeyCache: env.COFFER_WRAPPED_KEY_CACHE,
     consoleDir: env.COFFER_CONSOLE_DIR === undefined ? null : resolve(env.COFFER_CONSOLE_DIR),

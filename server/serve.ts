@@ -119,7 +119,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const hsm = await openToken(config);
   const selfTestResult = await selfTest(hsm, config, log);
   // The self-test's asynchronous token calls have started libuv's pool: every helper thread exists now.
-  if (process.env.COFFER_NICE_HELPERS === '1') log.info('helper threads lowered', { threads: lowerHelperThreads() });
+  if (config.helperThreadNice > 0) log.info('helper threads lowered', { threads: lowerHelperThreads(config.helperThreadNice), nice: config.helperThreadNice });
   const uow = await openDatabaseFor(config, hsm);
   // Token object writes one at a time across every process on this token and database (workers, instances).
   hsm.serializeWritesWith((fn) => uow.exclusive('token-writes', fn));

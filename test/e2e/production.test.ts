@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { createPublicKey, generateKeyPairSync, randomBytes, verify as nodeVerify } from 'node:crypto';
 import postgres from 'postgres';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { ADMIN, failure, startCoffer, type CofferProcess } from '../helpers/server.js';
@@ -104,6 +105,20 @@ describe('readiness', () => {
       const { Signature } = await kms.send(new SignCommand({ KeyId: key.KeyId, Message: Buffer.from('fips'), SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' }));
       expect(nodeVerify('sha256', Buffer.from('fips'), createPublicKey(priv), Signature!)).toBe(true);
     }
+  });
+});
+
+describe('thread priorities', () => {
+  it('runs the event loop at the default priority and every other thread of the server lower (COFFER_HELPER_THREAD_NICE, 5)', () => {
+    const pid = server.child.pid as number;
+    // Field 19 of /proc/<pid>/task/<tid>/stat is the nice value (fields counted after the parenthesised name).
+    const niceOf = (tid: string) => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
+    const tids = readdirSync(`/proc/${pid}/task`);
+    expect(niceOf(String(pid))).toBe(0);
+    const helpers = tids.filter((t) => t !== String(pid));
+    expect(helpers.length).toBeGreaterThanOrEqual(4); // libuv's pool at least
+    expect(helpers.filter((t) => niceOf(t) === 5).length).toBeGreaterThanOrEqual(helpers.length - 1);
+    expect(server.logs()).toMatch(/"msg":"helper threads lowered"/);
   });
 });
 

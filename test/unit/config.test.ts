@@ -35,6 +35,12 @@ describe('configuration', () => {
     expect(loadConfig({}).workers).toBe(1);
   });
 
+  it('COFFER_HELPER_THREAD_NICE: 5 by default, 0 to leave the threads alone, at most 19', () => {
+    expect(loadConfig({}).helperThreadNice).toBe(5);
+    expect(loadConfig({ COFFER_HELPER_THREAD_NICE: '0' }).helperThreadNice).toBe(0);
+    expect(problems({ COFFER_HELPER_THREAD_NICE: '20' }).map((m) => m.split(':')[0])).toEqual(['COFFER_HELPER_THREAD_NICE']);
+  });
+
   it('COFFER_WORKERS=auto (the default): one per core up to 4 on Postgres, one on PGlite; a number is taken as given', () => {
     const perCore = Math.max(1, Math.min(availableParallelism(), AUTO_WORKERS_MAX));
     expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).workers).toBe(perCore);
