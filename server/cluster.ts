@@ -48,6 +48,7 @@ export async function superviseWorkers(count: number, shutdownTimeoutMs: number,
   // drains) instead of killing the supervisor and orphaning it.
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  log.info('starting workers', { workers: count, pid: process.pid });
   const first = fork();
   const firstUp = await new Promise<boolean>((resolve) => {
     first.once('listening', () => resolve(true));
