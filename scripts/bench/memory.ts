@@ -24,19 +24,20 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 3000)); // every worker up
     const phase = phases(await prepare(server.url)).find((p) => p.name === 'Encrypt' && p.server === 'coffer');
     if (!phase) throw new Error('no Encrypt phase');
-    let samples: string[] = [];
+    let last: Array<{ pid: number; r: Record<string, number> }> = [];
     /** PSS of the whole tree every 30 s: a soak (BENCH_SECONDS=300) shows whether memory stays flat. */
     const timeline: string[] = [];
     const started = Date.now();
     let tick = 0;
     const sampler = setInterval(() => {
       const tree = processTree(server.child.pid as number).map((pid) => ({ pid, r: rollup(pid) }));
-      samples = tree.map(({ pid, r }) => `${pid === server.child.pid ? 'supervisor/main' : 'worker'} ${pid}: ${JSON.stringify(r)}`);
+      last = tree;
       if (tick++ % 30 === 0) timeline.push(`  ${Math.round((Date.now() - started) / 1000)} s: PSS ${tree.reduce((a, t) => a + (t.r.Pss ?? 0), 0)} MB (${tree.map((t) => t.r.Pss).join(' + ')})`);
     }, 1000);
     const r = await runLoadProcess({ url: server.url, target: phase.target, bodies: phase.bodies, credentials: { ...ADMIN, region: REGION }, connections: 64, warmupMs: 2000, durationMs: seconds * 1000 });
     clearInterval(sampler);
-    const sum = (field: string) => samples.reduce((a, l) => a + Number(new RegExp(`"${field}":(\\d+)`).exec(l)?.[1] ?? 0), 0);
+    const samples = last.map(({ pid, r }) => `${pid === server.child.pid ? 'supervisor/main' : 'worker'} ${pid}: ${JSON.stringify(r)}`);
+    const sum = (field: string) => last.reduce((a, t) => a + (t.r[field] ?? 0), 0);
     process.stdout.write(`Encrypt ${r.rps} req/s for ${seconds} s, ${process.env.BENCH_SERVER_ENV ?? '(defaults)'}\nMB at the end of the load (Rss = Anonymous + file-backed; Pss shares the libraries out):\n${samples.join('\n')}\nsum of Rss: ${sum('Rss')} MB, sum of Pss: ${sum('Pss')} MB\nPSS of the tree over the run:\n${timeline.join('\n')}\n`);
   } finally {
     await server.stop();
