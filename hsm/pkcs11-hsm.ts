@@ -14,6 +14,7 @@ import { runSelfTest, type SelfTestResult } from './self-test.js';
 import { SessionPool } from './session-pool.js';
 import type { AsymmetricSpec, HmacSpec, KeyUsage, RsaSpec, SigningAlgorithm } from '../core/key-spec.js';
 import { ecdh, generateHmacKey, generateKeyPair, hmacSign, readPublicKey, rsaBytes, rsaDecrypt, signDigest, verifyDigest } from './asymmetric.js';
+import { IvPool } from './iv-pool.js';
 import { createKeyPairObjects, importedKeyPairTemplates, unwrapRsaKeyPair } from './key-import.js';
 import {
   credentialKeyTemplate, findCredentialKeyTemplate, findRootKeyTemplate, findVersionObjectsTemplate, findVersionObjectTemplate,
@@ -40,8 +41,6 @@ export interface HsmConfig {
 
 const HEALTH_TIMEOUT_MS = 2_000;
 const FINGERPRINT_IV = Buffer.alloc(IV_BYTES);
-/** IVs drawn from the token per C_GenerateRandom (nextIv). */
-const IV_POOL = 256;
 const FINGERPRINT_AAD = Buffer.from('coffer:key-fingerprint');
 const FINGERPRINT_INPUT = Buffer.alloc(16);
 
@@ -70,9 +69,8 @@ export class Pkcs11Hsm implements Hsm {
   private auditKey: Promise<AuditSigningKey> | null = null;
   /** COFFER_KEY_STORE=wrapped: AES root keys wrapped under domain keys in `store` (hsm/wrapped-keys.ts); null = token objects. */
   private wrapped: WrappedKeys | null = null;
-  /** AES-GCM IVs drawn from the token's RNG IV_POOL at a time (see nextIv); the unused rest of the last draw. */
-  private ivs: Buffer = Buffer.alloc(0);
-  private ivAt = 0;
+  /** Encrypt's IVs, from the token's RNG a draw at a time (hsm/iv-pool.ts). */
+  private readonly ivs: IvPool;
 
   constructor(
     private readonly lib: PKCS11,
@@ -81,7 +79,9 @@ export class Pkcs11Hsm implements Hsm {
     readonly capabilities: Capabilities,
     readonly fips: FipsPolicy = new FipsPolicy(false),
     private readonly syncMaxBytes = 0,
-  ) {}
+  ) {
+    this.ivs = new IvPool(lib);
+  }
 
   /**
    * From now on, new AES root keys (created or imported) are wrapped under the token's domain key (created once) and
@@ -152,7 +152,7 @@ export class Pkcs11Hsm implements Hsm {
   ): Promise<{ iv: Uint8Array; ciphertext: Uint8Array }> {
     templateFor(versionId);
     return this.withRoot('other', versionId, async (s, key) => {
-      const iv = this.nextIv(s);
+      const iv = this.ivs.next(s);
       const aad = aadFor(iv);
       return { iv, ciphertext: await this.gcmEncrypt(s, key, iv, aad, plaintext) };
     });
@@ -412,22 +412,6 @@ export class Pkcs11Hsm implements Hsm {
       prints.push({ h, fp: (await this.gcmEncrypt(s, h, FINGERPRINT_IV, FINGERPRINT_AAD, FINGERPRINT_INPUT)).toString('hex') });
     }
     return prints.sort((a, b) => (a.fp < b.fp ? -1 : a.fp > b.fp ? 1 : 0)).map((p) => p.h);
-  }
-
-  /**
-   * The next fresh IV for an Encrypt: still from the token's RNG, but drawn IV_POOL IVs at a time, which spares one
-   * C_GenerateRandom per request (≈ 3% of an Encrypt's main-thread time). Each IV is handed out once; each process
-   * draws its own (a worker's pool starts empty). IVs are not secret; uniqueness is what GCM needs, and 96 random bits
-   * per IV give it as before.
-   */
-  private nextIv(s: Handle): Uint8Array {
-    if (this.ivAt + IV_BYTES > this.ivs.length) {
-      this.ivs = this.lib.C_GenerateRandom(s, Buffer.alloc(IV_BYTES * IV_POOL));
-      this.ivAt = 0;
-    }
-    const iv = new Uint8Array(this.ivs.subarray(this.ivAt, this.ivAt + IV_BYTES));
-    this.ivAt += IV_BYTES;
-    return iv;
   }
 
   private async gcmEncrypt(s: Handle, key: Handle, iv: Uint8Array, aad: Uint8Array, data: Uint8Array): Promise<Buffer> {

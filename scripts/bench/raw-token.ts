@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { AsymmetricSpec, SigningAlgorithm } from '../../core/key-spec.js';
 import { signatureBytes, signing } from '../../hsm/asymmetric.js';
 import { ensureDevToken, openHsm, type Pkcs11Hsm } from '../../hsm/index.js';
+import { IvPool } from '../../hsm/iv-pool.js';
 import { aesGcm } from '../../hsm/mechanisms.js';
 import { acquireModule, releaseModule, type Handle, type PKCS11 } from '../../hsm/module.js';
 import type { Template } from 'pkcs11js';
@@ -36,19 +37,10 @@ const TAG = 16;
 
 /** One token round of each KMS operation, as the server's Hsm adapter does it (IV from the token RNG). */
 function steps(lib: PKCS11, key: Handle, plaintext: Buffer, aad: Buffer, sealed: { iv: Buffer; body: Buffer }) {
-  // IVs drawn from the token 256 at a time, as the adapter draws them (hsm/pkcs11-hsm.ts nextIv).
-  let ivs: Buffer = Buffer.alloc(0);
-  let ivAt = 0;
-  const nextIv = (s: Handle): Buffer => {
-    if (ivAt + 12 > ivs.length) {
-      ivs = lib.C_GenerateRandom(s, Buffer.alloc(12 * 256));
-      ivAt = 0;
-    }
-    ivAt += 12;
-    return ivs.subarray(ivAt - 12, ivAt);
-  };
+  // IVs drawn as the adapter draws them (hsm/iv-pool.ts).
+  const ivs = new IvPool(lib);
   const enc = async (s: Handle, data: Buffer, sync: boolean) => {
-    const iv = nextIv(s);
+    const iv = ivs.next(s);
     lib.C_EncryptInit(s, aesGcm(iv, aad), key);
     const out = Buffer.alloc(data.length + TAG);
     return sync ? lib.C_Encrypt(s, data, out) : lib.C_EncryptAsync(s, data, out);

@@ -1,6 +1,6 @@
 // A minimal, fast SigV4 signer for the load generator: the canonical request the AWS SDK builds for KMS.
-import * as nodeCrypto from 'node:crypto';
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sha256Hex } from '../../server/protocol/sigv4.js';
 
 export interface Credentials {
   accessKeyId: string;
@@ -11,9 +11,6 @@ export interface Credentials {
 const SIGNED_HEADERS = 'content-type;host;x-amz-date;x-amz-target';
 const JSON_11 = 'application/x-amz-json-1.1';
 
-/** crypto.hash (Node ≥ 20.12) when there is one: no Hash object per digest, as the server does. */
-const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: string | Buffer, encoding: 'hex') => string }).hash;
-const sha256Hex = (data: string | Buffer) => (oneShot ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex'));
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
 
 export function amzDateOf(d: Date): string {

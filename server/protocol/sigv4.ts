@@ -327,7 +327,7 @@ export function stringToSign(amzDate: string, scope: string, canonical: string):
 /** crypto.hash (Node ≥ 20.12): one call, no Hash object; about 1 µs less per digest than createHash here. */
 const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string }).hash;
 
-function sha256Hex(data: string | Uint8Array): string {
+export function sha256Hex(data: string | Uint8Array): string {
   return oneShot ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
 }
 
