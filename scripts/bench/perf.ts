@@ -1,0 +1,163 @@
+// `npm run bench:perf [-- '<phase>']`: where a worker's CPU goes, and where its threads wait, under one bench phase
+// (Encrypt by default), seen by Linux perf rather than V8's sampler: every thread (the event loop, libuv's pool running
+// the token's async calls, V8's helpers), native frames included (SoftHSM, OpenSSL, node, the kernel), JS frames named
+// through --perf-basic-prof-only-functions. Two recordings of BENCH_SECONDS (default 8) each while the load runs:
+//   on-CPU:  cpu-clock samples with call graphs: CPU by thread, by shared object, and the top symbols of each thread;
+//   off-CPU: sched:sched_switch with call graphs: each time a thread leaves its core, the user-space frame it blocked
+//            in (epoll_wait = the event loop idling; a futex under libsofthsm2 = waiting on one of SoftHSM's locks).
+// Written to bench/perf-<phase>.txt. Needs perf (linux-perf) and permission to record (root, or perf_event_paranoid ≤ 1).
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN, freshDatabase, REGION, ROOT, runLoadProcess, startCofferServer } from './processes.js';
+import { NO_THROTTLE, phases, prepare, signOpsOf, verifyOpsOf } from './run.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const WARMUP_S = 3;
+
+function perfRecord(pid: number, out: string, args: string[]): Promise<void> {
+  return new Promise((resolveRecord, reject) => {
+    const p = spawn('perf', ['record', '-q', '-g', '-p', String(pid), '-o', out, ...args, '--', 'sleep', String(SECONDS)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.once('exit', (code) => (code === 0 ? resolveRecord() : reject(new Error(`perf record exited with ${code}: ${err}`))));
+  });
+}
+
+interface Sample {
+  tid: number;
+  thread: string;
+  weight: number;
+  /** Frames, innermost first: [symbol, shared object]. */
+  frames: Array<[string, string]>;
+}
+
+/** Parses `perf script` output: a header line per sample, then one indented line per frame. */
+function samples(data: string, pid: number): Sample[] {
+  const text = execFileSync('perf', ['script', '-i', data, '-F', 'comm,tid,event,ip,sym,dso'], { maxBuffer: 1 << 30, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out: Sample[] = [];
+  let cur: Sample | null = null;
+  for (const line of text.split('\n')) {
+    if (line === '') {
+      if (cur) out.push(cur);
+      cur = null;
+    } else if (!/^\s/.test(line)) {
+      const tid = Number(/^\S+\s+(\d+)/.exec(line.trim())?.[1] ?? -1);
+      cur = { tid, thread: '', weight: 1, frames: [] };
+    } else if (cur) {
+      const m = /^\s+[0-9a-f]+\s+(.*?)\s+\((.*)\)$/.exec(line);
+      if (m) cur.frames.push([cleanSymbol(m[1] ?? '?'), shortDso(m[2] ?? '?')]);
+    }
+  }
+  if (cur) out.push(cur);
+  for (const smp of out) smp.thread = threadKind(smp, pid);
+  return out;
+}
+
+/** Every thread of node is named "node": tell them apart by tid and by the frames at the bottom of their stacks. */
+function threadKind(s: Sample, pid: number): string {
+  if (s.tid === pid) return 'event loop (main thread)';
+  const names = s.frames.map(([sym]) => sym).join(' ');
+  if (/\bworker\b|uv__work/.test(names)) return 'libuv pool (token async calls)';
+  if (/PlatformWorker|WorkerThread|DelayedTaskScheduler/.test(names)) return 'V8 helpers';
+  return `other thread (${s.frames.length > 0 ? 'unrecognised stack' : 'no stack'})`;
+}
+const cleanSymbol = (s: string) => s.replace(/\+0x[0-9a-f]+$/, '').replace(/^(LazyCompile|Function|JS):[*~]?/, '').slice(0, 110);
+const shortDso = (d: string) => (d.includes('/') ? (d.split('/').pop() ?? d) : d).replace(/^perf-\d+\.map$/, 'JS');
+
+function table(title: string, m: Map<string, number>, total: number, top = 15): string[] {
+  const rows = [...m].sort((a, b) => b[1] - a[1]).slice(0, top);
+  return [title, ...rows.map(([k, v]) => `  ${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`), ''];
+}
+const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
+
+function onCpuReport(data: string, pid: number): string[] {
+  const all = samples(data, pid);
+  const total = all.length;
+  const byThread = new Map<string, number>();
+  const byDso = new Map<string, number>();
+  const byThreadDso = new Map<string, Map<string, number>>();
+  const bySym = new Map<string, Map<string, number>>();
+  for (const s of all) {
+    const [sym, dso] = s.frames[0] ?? ['?', '?'];
+    add(byThread, s.thread, 1);
+    add(byDso, dso, 1);
+    if (!byThreadDso.has(s.thread)) byThreadDso.set(s.thread, new Map());
+    add(byThreadDso.get(s.thread) as Map<string, number>, dso, 1);
+    if (!bySym.has(s.thread)) bySym.set(s.thread, new Map());
+    add(bySym.get(s.thread) as Map<string, number>, `${sym} (${dso})`, 1);
+  }
+  const out = [`On-CPU: ${total} samples at 999 Hz over ${SECONDS} s (${(total / 999 / SECONDS).toFixed(2)} cores busy in this process)`, ''];
+  out.push(...table('CPU by thread:', byThread, total));
+  out.push(...table('CPU by shared object (innermost frame):', byDso, total));
+  for (const [thread, n] of [...byThread].sort((a, b) => b[1] - a[1]).slice(0, 3)) {
+    out.push(...table(`${thread}: by shared object (% of the whole process)`, byThreadDso.get(thread) as Map<string, number>, total, 8));
+    out.push(...table(`${thread}: top symbols (% of the whole process; the thread has ${((n / total) * 100).toFixed(1)}%)`, bySym.get(thread) as Map<string, number>, total, 20));
+  }
+  return out;
+}
+
+/** The libc call a thread blocked in, and the two program frames above it: where in the program it waited. */
+function blockedIn(s: Sample): string {
+  const user = s.frames.filter(([, dso]) => !/kernel|vmlinux|libc|libpthread|ld-linux/.test(dso)).slice(0, 2);
+  const sys = s.frames.find(([, dso]) => /libc|libpthread/.test(dso));
+  return [sys?.[0] ?? '(kernel)', ...user.map(([sym, dso]) => `${sym} (${dso})`)].join(' ← ');
+}
+
+function offCpuReport(data: string, pid: number): string[] {
+  const all = samples(data, pid);
+  const byThread = new Map<string, number>();
+  const where = new Map<string, Map<string, number>>();
+  for (const s of all) {
+    add(byThread, s.thread, 1);
+    if (!where.has(s.thread)) where.set(s.thread, new Map());
+    add(where.get(s.thread) as Map<string, number>, blockedIn(s), 1);
+  }
+  const out = [`Off-CPU: ${all.length} context switches out over ${SECONDS} s`, ''];
+  out.push(...table('Switches out by thread:', byThread, all.length));
+  for (const [thread, n] of [...byThread].sort((a, b) => b[1] - a[1]).slice(0, 3)) {
+    out.push(`${thread}: ${n} switches out (${(n / SECONDS).toFixed(0)}/s), where it blocked (% of the thread's switches):`);
+    out.push(...table('', where.get(thread) as Map<string, number>, n, 12).slice(1));
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const name = process.argv[2] ?? 'Encrypt';
+  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-perf-'));
+  const db = await freshDatabase();
+  try {
+    const server = await startCofferServer({ databaseUrl: db.url, nodeArgs: ['--perf-basic-prof-only-functions'], env: { ...NO_THROTTLE, COFFER_WORKERS: '1' } });
+    const pid = server.child.pid as number;
+    let result;
+    try {
+      const phase = phases(await prepare(server.url, signOpsOf([name]), verifyOpsOf([name]))).find((p) => p.name === name && p.server === 'coffer');
+      if (!phase) throw new Error(`no bench phase named ${name}`);
+      const load = runLoadProcess({ url: server.url, target: phase.target, bodies: phase.bodies, credentials: { ...ADMIN, region: REGION }, connections: 64, warmupMs: 2000, durationMs: (WARMUP_S + 2 * SECONDS + 2) * 1000 });
+      await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
+      await perfRecord(pid, join(dir, 'oncpu.data'), ['-F', '999']);
+      await perfRecord(pid, join(dir, 'offcpu.data'), ['-e', 'sched:sched_switch', '--call-graph', 'dwarf,16384']);
+      result = await load;
+    } finally {
+      await server.stop();
+    }
+    const report = [...onCpuReport(join(dir, 'oncpu.data'), pid), ...offCpuReport(join(dir, 'offcpu.data'), pid)];
+    const text = [
+      `${name} under load, one worker (${result.rps} req/s, p99 ${result.p99Ms} ms, ${result.errors} errors, ${db.kind}), perf, ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      '',
+      ...report,
+    ].join('\n');
+    writeFileSync(join(ROOT, 'bench', `perf-${slug}.txt`), text);
+    process.stdout.write(text);
+    process.stderr.write(`[bench] perf data: ${dir}\n`);
+  } finally {
+    await db.drop();
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
