@@ -78,7 +78,8 @@ export class Pkcs11Hsm implements Hsm {
     readonly pool: SessionPool,
     readonly capabilities: Capabilities,
     readonly fips: FipsPolicy = new FipsPolicy(false),
-    private readonly syncMaxBytes = 0,
+    /** AES-GCM inputs up to this many bytes use synchronous calls (HsmConfig.syncMaxBytes). */
+    readonly syncMaxBytes = 0,
   ) {
     this.ivs = new IvPool(lib);
   }

@@ -44,7 +44,7 @@ const schema = z.object({
   COFFER_QUOTA_GENERATE_RANDOM_RPS: z.coerce.number().min(0).optional(),
   COFFER_QUOTA_ASYMMETRIC_RPS: z.coerce.number().min(0).default(DEFAULT_QUOTAS.asymmetric),
   COFFER_QUOTA_MANAGEMENT_RPS: z.coerce.number().min(0).default(DEFAULT_QUOTAS.management),
-  COFFER_HSM_SYNC_MAX_BYTES: z.coerce.number().int().min(0).max(65536).default(0),
+  COFFER_HSM_SYNC_MAX_BYTES: z.union([z.literal('auto'), z.coerce.number().int().min(0).max(65536)]).default('auto'),
   COFFER_HSM_HEAVY_CONCURRENCY: z.coerce.number().int().min(0).max(1024).optional(),
   COFFER_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
   COFFER_METADATA_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
@@ -62,8 +62,8 @@ export interface HsmConfig {
   /** Absent for the development token: its PIN is read from the data directory. */
   pin: Secret | null;
   sessions: number | undefined;
-  /** AES-GCM inputs up to this size use synchronous PKCS#11 calls (see hsm/pkcs11-hsm.ts); 0 = always async. */
-  syncMaxBytes: number;
+  /** AES-GCM inputs up to this size use synchronous PKCS#11 calls (see hsm/pkcs11-hsm.ts); 0 = always async; 'auto': hsm/sync-calls.ts. */
+  syncMaxBytes: number | 'auto';
   /** Concurrent RSA_3072/RSA_4096 private-key operations (hsm/heavy-ops.ts); undefined = cores - 1 for SoftHSM, else no cap; 0 = no cap. */
   heavyConcurrency: number | undefined;
 }

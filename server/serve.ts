@@ -12,7 +12,7 @@ import type { ServiceDeps } from '../core/services/context.js';
 import { lookupCredential } from '../core/services/credentials.js';
 import { cachedCredentialLookup } from '../core/services/credential-cache.js';
 import { DrizzleUnitOfWork } from '../db/index.js';
-import { ensureDevToken, openHsm, type Pkcs11Hsm } from '../hsm/index.js';
+import { defaultSyncMaxBytes, ensureDevToken, openHsm, type Pkcs11Hsm } from '../hsm/index.js';
 import { createApp } from './app.js';
 import { defaultConsoleDir } from './console.js';
 import { ensureBootstrapAdmin } from './bootstrap.js';
@@ -42,7 +42,8 @@ async function openToken(config: Config): Promise<Pkcs11Hsm> {
   const token = h.dev
     ? await ensureDevToken({ dataDir: config.dataDir, label: h.tokenLabel, modulePath: h.modulePath })
     : { modulePath: h.modulePath, tokenLabel: h.tokenLabel, pin: (h.pin as NonNullable<typeof h.pin>).reveal() };
-  return openHsm({ ...token, fipsMode: config.fipsMode, ...(h.sessions ? { poolSize: h.sessions } : {}), syncMaxBytes: h.syncMaxBytes, ...(h.heavyConcurrency !== undefined ? { heavyConcurrency: h.heavyConcurrency } : {}) });
+  const syncMaxBytes = h.syncMaxBytes === 'auto' ? defaultSyncMaxBytes(h.modulePath, config.workers) : h.syncMaxBytes;
+  return openHsm({ ...token, fipsMode: config.fipsMode, ...(h.sessions ? { poolSize: h.sessions } : {}), syncMaxBytes, ...(h.heavyConcurrency !== undefined ? { heavyConcurrency: h.heavyConcurrency } : {}) });
 }
 
 function listen(app: ReturnType<typeof createApp>, config: Config): Promise<{ server: ServerType; url: string }> {
@@ -166,7 +167,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const job = startDeletionJob(services, config.deletionJobIntervalMs, log);
   const auditJob = startAuditJob(services, config.audit, log);
   const rotationJob = startRotationJob(services, config.deletionJobIntervalMs, log);
-  log.info('listening', { url, region: config.region, accountId: config.accountId, database: uow.kind, fipsMode: config.fipsMode, keyStore: config.keyStore });
+  log.info('listening', { url, region: config.region, accountId: config.accountId, database: uow.kind, fipsMode: config.fipsMode, keyStore: config.keyStore, syncAesMaxBytes: hsm.syncMaxBytes });
   return {
     url,
     metrics,

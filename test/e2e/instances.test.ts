@@ -5,7 +5,7 @@ import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateRandomCommand
 import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
 import { migrationsFolder } from '../../db/index.js';
-import { ensureDevToken, openHsm } from '../../hsm/index.js';
+import { defaultSyncMaxBytes, ensureDevToken, openHsm, SOFTHSM_MODULE } from '../../hsm/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startCoffer, startCoffers, tempDataDir, type CofferProcess } from '../helpers/server.js';
 import { audit } from '../helpers/audit.js';
@@ -84,6 +84,9 @@ it('COFFER_WORKERS=2 serves one port from two worker processes; requests through
     const pids = new Set(listening().map((l) => (JSON.parse(l) as { pid: number }).pid));
     expect(pids.size).toBe(2);
     expect(pids.has(server.child.pid as number)).toBe(false); // the supervisor serves nothing itself
+    // COFFER_HSM_SYNC_MAX_BYTES=auto decides with the workers: synchronous AES once every core runs one (2 on 2 cores).
+    const syncAes = listening().map((l) => (JSON.parse(l) as { syncAesMaxBytes: number }).syncAesMaxBytes);
+    expect(syncAes).toEqual([0, 0].map(() => defaultSyncMaxBytes(SOFTHSM_MODULE, 2)));
 
     const first = server.client();
     const keyId = (await first.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;

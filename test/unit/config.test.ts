@@ -51,6 +51,14 @@ describe('configuration', () => {
     expect(problems({ COFFER_WORKERS: 'many' }).map((m) => m.split(':')[0])).toEqual(['COFFER_WORKERS']);
   });
 
+  it('COFFER_HSM_SYNC_MAX_BYTES: auto by default (decided with the module and workers at start), else a size up to 64 KiB', () => {
+    expect(loadConfig({}).hsm.syncMaxBytes).toBe('auto');
+    expect(loadConfig({ COFFER_HSM_SYNC_MAX_BYTES: '0' }).hsm.syncMaxBytes).toBe(0);
+    expect(loadConfig({ COFFER_HSM_SYNC_MAX_BYTES: '4096' }).hsm.syncMaxBytes).toBe(4096);
+    expect(problems({ COFFER_HSM_SYNC_MAX_BYTES: 'always' }).map((m) => m.split(':')[0])).toEqual(['COFFER_HSM_SYNC_MAX_BYTES']);
+    expect(problems({ COFFER_HSM_SYNC_MAX_BYTES: '70000' }).map((m) => m.split(':')[0])).toEqual(['COFFER_HSM_SYNC_MAX_BYTES']);
+  });
+
   it('names a malformed access key id', () => {
     expect(problems({ COFFER_ADMIN_ACCESS_KEY_ID: 'lower', COFFER_ADMIN_SECRET_ACCESS_KEY: 'short' }).map((m) => m.split(':')[0])).toEqual([
       'COFFER_ADMIN_ACCESS_KEY_ID',

@@ -1,7 +1,9 @@
-// The cap on concurrent large-RSA private-key operations (hsm/heavy-ops.ts): pure scheduling, no token.
+// The cap on concurrent large-RSA private-key operations (hsm/heavy-ops.ts), and when small AES calls go synchronous
+// (hsm/sync-calls.ts): pure scheduling decisions, no token.
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { defaultHeavyLimit, HeavyOpGate } from '../../hsm/heavy-ops.js';
+import { defaultSyncMaxBytes } from '../../hsm/sync-calls.js';
 
 /** An operation that stays in flight until released, recording how many ran at once. */
 function tracker() {
@@ -70,5 +72,20 @@ describe('defaultHeavyLimit', () => {
     expect(soft).toBe(Math.max(1, availableParallelism() - 1));
     expect(defaultHeavyLimit('/usr/safenet/lunaclient/lib/libCryptoki2_64.so')).toBe(0);
     expect(defaultHeavyLimit('/opt/nfast/toolkits/pkcs11/libcknfast.so')).toBe(0);
+  });
+});
+
+describe('defaultSyncMaxBytes (COFFER_HSM_SYNC_MAX_BYTES=auto)', () => {
+  const softhsm = '/usr/lib/softhsm/libsofthsm2.so';
+  it('makes every request synchronous with a software token when each core runs a serving process', () => {
+    expect(defaultSyncMaxBytes(softhsm, 2, 2)).toBe(4096);
+    expect(defaultSyncMaxBytes(softhsm, 4, 2)).toBe(4096);
+  });
+
+  it('stays asynchronous while a core is free for the pool, and always for other modules', () => {
+    expect(defaultSyncMaxBytes(softhsm, 1, 2)).toBe(0);
+    expect(defaultSyncMaxBytes(softhsm, 4, 8)).toBe(0);
+    expect(defaultSyncMaxBytes('/usr/safenet/lunaclient/lib/libCryptoki2_64.so', 2, 2)).toBe(0);
+    expect(defaultSyncMaxBytes('/usr/safenet/lunaclient/lib/libCryptoki2_64.so', 1, 1)).toBe(0);
   });
 });
