@@ -81,26 +81,38 @@ export function signing(algorithm: SigningAlgorithm, digest: Uint8Array): { mech
   return { mech: { mechanism: ck.CKM_RSA_PKCS_PSS, parameter: { type: ck.CK_PARAMS_RSA_PSS, ...p } }, input: Buffer.from(digest) };
 }
 
+/**
+ * C_Sign on the event loop (`sync`, for operations cheaper than the pool hop: hsm/sync-calls.ts) or on libuv's pool.
+ * The output buffer is always big enough: a CKR_BUFFER_TOO_SMALL would leave the operation active.
+ */
+async function sign(lib: PKCS11, s: Handle, input: Buffer, maxBytes: number, sync: boolean): Promise<Buffer> {
+  try {
+    return sync ? lib.C_Sign(s, input, Buffer.alloc(maxBytes)) : await lib.C_SignAsync(s, input, Buffer.alloc(maxBytes));
+  } catch (e) {
+    throw afterCryptFailure(e);
+  }
+}
+
 /** Signs a digest; ECDSA signatures come back DER-encoded, as AWS returns them. */
-export async function signDigest(lib: PKCS11, s: Handle, priv: Handle, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array): Promise<Buffer> {
+export async function signDigest(
+  lib: PKCS11, s: Handle, priv: Handle, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array, sync = false,
+): Promise<Buffer> {
   const { mech, input } = signing(algorithm, digest);
   lib.C_SignInit(s, mech, priv);
-  const raw = await lib.C_SignAsync(s, input, Buffer.alloc(signatureBytes(spec))).catch((e: unknown) => {
-    throw afterCryptFailure(e);
-  });
+  const raw = await sign(lib, s, input, signatureBytes(spec), sync);
   return isEcc(spec) ? ecdsaRawToDer(raw) : raw;
 }
 
 /** True when `signature` (DER for ECDSA) is valid for `digest`; false for any malformed or wrong signature. */
 export async function verifyDigest(
-  lib: PKCS11, s: Handle, pub: Handle, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array, signature: Uint8Array,
+  lib: PKCS11, s: Handle, pub: Handle, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array, signature: Uint8Array, sync = false,
 ): Promise<boolean> {
   const sig = isEcc(spec) ? ecdsaDerToRaw(signature, CURVES[spec].size) : Buffer.from(signature);
   if (!sig || (!isEcc(spec) && sig.length !== signatureBytes(spec))) return false;
   const { mech, input } = signing(algorithm, digest);
   lib.C_VerifyInit(s, mech, pub);
   try {
-    return await lib.C_VerifyAsync(s, input, sig);
+    return sync ? lib.C_Verify(s, input, sig) : await lib.C_VerifyAsync(s, input, sig);
   } catch (e) {
     const name = ckrName(e);
     if (name === 'CKR_SIGNATURE_INVALID' || name === 'CKR_SIGNATURE_LEN_RANGE') return false;
@@ -142,11 +154,9 @@ async function decryptOrInvalid(lib: PKCS11, s: Handle, data: Uint8Array, k: num
   }
 }
 
-export async function hmacSign(lib: PKCS11, s: Handle, key: Handle, spec: HmacSpec, message: Uint8Array): Promise<Buffer> {
+export function hmacSign(lib: PKCS11, s: Handle, key: Handle, spec: HmacSpec, message: Uint8Array, sync = false): Promise<Buffer> {
   lib.C_SignInit(s, { mechanism: HMAC_MECHANISM[spec] }, key);
-  return lib.C_SignAsync(s, Buffer.from(message), Buffer.alloc(64)).catch((e: unknown) => {
-    throw afterCryptFailure(e);
-  });
+  return sign(lib, s, Buffer.from(message), 64, sync);
 }
 
 /** ECDH (CKM_ECDH1_DERIVE, no KDF): the raw x-coordinate, read from a session object destroyed at once. */

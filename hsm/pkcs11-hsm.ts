@@ -20,6 +20,7 @@ import {
   credentialKeyTemplate, findCredentialKeyTemplate, findRootKeyTemplate, findVersionObjectsTemplate, findVersionObjectTemplate,
   importedHmacKeyTemplate, importedRootKeyTemplate, rootKeyTemplate, wrappingKeyPairTemplates, type PairUsage, type VersionObject,
 } from './templates.js';
+import { SYNC_SIGN, SYNC_VERIFY } from './sync-calls.js';
 
 export interface HsmConfig {
   modulePath: string;
@@ -30,9 +31,10 @@ export interface HsmConfig {
   /** COFFER_FIPS_MODE: refuse every non-approved fallback (hsm/fips.ts). */
   fipsMode?: boolean;
   /**
-   * AES-GCM inputs up to this many bytes use the synchronous C_Encrypt/C_Decrypt on the event loop instead of the
-   * *Async calls (a thread-pool hop that costs more than a small AES operation in a local software token). 0 = never;
-   * keep 0 for network HSMs, whose every call is a round trip. Asymmetric operations always stay asynchronous.
+   * AES-GCM and HMAC inputs up to this many bytes use the synchronous C_Encrypt/C_Decrypt/C_Sign on the event loop
+   * instead of the *Async calls (a thread-pool hop that costs more than a small operation in a local software token),
+   * and so do the cheap signing operations of hsm/sync-calls.ts (ECC_NIST_P256 signatures and verifications). 0 = never;
+   * keep 0 for network HSMs, whose every call is a round trip. RSA signatures and the slower curves stay asynchronous.
    */
   syncMaxBytes?: number;
   /** Concurrent RSA_3072/RSA_4096 private-key operations (hsm/heavy-ops.ts); default cores - 1 for SoftHSM, else 0 = no cap. */
@@ -301,11 +303,13 @@ export class Pkcs11Hsm implements Hsm {
   }
 
   sign(versionId: string, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array): Promise<Uint8Array> {
-    return this.pool.heavy.run(spec, () => this.withObject('other', versionId, 'private', async (s, h) => new Uint8Array(await signDigest(this.lib, s, h, spec, algorithm, digest))));
+    const sync = this.syncMaxBytes > 0 && SYNC_SIGN.has(spec);
+    return this.pool.heavy.run(spec, () => this.withObject('other', versionId, 'private', async (s, h) => new Uint8Array(await signDigest(this.lib, s, h, spec, algorithm, digest, sync))));
   }
 
   verify(versionId: string, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array, signature: Uint8Array): Promise<boolean> {
-    return this.withObject('other', versionId, 'public', (s, h) => verifyDigest(this.lib, s, h, spec, algorithm, digest, signature));
+    const sync = this.syncMaxBytes > 0 && SYNC_VERIFY.has(spec);
+    return this.withObject('other', versionId, 'public', (s, h) => verifyDigest(this.lib, s, h, spec, algorithm, digest, signature, sync));
   }
 
   asymmetricDecrypt(versionId: string, spec: AsymmetricSpec, algorithm: string, ciphertext: Uint8Array): Promise<Uint8Array> {
@@ -314,7 +318,8 @@ export class Pkcs11Hsm implements Hsm {
   }
 
   mac(versionId: string, spec: HmacSpec, message: Uint8Array): Promise<Uint8Array> {
-    return this.withObject('other', versionId, 'hmac', async (s, h) => new Uint8Array(await hmacSign(this.lib, s, h, spec, message)));
+    const sync = message.length <= this.syncMaxBytes;
+    return this.withObject('other', versionId, 'hmac', async (s, h) => new Uint8Array(await hmacSign(this.lib, s, h, spec, message, sync)));
   }
 
   deriveSharedSecret(versionId: string, spec: AsymmetricSpec, peerPoint: Uint8Array): Promise<Uint8Array> {

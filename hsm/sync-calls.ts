@@ -19,3 +19,15 @@ export const SYNC_ALL_REQUESTS = 4096;
 export function defaultSyncMaxBytes(modulePath: string, workers: number, cores = availableParallelism()): number {
   return isSoftwareToken(modulePath) && workers >= cores ? SYNC_ALL_REQUESTS : 0;
 }
+
+/**
+ * When synchronous calls are on (syncMaxBytes > 0), which signing keys also sign and verify on the event loop: those
+ * whose operation in SoftHSM costs about what the pool hop does. Measured one at a time on the 2-vCPU bench VM, in
+ * µs per call including the binding: ECC_NIST_P256 sign 217, verify 230; HMAC over 32-4096 bytes 54-76 (mac: like
+ * AES, synchronous up to syncMaxBytes). With 2 workers on 2 cores: Sign ECC_NIST_P256 1.14x, Verify 1.11x
+ * (bench/ab-sync-sign-workers.txt). Left on the pool: RSA verification (56-549; Verify RSA_2048 measured 1.02x, not
+ * worth the loop time), ECC_SECG_P256K1 (sign 929), P-384 (1,678), P-521 (3,209-3,881), Ed25519 (278-410) and every
+ * RSA signature (890-10,288): a loop blocked that long delays every other request.
+ */
+export const SYNC_SIGN: ReadonlySet<string> = new Set(['ECC_NIST_P256']);
+export const SYNC_VERIFY: ReadonlySet<string> = SYNC_SIGN;

@@ -1,5 +1,5 @@
 // Integration: the synchronous AES-GCM path for small inputs (syncMaxBytes) against a real SoftHSM token.
-import { randomUUID } from 'node:crypto';
+import { createHash, createHmac, createPublicKey, randomUUID, verify } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,5 +48,31 @@ describe('synchronous AES-GCM for inputs up to syncMaxBytes', () => {
     const sealed = await hsm.seal(Buffer.from('s'.repeat(40)), Buffer.from('aad'));
     expect(Buffer.from(await hsm.unseal(sealed, Buffer.from('aad'))).toString()).toBe('s'.repeat(40));
     expect((await kmsErrorOf(hsm.unseal(sealed, Buffer.from('other')))).code).toBe('InvalidCiphertextException');
+  });
+});
+
+describe('synchronous signing calls (hsm/sync-calls.ts) while syncMaxBytes > 0', () => {
+  it('signs with ECC_NIST_P256 on the synchronous path: node verifies the DER signature, the token verifies it, a wrong one is false', async () => {
+    const v = randomUUID();
+    await hsm.createKeyPair(v, 'ECC_NIST_P256', 'SIGN_VERIFY');
+    const digest = createHash('sha256').update('signed synchronously').digest();
+    const signature = await hsm.sign(v, 'ECC_NIST_P256', 'ECDSA_SHA_256', digest);
+    const publicKey = createPublicKey({ key: Buffer.from(await hsm.publicKey(v, 'ECC_NIST_P256')), format: 'der', type: 'spki' });
+    expect(verify('sha256', Buffer.from('signed synchronously'), { key: publicKey, dsaEncoding: 'der' }, signature)).toBe(true);
+    expect(await hsm.verify(v, 'ECC_NIST_P256', 'ECDSA_SHA_256', digest, signature)).toBe(true);
+    const other = createHash('sha256').update('something else').digest();
+    expect(await hsm.verify(v, 'ECC_NIST_P256', 'ECDSA_SHA_256', other, signature)).toBe(false);
+    expect(await hsm.verify(v, 'ECC_NIST_P256', 'ECDSA_SHA_256', digest, Buffer.from('not DER'))).toBe(false);
+  });
+
+  it('computes HMACs up to syncMaxBytes synchronously and longer ones asynchronously, both equal to node:crypto', async () => {
+    const v = randomUUID();
+    const material = Buffer.alloc(32, 7);
+    await hsm.importHmacKey(v, 'HMAC_256', material);
+    for (const size of [1, 64, 65, 4096]) {
+      const message = Buffer.alloc(size, size & 0xff);
+      const mac = await hsm.mac(v, 'HMAC_256', message);
+      expect(Buffer.from(mac).equals(createHmac('sha256', material).update(message).digest())).toBe(true);
+    }
   });
 });
