@@ -5,20 +5,23 @@
 //   on-CPU:  cpu-clock samples with call graphs: CPU by thread, by shared object, and the top symbols of each thread;
 //   off-CPU: sched:sched_switch with call graphs: each time a thread leaves its core, the user-space frame it blocked
 //            in (epoll_wait = the event loop idling; a futex under libsofthsm2 = waiting on one of SoftHSM's locks).
-// Written to bench/perf-<phase>.txt. Needs perf (linux-perf) and permission to record (root, or perf_event_paranoid ≤ 1).
+// The server runs as it does by default (COFFER_WORKERS=auto; BENCH_WORKERS=n to choose). Written to bench/perf-<phase>.txt. Needs perf (linux-perf) and permission to record (root, or perf_event_paranoid ≤ 1).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processTree } from './cpu-account.js';
 import { ADMIN, freshDatabase, REGION, ROOT, runLoadProcess, startCofferServer } from './processes.js';
 import { NO_THROTTLE, phases, prepare, signOpsOf, verifyOpsOf } from './run.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_S = 3;
+/** BENCH_WORKERS=n: COFFER_WORKERS for the server; the server's default (auto) when unset. */
+const WORKERS = process.env.BENCH_WORKERS;
 
-function perfRecord(pid: number, out: string, args: string[]): Promise<void> {
+function perfRecord(pids: number[], out: string, args: string[]): Promise<void> {
   return new Promise((resolveRecord, reject) => {
-    const p = spawn('perf', ['record', '-q', '-g', '-p', String(pid), '-o', out, ...args, '--', 'sleep', String(SECONDS)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn('perf', ['record', '-q', '-g', '-p', pids.join(','), '-o', out, ...args, '--', 'sleep', String(SECONDS)], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr.on('data', (d) => (err += d));
     p.once('exit', (code) => (code === 0 ? resolveRecord() : reject(new Error(`perf record exited with ${code}: ${err}`))));
@@ -34,7 +37,7 @@ interface Sample {
 }
 
 /** Parses `perf script` output: a header line per sample, then one indented line per frame. */
-function samples(data: string, pid: number): Sample[] {
+function samples(data: string, pids: ReadonlySet<number>): Sample[] {
   const text = execFileSync('perf', ['script', '-i', data, '-F', 'comm,tid,event,ip,sym,dso'], { maxBuffer: 1 << 30, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   const out: Sample[] = [];
   let cur: Sample | null = null;
@@ -51,13 +54,13 @@ function samples(data: string, pid: number): Sample[] {
     }
   }
   if (cur) out.push(cur);
-  for (const smp of out) smp.thread = threadKind(smp, pid);
+  for (const smp of out) smp.thread = threadKind(smp, pids);
   return out;
 }
 
 /** Every thread of node is named "node": tell them apart by tid and by the frames at the bottom of their stacks. */
-function threadKind(s: Sample, pid: number): string {
-  if (s.tid === pid) return 'event loop (main thread)';
+function threadKind(s: Sample, pids: ReadonlySet<number>): string {
+  if (pids.has(s.tid)) return 'event loops (main threads)';
   const names = s.frames.map(([sym]) => sym).join(' ');
   if (/\bworker\b|uv__work/.test(names)) return 'libuv pool (token async calls)';
   if (/PlatformWorker|WorkerThread|DelayedTaskScheduler/.test(names)) return 'V8 helpers';
@@ -72,8 +75,8 @@ function table(title: string, m: Map<string, number>, total: number, top = 15): 
 }
 const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
 
-function onCpuReport(data: string, pid: number): string[] {
-  const all = samples(data, pid);
+function onCpuReport(data: string, pids: ReadonlySet<number>): string[] {
+  const all = samples(data, pids);
   const total = all.length;
   const byThread = new Map<string, number>();
   const byDso = new Map<string, number>();
@@ -88,7 +91,7 @@ function onCpuReport(data: string, pid: number): string[] {
     if (!bySym.has(s.thread)) bySym.set(s.thread, new Map());
     add(bySym.get(s.thread) as Map<string, number>, `${sym} (${dso})`, 1);
   }
-  const out = [`On-CPU: ${total} samples at 999 Hz over ${SECONDS} s (${(total / 999 / SECONDS).toFixed(2)} cores busy in this process)`, ''];
+  const out = [`On-CPU: ${total} samples at 999 Hz over ${SECONDS} s (${(total / 999 / SECONDS).toFixed(2)} cores busy in the server's processes)`, ''];
   out.push(...table('CPU by thread:', byThread, total));
   out.push(...table('CPU by shared object (innermost frame):', byDso, total));
   for (const [thread, n] of [...byThread].sort((a, b) => b[1] - a[1]).slice(0, 3)) {
@@ -105,8 +108,8 @@ function blockedIn(s: Sample): string {
   return [sys?.[0] ?? '(kernel)', ...user.map(([sym, dso]) => `${sym} (${dso})`)].join(' ← ');
 }
 
-function offCpuReport(data: string, pid: number): string[] {
-  const all = samples(data, pid);
+function offCpuReport(data: string, pids: ReadonlySet<number>): string[] {
+  const all = samples(data, pids);
   const byThread = new Map<string, number>();
   const where = new Map<string, Map<string, number>>();
   for (const s of all) {
@@ -128,24 +131,26 @@ async function main(): Promise<void> {
   const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
   const dir = mkdtempSync(join(tmpdir(), 'coffer-perf-'));
   const db = await freshDatabase();
+  let pids: Set<number>;
   try {
-    const server = await startCofferServer({ databaseUrl: db.url, nodeArgs: ['--perf-basic-prof-only-functions'], env: { ...NO_THROTTLE, COFFER_WORKERS: '1' } });
-    const pid = server.child.pid as number;
+    const server = await startCofferServer({ databaseUrl: db.url, nodeArgs: ['--perf-basic-prof-only-functions'], env: { ...NO_THROTTLE, ...(WORKERS ? { COFFER_WORKERS: WORKERS } : {}) } });
     let result;
     try {
       const phase = phases(await prepare(server.url, signOpsOf([name]), verifyOpsOf([name]))).find((p) => p.name === name && p.server === 'coffer');
       if (!phase) throw new Error(`no bench phase named ${name}`);
       const load = runLoadProcess({ url: server.url, target: phase.target, bodies: phase.bodies, credentials: { ...ADMIN, region: REGION }, connections: 64, warmupMs: 2000, durationMs: (WARMUP_S + 2 * SECONDS + 2) * 1000 });
       await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
-      await perfRecord(pid, join(dir, 'oncpu.data'), ['-F', '999']);
-      await perfRecord(pid, join(dir, 'offcpu.data'), ['-e', 'sched:sched_switch', '--call-graph', 'dwarf,16384']);
+      // The supervisor and every worker (COFFER_WORKERS=auto forks one per core): each one's main thread is its event loop.
+      pids = new Set(processTree(server.child.pid as number));
+      await perfRecord([...pids], join(dir, 'oncpu.data'), ['-F', '999']);
+      await perfRecord([...pids], join(dir, 'offcpu.data'), ['-e', 'sched:sched_switch', '--call-graph', 'dwarf,16384']);
       result = await load;
     } finally {
       await server.stop();
     }
-    const report = [...onCpuReport(join(dir, 'oncpu.data'), pid), ...offCpuReport(join(dir, 'offcpu.data'), pid)];
+    const report = [...onCpuReport(join(dir, 'oncpu.data'), pids), ...offCpuReport(join(dir, 'offcpu.data'), pids)];
     const text = [
-      `${name} under load, one worker (${result.rps} req/s, p99 ${result.p99Ms} ms, ${result.errors} errors, ${db.kind}), perf, ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      `${name} under load, ${pids.size > 1 ? `supervisor + ${pids.size - 1} workers` : 'one process'} (${result.rps} req/s, p99 ${result.p99Ms} ms, ${result.errors} errors, ${db.kind}), perf, ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
       '',
       ...report,
     ].join('\n');
