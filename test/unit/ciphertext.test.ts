@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
@@ -22,6 +23,29 @@ describe('ciphertext blob', () => {
 
   it('uuid bytes round-trip', () => {
     expect(bytesToUuid(uuidToBytes(keyId))).toBe(keyId);
+    expect(Buffer.from(uuidToBytes('00112233-4455-6677-8899-aabbccddeeff')).toString('hex')).toBe('00112233445566778899aabbccddeeff');
+    expect(bytesToUuid(Uint8Array.from(Buffer.from('00112233445566778899aabbccddeeff', 'hex')))).toBe('00112233-4455-6677-8899-aabbccddeeff');
+  });
+
+  it('uuidToBytes accepts exactly what "32 lower-case hex digits once hyphens are removed" accepts', () => {
+    const reference = (u: string) => /^[0-9a-f]{32}$/.test(u.replace(/-/g, ''));
+    const near = fc.oneof(
+      fc.uuid(),
+      fc.uuid().map((u) => u.toUpperCase()),
+      fc.uuid().map((u) => u.slice(1)),
+      fc.uuid().map((u) => `${u}0`),
+      fc.uuid().map((u) => u.replace(/-/g, '')),
+      fc.uuid().map((u) => `${u}-`),
+      fc.tuple(fc.uuid(), fc.nat(35), fc.string({ minLength: 1, maxLength: 1 })).map(([u, i, c]) => u.slice(0, i) + c + u.slice(i + 1)),
+      fc.string({ maxLength: 40 }),
+    );
+    fc.assert(
+      fc.property(near, (u) => {
+        if (reference(u)) expect(Buffer.from(uuidToBytes(u)).toString('hex')).toBe(u.replace(/-/g, ''));
+        else expect(() => uuidToBytes(u)).toThrow(TypeError);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it.each([
