@@ -16,6 +16,8 @@ import { NO_THROTTLE, phases, prepare, signOpsOf, verifyOpsOf } from './run.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_S = 3;
+/** BENCH_PERF_POSTGRES=1: record every postgres process (backends, WAL writer, ...) instead of the server's. */
+const POSTGRES = process.env.BENCH_PERF_POSTGRES === '1';
 /** BENCH_WORKERS=n: COFFER_WORKERS for the server; the server's default (auto) when unset. */
 const WORKERS = process.env.BENCH_WORKERS;
 
@@ -60,6 +62,7 @@ function samples(data: string, pids: ReadonlySet<number>): Sample[] {
 
 /** Every thread of node is named "node": tell them apart by tid and by the frames at the bottom of their stacks. */
 function threadKind(s: Sample, pids: ReadonlySet<number>): string {
+  if (POSTGRES) return 'postgres processes';
   if (pids.has(s.tid)) return 'event loops (main threads)';
   const names = s.frames.map(([sym]) => sym).join(' ');
   if (/\bworker\b|uv__work/.test(names)) return 'libuv pool (token async calls)';
@@ -142,6 +145,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
       // The supervisor and every worker (COFFER_WORKERS=auto forks one per core): each one's main thread is its event loop.
       pids = new Set(processTree(server.child.pid as number));
+      if (POSTGRES) pids = new Set(execFileSync('pgrep', ['-x', 'postgres'], { encoding: 'utf8' }).trim().split(/\s+/).map(Number));
       await perfRecord([...pids], join(dir, 'oncpu.data'), ['-F', '999']);
       await perfRecord([...pids], join(dir, 'offcpu.data'), ['-e', 'sched:sched_switch', '--call-graph', 'dwarf,16384']);
       result = await load;
@@ -150,11 +154,11 @@ async function main(): Promise<void> {
     }
     const report = [...onCpuReport(join(dir, 'oncpu.data'), pids), ...offCpuReport(join(dir, 'offcpu.data'), pids)];
     const text = [
-      `${name} under load, ${pids.size > 1 ? `supervisor + ${pids.size - 1} workers` : 'one process'} (${result.rps} req/s, p99 ${result.p99Ms} ms, ${result.errors} errors, ${db.kind}), perf, ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      `${name} under load, ${POSTGRES ? `recording Postgres's ${pids.size} processes` : pids.size > 1 ? `supervisor + ${pids.size - 1} workers` : 'one process'} (${result.rps} req/s, p99 ${result.p99Ms} ms, ${result.errors} errors, ${db.kind}), perf, ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
       '',
       ...report,
     ].join('\n');
-    writeFileSync(join(ROOT, 'bench', `perf-${slug}.txt`), text);
+    writeFileSync(join(ROOT, 'bench', `perf-${slug}${POSTGRES ? '-postgres' : ''}.txt`), text);
     process.stdout.write(text);
     process.stderr.write(`[bench] perf data: ${dir}\n`);
   } finally {
