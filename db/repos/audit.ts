@@ -1,7 +1,7 @@
 // AuditRepository over Drizzle: an append-only, hash-chained log of audit events with signed checkpoints.
 import { and, desc, eq, gt, gte, isNotNull, lt, lte, max, sql, type SQL } from 'drizzle-orm';
-import { cloudTrailRecord, type AuditEvent } from '../../core/audit.js';
-import { canonicalJson, type ChainedEvent, type ChainHead, type Checkpoint } from '../../core/audit-chain.js';
+import { cloudTrailRecordJson, type AuditEvent } from '../../core/audit.js';
+import { type ChainedEvent, type ChainHead, type Checkpoint } from '../../core/audit-chain.js';
 import { internalError } from '../../core/errors.js';
 import type { AuditAppender, AuditLookupFilter, AuditRepository } from '../../core/ports.js';
 import type { Db } from '../client.js';
@@ -50,7 +50,7 @@ export async function appendChained(db: Db, events: readonly AuditEvent[]): Prom
     n: i + 1, id: event.id, time: event.time.toISOString(), request_id: event.requestId, operation: event.operation, key_arn: event.keyArn,
     caller_arn: event.callerArn, access_key_id: event.accessKeyId, source_ip: event.sourceIp, user_agent: event.userAgent,
     outcome: event.outcome, error_code: event.errorCode, encryption_context_keys: event.encryptionContextKeys,
-    record: canonicalJson(cloudTrailRecord(event)),
+    record: cloudTrailRecordJson(event),
   }));
   // Prepared (named) on Postgres: the statement is the same text every time, so each connection parses and plans
   // it once, and a batch is one Bind/Execute instead of Parse/Describe, a round trip, then Bind/Execute.

@@ -1,7 +1,8 @@
 // Core's audit writer and the SDK's independent verifier must agree on the canonical form and the chain hash.
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cloudTrailRecord, REDACTED, requestParameters, type AuditEvent } from '../../core/audit.js';
+import { cloudTrailRecord, cloudTrailRecordJson, REDACTED, requestParameters, type AuditEvent } from '../../core/audit.js';
 import { canonicalJson, chainHash, checkpointDigest, checkpointMessage, GENESIS_HASH } from '../../core/audit-chain.js';
 import { rawToDer } from '../../hsm/audit-signing.js';
 import { canonical, checkpointSignatureValid, eventHash, verifyChain, type ChainEntry } from '../../sdk/audit/verify.js';
@@ -103,5 +104,45 @@ describe('verifier', () => {
     expect(Buffer.from(checkpointDigest(3, 'ab'.repeat(32), time))).toEqual(createHash('sha256').update(checkpointMessage(3, 'ab'.repeat(32), time)).digest());
     expect(checkpointSignatureValid(cp)).toBe(true);
     expect(checkpointSignatureValid({ ...cp, chainSeq: 4 })).toBe(false);
+  });
+});
+
+describe('cloudTrailRecordJson (the request path\'s direct form)', () => {
+  const text = fc.string({ unit: 'binary', maxLength: 12 });
+  const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null });
+  const generated: fc.Arbitrary<AuditEvent> = fc.record(
+    {
+      id: fc.uuid(),
+      time: fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }),
+      requestId: fc.uuid(),
+      operation: fc.constantFrom('Encrypt', 'Decrypt', 'CreateKey', 'GenerateRandom', 'ListKeys', 'PutKeyPolicy', 'Sign', 'Unknown'),
+      keyArn: maybe(fc.constantFrom('arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', 'arn:aws:kms:eu-west-1:444455556666:key/x', 'no-colons')),
+      callerArn: maybe(fc.constantFrom('arn:aws:iam::111122223333:user/admin', 'arn:aws:iam::444455556666:user/o"ther')),
+      accessKeyId: maybe(fc.constantFrom('AKIAIOSFODNN7EXAMPLE', 'AKIA0000000000000000')),
+      sourceIp: maybe(fc.constantFrom('127.0.0.1', '::1')),
+      userAgent: maybe(text),
+      outcome: fc.constantFrom('Success' as const, 'Failure' as const),
+      errorCode: maybe(fc.constantFrom('AccessDeniedException', 'NotFoundException', '')),
+      encryptionContextKeys: fc.array(text, { maxLength: 3 }),
+      userName: fc.option(maybe(text), { nil: undefined }),
+      accountId: fc.option(maybe(fc.constantFrom('111122223333', '444455556666')), { nil: undefined }),
+      region: fc.option(fc.constantFrom('us-east-1', 'eu-west-1'), { nil: undefined }),
+      errorMessage: fc.option(maybe(fc.string({ unit: 'binary', maxLength: 600 })), { nil: undefined }),
+      requestParameters: fc.option(
+        maybe(fc.record({ keyId: text, numberOfBytes: fc.integer(), encryptionContext: fc.dictionary(text, fc.constant(REDACTED), { maxKeys: 3 }), tagKeys: fc.array(text, { maxLength: 2 }) }, { requiredKeys: [] })),
+        { nil: undefined },
+      ),
+    },
+    { requiredKeys: ['id', 'time', 'requestId', 'operation', 'keyArn', 'callerArn', 'accessKeyId', 'sourceIp', 'userAgent', 'outcome', 'errorCode', 'encryptionContextKeys'] },
+  );
+
+  it('is canonicalJson(cloudTrailRecord(e)) for every event, so the chain hashes what it always hashed', () => {
+    expect(cloudTrailRecordJson(event())).toBe(canonicalJson(cloudTrailRecord(event())));
+    fc.assert(
+      fc.property(generated, (e) => {
+        expect(cloudTrailRecordJson(e)).toBe(canonicalJson(cloudTrailRecord(e)));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
