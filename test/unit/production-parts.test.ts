@@ -29,6 +29,18 @@ describe('metrics', () => {
     expect(text.endsWith('\n')).toBe(true);
   });
 
+  it('keeps one series per label set whatever the labels\' order, and apart when only the split between values differs', () => {
+    const m = new Metrics();
+    m.requests.inc({ operation: 'Encrypt', status: '200' });
+    m.requests.inc({ status: '200', operation: 'Encrypt' });
+    m.requests.inc({ operation: 'Encrypt2', status: '00' });
+    m.requests.inc({ operation: 'Encrypt', status: '2' }, 5);
+    expect(m.requests.get({ status: '200', operation: 'Encrypt' })).toBe(2);
+    expect(m.requests.get({ operation: 'Encrypt2', status: '00' })).toBe(1);
+    expect(m.requests.get({ operation: 'Encrypt', status: '2' })).toBe(5);
+    expect(m.render().match(/^coffer_requests_total\{/gm)).toHaveLength(3);
+  });
+
   it('counts a ThrottlingException answer as a throttle and escapes label values', () => {
     const m = new Metrics();
     m.startRequest('we"ird\\op')(400, 'ThrottlingException');
