@@ -97,17 +97,23 @@ function mentionsOfDoc(doc: PolicyDocument): Mentions {
   return m;
 }
 
-/** Adds the values only the repositories know (resource tags, aliases) when a policy asks for them. */
+/**
+ * Adds the values only the repositories know (resource tags, aliases) when a policy asks for them, to a copy; the
+ * request's own values as they are when none does (the common case: nothing reads them but the evaluation).
+ */
 async function enrich(repos: Repositories, req: AuthorizationRequest, policyText: string, docs: readonly PolicyDocument[]): Promise<ConditionValues> {
-  const values: ConditionValues = { ...req.conditions };
   const key = req.key;
-  if (!key) return values;
+  if (!key) return req.conditions;
   const own = mentionsOfText(policyText);
   const named = docs.map(mentionsOfDoc);
-  if (own.tags || named.some((m) => m.tags)) {
+  const tags = own.tags || named.some((m) => m.tags);
+  const aliases = own.aliases || named.some((m) => m.aliases);
+  if (!tags && !aliases) return req.conditions;
+  const values: ConditionValues = { ...req.conditions };
+  if (tags) {
     for (const t of (await repos.tags.list(key.id, 50, null)).items) values[`aws:ResourceTag/${t.TagKey}`] = t.TagValue;
   }
-  if (own.aliases || named.some((m) => m.aliases)) {
+  if (aliases) {
     values['kms:ResourceAliases'] = (await repos.aliases.list(key.accountId, key.id, 100, null)).items.map((a) => a.name);
   }
   return values;

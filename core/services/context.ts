@@ -45,18 +45,23 @@ export function authorize(
   conditions: ConditionValues = {},
 ): Promise<void> {
   const resource = key ? keyArn({ region: deps.region, accountId: key.accountId }, key.id) : '*';
-  const request: AuthorizationRequest = { action, key, resource, conditions: { ...requestConditions(deps, ctx, key), ...conditions } };
+  const request: AuthorizationRequest = { action, key, resource, conditions: Object.assign(requestConditions(deps, ctx, key), conditions) };
   return deps.authorizer.authorize(repos, ctx.caller, request);
 }
 
-/** The global condition keys every request offers, and the key's own when there is one. */
+/** The global condition keys every request offers, and the key's own when there is one (a fresh object, built per request without spreads). */
 export function requestConditions(deps: ServiceDeps, ctx: RequestContext, key: Key | null): ConditionValues {
-  return {
+  const values: ConditionValues = {
     'kms:CallerAccount': ctx.caller.accountId,
     'aws:PrincipalArn': ctx.caller.arn,
     'aws:username': ctx.caller.userName,
     'aws:CurrentTime': deps.clock.now().toISOString(),
     'aws:SourceIp': ctx.sourceIp ?? undefined,
-    ...(key ? { 'kms:KeySpec': key.keySpec, 'kms:KeyUsage': key.keyUsage, 'kms:KeyOrigin': key.origin } : {}),
   };
+  if (key) {
+    values['kms:KeySpec'] = key.keySpec;
+    values['kms:KeyUsage'] = key.keyUsage;
+    values['kms:KeyOrigin'] = key.origin;
+  }
+  return values;
 }
