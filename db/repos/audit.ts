@@ -50,11 +50,10 @@ export async function appendChained(db: Db, events: readonly AuditEvent[]): Prom
     n: i + 1, id: event.id, time: event.time.toISOString(), request_id: event.requestId, operation: event.operation, key_arn: event.keyArn,
     caller_arn: event.callerArn, access_key_id: event.accessKeyId, source_ip: event.sourceIp, user_agent: event.userAgent,
     outcome: event.outcome, error_code: event.errorCode, encryption_context_keys: event.encryptionContextKeys,
-    record: cloudTrailRecordJson(event),
   }));
   // Prepared (named) on Postgres: the statement is the same text every time, so each connection parses and plans
   // it once, and a batch is one Bind/Execute instead of Parse/Describe, a round trip, then Bind/Execute.
-  const query = { sql: APPEND_CHAINED, params: [batchJson(rows)] };
+  const query = { sql: APPEND_CHAINED, params: [batchJson(rows), recordLines(events)] };
   const r: unknown = await db._.session.prepareQuery(query, undefined, 'coffer_audit_append', false).execute();
   const updated = (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows).length;
   if (updated !== 1) throw internalError(new Error('audit chain head missing'));
@@ -84,6 +83,18 @@ export function batchJson(rows: readonly BatchRow[]): string {
   return MAYBE_NOT_STORABLE.test(plain) ? JSON.stringify(rows, wellFormed) : plain;
 }
 
+/**
+ * The batch's canonical records, one per line: canonical JSON escapes every control character, so a record never
+ * holds a line feed, and a line is exactly a record. Sent as text beside the rows rather than as a string inside
+ * their JSON, which escaped each ~1 KB record's quotes again in node and had Postgres lex them back (the rows'
+ * JSON was 3x smaller without them; ~2 µs per event less here).
+ */
+export function recordLines(events: readonly AuditEvent[]): string {
+  const records = events.map(cloudTrailRecordJson);
+  for (const r of records) if (r.includes('\n')) throw internalError(new Error('an audit record holds a line feed'));
+  return records.join('\n');
+}
+
 /** An audit_events row as jsonb_to_recordset reads it (column name → JSON value), `n` its place in the batch. */
 export interface BatchRow {
   n: number;
@@ -99,27 +110,26 @@ export interface BatchRow {
   outcome: string;
   error_code: string | null;
   encryption_context_keys: string[];
-  record: string;
 }
 
 const BATCH_TYPES: Record<keyof BatchRow, string> = {
   n: 'bigint', id: 'uuid', time: 'timestamptz', request_id: 'text', operation: 'text', key_arn: 'text', caller_arn: 'text',
   access_key_id: 'text', source_ip: 'text', user_agent: 'text', outcome: 'text', error_code: 'text', encryption_context_keys: 'jsonb',
-  record: 'text',
 };
 const INSERTED_COLUMNS = Object.keys(BATCH_TYPES).filter((c) => c !== 'n');
 const BATCH_RECORD = Object.entries(BATCH_TYPES).map(([c, t]) => `${c} ${t}`).join(', ');
 
 /**
- * appendChained's statement; $1 is the batch as one JSON array of BatchRow. The chain steps through the records as
- * an array (one subscript per step) rather than joining the input again at every step of the recursion; the array
- * is MATERIALIZED, or Postgres inlines it and aggregates the whole batch again at every step.
+ * appendChained's statement; $1 is the batch as one JSON array of BatchRow, $2 its records one per line
+ * (recordLines), record n on line n. The chain steps through the records as an array (one subscript per step)
+ * rather than joining the input again at every step of the recursion; the array is MATERIALIZED, or Postgres
+ * inlines it and splits the text again at every step.
  */
 const APPEND_CHAINED = `
     with recursive
     head as (select seq, hash from audit_chain_head where id = 1 for update),
     input as (select * from jsonb_to_recordset($1::jsonb) as r(${BATCH_RECORD})),
-    records as materialized (select array_agg(record order by n) as recs, count(*) as len from input),
+    records as materialized (select string_to_array($2::text, chr(10)) as recs, count(*) as len from input),
     chain (n, chain_seq, hash) as (
       select 0::bigint, seq, hash from head
       union all
@@ -128,9 +138,9 @@ const APPEND_CHAINED = `
       from chain c cross join records r where c.n < r.len
     ),
     inserted as (
-      insert into audit_events (${INSERTED_COLUMNS.join(', ')}, chain_seq, prev_hash, hash)
-      select ${INSERTED_COLUMNS.map((c) => `i.${c}`).join(', ')}, c.chain_seq, p.hash, c.hash
-      from input i join chain c on c.n = i.n join chain p on p.n = i.n - 1
+      insert into audit_events (${INSERTED_COLUMNS.join(', ')}, record, chain_seq, prev_hash, hash)
+      select ${INSERTED_COLUMNS.map((c) => `i.${c}`).join(', ')}, r.recs[i.n::int], c.chain_seq, p.hash, c.hash
+      from input i join chain c on c.n = i.n join chain p on p.n = i.n - 1 cross join records r
       order by i.n
     )
     update audit_chain_head h set seq = last.chain_seq, hash = last.hash
