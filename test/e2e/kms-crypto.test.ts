@@ -8,13 +8,19 @@ import {
 } from '@aws-sdk/client-kms';
 import { failure, serverPerFile } from '../helpers/server.js';
 
-const ctx = serverPerFile();
+// Small AES-GCM, HMAC and ECC_NIST_P256 calls synchronous, as a server with a worker per core runs them by default
+// (hsm/sync-calls.ts); the other suites' servers (one process) keep every call on libuv's pool.
+const ctx = serverPerFile({ env: { COFFER_HSM_SYNC_MAX_BYTES: '4096' } });
 
 const newKey = async () => (await ctx.kms.send(new CreateKeyCommand({}))).KeyMetadata!;
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
 
 describe('Encrypt and Decrypt', () => {
+  it('runs on the synchronous token calls this file asks for (the server says so when it starts listening)', () => {
+    expect(ctx.server.logs()).toMatch(/"msg":"listening".*"syncAesMaxBytes":4096/);
+  });
+
   it('round-trips 1 to 4096 bytes, with and without a KeyId on Decrypt', async () => {
     const key = await newKey();
     for (const size of [1, 100, 4096]) {
