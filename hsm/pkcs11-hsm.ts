@@ -80,7 +80,7 @@ export class Pkcs11Hsm implements Hsm {
     readonly pool: SessionPool,
     readonly capabilities: Capabilities,
     readonly fips: FipsPolicy = new FipsPolicy(false),
-    /** AES-GCM inputs up to this many bytes use synchronous calls (HsmConfig.syncMaxBytes). */
+    /** AES-GCM and HMAC inputs up to this many bytes, and while above 0 ECC_NIST_P256 signing, use synchronous calls (HsmConfig.syncMaxBytes). */
     readonly syncMaxBytes = 0,
   ) {
     this.ivs = new IvPool(lib);

@@ -1,5 +1,5 @@
-// When small AES-GCM operations run as synchronous PKCS#11 calls on the event loop instead of pkcs11js's *Async
-// calls. An async call is a hop to libuv's pool and back: a mutex, a futex wake of a pool thread, a context switch and
+// When small AES-GCM and HMAC operations and ECC_NIST_P256 signatures run as synchronous PKCS#11 calls on the event
+// loop instead of pkcs11js's *Async calls. An async call is a hop to libuv's pool and back: a mutex, a futex wake of a pool thread, a context switch and
 // an eventfd wake of the loop, which on this VM cost more than the AES itself (perf: bench/perf-encrypt.txt). The hop
 // pays only while a core is free to run the pool thread beside the loop.
 import { availableParallelism } from 'node:os';

@@ -5,7 +5,8 @@
 //   on-CPU:  cpu-clock samples with call graphs: CPU by thread, by shared object, and the top symbols of each thread;
 //   off-CPU: sched:sched_switch with call graphs: each time a thread leaves its core, the user-space frame it blocked
 //            in (epoll_wait = the event loop idling; a futex under libsofthsm2 = waiting on one of SoftHSM's locks).
-// The server runs as it does by default (COFFER_WORKERS=auto; BENCH_WORKERS=n to choose). Written to bench/perf-<phase>.txt. Needs perf (linux-perf) and permission to record (root, or perf_event_paranoid ≤ 1).
+// The server runs as it does by default (COFFER_WORKERS=auto; BENCH_WORKERS=n to choose). Written to
+// bench/perf-<phase>.txt. Needs perf (linux-perf) and permission to record (root, or perf_event_paranoid ≤ 1).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -33,7 +34,6 @@ function perfRecord(pids: number[], out: string, args: string[]): Promise<void> 
 interface Sample {
   tid: number;
   thread: string;
-  weight: number;
   /** Frames, innermost first: [symbol, shared object]. */
   frames: Array<[string, string]>;
 }
@@ -49,7 +49,7 @@ function samples(data: string, pids: ReadonlySet<number>): Sample[] {
       cur = null;
     } else if (!/^\s/.test(line)) {
       const tid = Number(/^\S+\s+(\d+)/.exec(line.trim())?.[1] ?? -1);
-      cur = { tid, thread: '', weight: 1, frames: [] };
+      cur = { tid, thread: '', frames: [] };
     } else if (cur) {
       const m = /^\s+[0-9a-f]+\s+(.*?)\s+\((.*)\)$/.exec(line);
       if (m) cur.frames.push([cleanSymbol(m[1] ?? '?'), shortDso(m[2] ?? '?')]);
