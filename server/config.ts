@@ -62,7 +62,7 @@ export interface HsmConfig {
   /** Absent for the development token: its PIN is read from the data directory. */
   pin: Secret | null;
   sessions: number | undefined;
-  /** AES-GCM inputs up to this size use synchronous PKCS#11 calls (see hsm/pkcs11-hsm.ts); 0 = always async; 'auto': hsm/sync-calls.ts. */
+  /** AES-GCM and HMAC inputs up to this size, and P-256 signing while above 0, use synchronous PKCS#11 calls (hsm/pkcs11-hsm.ts); 0 = always async; 'auto': hsm/sync-calls.ts. */
   syncMaxBytes: number | 'auto';
   /** Concurrent RSA_3072/RSA_4096 private-key operations (hsm/heavy-ops.ts); undefined = cores - 1 for SoftHSM, else no cap; 0 = no cap. */
   heavyConcurrency: number | undefined;
