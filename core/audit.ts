@@ -99,7 +99,10 @@ const READ_ONLY = /^(Describe|List|Get|Lookup|Encrypt|Decrypt|ReEncrypt|Generate
 /** CloudTrail's eventTime: seconds precision, UTC. */
 export const cloudTrailTime = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** The CloudTrail record of an event (eventVersion 1.08, eventSource kms.amazonaws.com). */
+/**
+ * The CloudTrail record of an event (eventVersion 1.08, eventSource kms.amazonaws.com), as an object: the readable
+ * definition that cloudTrailRecordJson (what the audit writer stores) is tested byte-equal against.
+ */
 export function cloudTrailRecord(e: AuditEvent): Record<string, unknown> {
   const accountId = e.accountId ?? null;
   const identity = e.callerArn

@@ -20,7 +20,7 @@ import {
   credentialKeyTemplate, findCredentialKeyTemplate, findRootKeyTemplate, findVersionObjectsTemplate, findVersionObjectTemplate,
   importedHmacKeyTemplate, importedRootKeyTemplate, rootKeyTemplate, wrappingKeyPairTemplates, type PairUsage, type VersionObject,
 } from './templates.js';
-import { SYNC_SIGN, SYNC_VERIFY } from './sync-calls.js';
+import { SYNC_SIGNING_SPECS } from './sync-calls.js';
 
 export interface HsmConfig {
   modulePath: string;
@@ -303,12 +303,12 @@ export class Pkcs11Hsm implements Hsm {
   }
 
   sign(versionId: string, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array): Promise<Uint8Array> {
-    const sync = this.syncMaxBytes > 0 && SYNC_SIGN.has(spec);
+    const sync = this.syncMaxBytes > 0 && SYNC_SIGNING_SPECS.has(spec);
     return this.pool.heavy.run(spec, () => this.withObject('other', versionId, 'private', async (s, h) => new Uint8Array(await signDigest(this.lib, s, h, spec, algorithm, digest, sync))));
   }
 
   verify(versionId: string, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array, signature: Uint8Array): Promise<boolean> {
-    const sync = this.syncMaxBytes > 0 && SYNC_VERIFY.has(spec);
+    const sync = this.syncMaxBytes > 0 && SYNC_SIGNING_SPECS.has(spec);
     return this.withObject('other', versionId, 'public', (s, h) => verifyDigest(this.lib, s, h, spec, algorithm, digest, signature, sync));
   }
 

@@ -29,5 +29,4 @@ export function defaultSyncMaxBytes(modulePath: string, workers: number, cores =
  * worth the loop time), ECC_SECG_P256K1 (sign 929), P-384 (1,678), P-521 (3,209-3,881), Ed25519 (278-410) and every
  * RSA signature (890-10,288): a loop blocked that long delays every other request.
  */
-export const SYNC_SIGN: ReadonlySet<string> = new Set(['ECC_NIST_P256']);
-export const SYNC_VERIFY: ReadonlySet<string> = SYNC_SIGN;
+export const SYNC_SIGNING_SPECS: ReadonlySet<string> = new Set(['ECC_NIST_P256']);

@@ -167,7 +167,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const job = startDeletionJob(services, config.deletionJobIntervalMs, log);
   const auditJob = startAuditJob(services, config.audit, log);
   const rotationJob = startRotationJob(services, config.deletionJobIntervalMs, log);
-  log.info('listening', { url, region: config.region, accountId: config.accountId, database: uow.kind, fipsMode: config.fipsMode, keyStore: config.keyStore, syncAesMaxBytes: hsm.syncMaxBytes });
+  log.info('listening', { url, region: config.region, accountId: config.accountId, database: uow.kind, fipsMode: config.fipsMode, keyStore: config.keyStore, hsmSyncMaxBytes: hsm.syncMaxBytes });
   return {
     url,
     metrics,

@@ -85,8 +85,8 @@ it('COFFER_WORKERS=2 serves one port from two worker processes; requests through
     expect(pids.size).toBe(2);
     expect(pids.has(server.child.pid as number)).toBe(false); // the supervisor serves nothing itself
     // COFFER_HSM_SYNC_MAX_BYTES=auto decides with the workers: synchronous AES once every core runs one (2 on 2 cores).
-    const syncAes = listening().map((l) => (JSON.parse(l) as { syncAesMaxBytes: number }).syncAesMaxBytes);
-    expect(syncAes).toEqual([0, 0].map(() => defaultSyncMaxBytes(SOFTHSM_MODULE, 2)));
+    const syncMaxBytes = listening().map((l) => (JSON.parse(l) as { hsmSyncMaxBytes: number }).hsmSyncMaxBytes);
+    expect(syncMaxBytes).toEqual([0, 0].map(() => defaultSyncMaxBytes(SOFTHSM_MODULE, 2)));
 
     const first = server.client();
     const keyId = (await first.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;

@@ -18,7 +18,7 @@ const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
 
 describe('Encrypt and Decrypt', () => {
   it('runs on the synchronous token calls this file asks for (the server says so when it starts listening)', () => {
-    expect(ctx.server.logs()).toMatch(/"syncAesMaxBytes":4096,"msg":"listening"/);
+    expect(ctx.server.logs()).toMatch(/"hsmSyncMaxBytes":4096,"msg":"listening"/);
   });
 
   it('round-trips 1 to 4096 bytes, with and without a KeyId on Decrypt', async () => {
