@@ -61,6 +61,7 @@ const ALLOWED: Readonly<Record<string, 'scalar' | 'strings' | 'contextKeys'>> = 
   PendingWindowInDays: 'scalar', Description: 'scalar', Limit: 'scalar', Marker: 'scalar', DryRun: 'scalar',
   MultiRegion: 'scalar', BypassPolicyLockoutSafetyCheck: 'scalar', SigningAlgorithm: 'scalar', MessageType: 'scalar',
   MacAlgorithm: 'scalar', KeyAgreementAlgorithm: 'scalar', StartTime: 'scalar', EndTime: 'scalar', MaxResults: 'scalar',
+  DomainKeyId: 'scalar',
   TagKeys: 'strings',
   EncryptionContext: 'contextKeys', SourceEncryptionContext: 'contextKeys', DestinationEncryptionContext: 'contextKeys',
 };

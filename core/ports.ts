@@ -82,8 +82,42 @@ export interface Hsm {
   /** ECDH with the version's private key and the other side's uncompressed point; the raw shared secret. */
   deriveSharedSecret(versionId: string, spec: AsymmetricSpec, peerPoint: Uint8Array): Promise<Uint8Array>;
   /** True while a session is logged in and the token answers. */
+  /** The domain keys wrapped key material lives under (COFFER_KEY_STORE=wrapped); null when root keys are token objects. */
+  readonly domainKeys: DomainKeys | null;
   healthy(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** A domain key as the token and the database see it; its id is 32 hex digits (the CKA_ID every blob names). */
+export interface DomainKeyStatus {
+  id: string;
+  /** ACTIVE wraps new material; RETIRED only unwraps; MISSING: registered, but the token no longer holds it. */
+  state: 'ACTIVE' | 'RETIRED' | 'MISSING';
+  /** Key versions whose material is wrapped under it. */
+  keyVersions: number;
+}
+
+/**
+ * Domain-key rotation (hsm/wrapped-keys.ts): a new domain key becomes the active one, the others retire (they
+ * still unwrap), their blobs are rewrapped under the active key in batches, and a retired key no blob names any
+ * more may be destroyed. Every method throws KmsError.
+ */
+export interface DomainKeys {
+  /** Every domain key, the active one first. */
+  describe(): Promise<DomainKeyStatus[]>;
+  /** Makes a new active domain key and retires the others; returns the new key's id and the retired ones'. */
+  rotate(): Promise<{ active: string; retired: string[] }>;
+  /**
+   * Rewraps up to `limit` blobs not under the active domain key, those after `after` in version id order, each
+   * only if unchanged meanwhile. Blobs that cannot be unwrapped (damaged, or their domain key is missing) are
+   * counted as failed and left as they are. `last` is where the next batch starts; null when none is left.
+   */
+  rewrap(limit: number, after: string | null): Promise<{ rewrapped: number; failed: number; last: string | null }>;
+  /**
+   * Destroys a retired domain key: KMSInvalidStateException while it is active or any blob is wrapped under it,
+   * NotFoundException when neither the token nor the database knows it.
+   */
+  destroy(id: string): Promise<void>;
 }
 
 export interface KeyRepository {
@@ -313,6 +347,22 @@ export interface WrappedKeyStore {
   get(versionId: string): Promise<Uint8Array | null>;
   /** Removes a version's blob (nothing to remove is fine) and tells the other instances once committed. */
   delete(versionId: string): Promise<void>;
+  /**
+   * Registers a domain key before it is made in the token (outside any unit of work): a blob can name only a
+   * registered domain key (a foreign key), and a domain key is destroyed only after `forgetDomainKey`.
+   */
+  registerDomainKey(id: Uint8Array): Promise<void>;
+  /** The registered domain keys with how many blobs name each. */
+  domainKeyUsage(): Promise<Array<{ id: Uint8Array; versions: number }>>;
+  /** Up to `limit` blobs not under `domainKeyId`, in version id order after `after`. */
+  notUnder(domainKeyId: Uint8Array, limit: number, after: string | null): Promise<Array<{ versionId: string; blob: Uint8Array }>>;
+  /** Replaces a version's blob only if it is still `old` (the material is the same: no notice); false when it changed. */
+  swap(versionId: string, old: Uint8Array, domainKeyId: Uint8Array, blob: Uint8Array): Promise<boolean>;
+  /**
+   * Deletes a domain key's registration, waiting for any transaction still inserting a blob under it. Returns the
+   * number of blobs that still name it (0: deleted, or was not registered), and whether it was registered.
+   */
+  forgetDomainKey(id: Uint8Array): Promise<{ registered: boolean; versions: number }>;
   /**
    * Calls `onChange(versionId)` when an instance replaced or deleted a version's blob (this one included), and
    * `onChange(null)` when notices may have been missed (the listening connection (re)connected).

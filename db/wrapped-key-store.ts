@@ -2,12 +2,14 @@
 // unit of work's AsyncLocalStorage): the blob commits with the key version that owns it, and a transaction never
 // waits for a second connection (PGlite has one; Postgres's pool could run dry under concurrent CreateKeys).
 // Replacements and deletions are announced on their own channel (delivered at commit, never on rollback) so that
-// every instance drops the unwrapped copy it holds.
-import { eq, sql } from 'drizzle-orm';
+// every instance drops the unwrapped copy it holds. Domain keys are registered and forgotten outside any unit of work.
+import { and, asc, count, eq, gt, ne, sql } from 'drizzle-orm';
 import type { WrappedKeyStore } from '../core/ports.js';
 import type { Database, Db } from './client.js';
-import { guard } from './errors.js';
-import { wrappedKeyMaterial } from './schema.js';
+import { errorCode, guard } from './errors.js';
+import { domainKeys, wrappedKeyMaterial } from './schema.js';
+
+const FOREIGN_KEY_VIOLATION = '23503';
 
 export const MATERIAL_CHANNEL = 'coffer_key_material_changed';
 
@@ -38,6 +40,48 @@ export function wrappedKeyStoreOver(database: Database, current: () => Db | unde
         const d = db();
         await d.delete(wrappedKeyMaterial).where(eq(wrappedKeyMaterial.versionId, versionId));
         await announce(d, versionId);
+      }),
+    registerDomainKey: (id) =>
+      guard(async () => {
+        await database.db.insert(domainKeys).values({ id }).onConflictDoNothing();
+      }),
+    domainKeyUsage: () =>
+      guard(async () => {
+        const rows = await database.db
+          .select({ id: domainKeys.id, versions: count(wrappedKeyMaterial.versionId) })
+          .from(domainKeys)
+          .leftJoin(wrappedKeyMaterial, eq(wrappedKeyMaterial.domainKeyId, domainKeys.id))
+          .groupBy(domainKeys.id);
+        return rows.map((r) => ({ id: r.id, versions: Number(r.versions) }));
+      }),
+    notUnder: (domainKeyId, limit, after) =>
+      guard(() =>
+        database.db
+          .select({ versionId: wrappedKeyMaterial.versionId, blob: wrappedKeyMaterial.blob })
+          .from(wrappedKeyMaterial)
+          .where(and(ne(wrappedKeyMaterial.domainKeyId, domainKeyId), after === null ? undefined : gt(wrappedKeyMaterial.versionId, after)))
+          .orderBy(asc(wrappedKeyMaterial.versionId))
+          .limit(limit),
+      ),
+    swap: (versionId, old, domainKeyId, blob) =>
+      guard(async () => {
+        const rows = await database.db
+          .update(wrappedKeyMaterial)
+          .set({ domainKeyId, blob })
+          .where(and(eq(wrappedKeyMaterial.versionId, versionId), eq(wrappedKeyMaterial.blob, old)))
+          .returning({ versionId: wrappedKeyMaterial.versionId });
+        return rows.length === 1;
+      }),
+    forgetDomainKey: (id) =>
+      guard(async () => {
+        try {
+          const rows = await database.db.delete(domainKeys).where(eq(domainKeys.id, id)).returning({ id: domainKeys.id });
+          return { registered: rows.length === 1, versions: 0 };
+        } catch (e) {
+          if (errorCode(e) !== FOREIGN_KEY_VIOLATION) throw e;
+        }
+        const [row] = await database.db.select({ n: count() }).from(wrappedKeyMaterial).where(eq(wrappedKeyMaterial.domainKeyId, id));
+        return { registered: true, versions: Math.max(1, Number(row?.n ?? 1)) };
       }),
     async watch(onChange) {
       const heard = (versionId: string) => onChange(versionId);

@@ -1,7 +1,7 @@
 // The Hsm port over PKCS#11: root keys are token objects (CKA_ID = version id), AES-256-GCM runs inside the token.
 import { IV_BYTES, TAG_BYTES, uuidToBytes } from '../core/ciphertext.js';
 import { KmsError, internalError, invalidCiphertext } from '../core/errors.js';
-import type { Hsm, WrappedKeyStore } from '../core/ports.js';
+import type { DomainKeys, Hsm, WrappedKeyStore } from '../core/ports.js';
 import { WrappedKeys } from './wrapped-keys.js';
 import { defaultHeavyLimit } from './heavy-ops.js';
 import { loadAuditSigningKey, signDigest as signAuditDigestWith, type AuditSigningKey } from './audit-signing.js';
@@ -110,6 +110,19 @@ export class Pkcs11Hsm implements Hsm {
   /** Unwrapped root keys held in the token now (wrapped mode), else null. */
   get unwrappedKeys(): number | null {
     return this.wrapped?.size ?? null;
+  }
+
+  /** Domain-key rotation (wrapped mode), else null; token writes are serialized across the processes sharing the token. */
+  get domainKeys(): DomainKeys | null {
+    const w = this.wrapped;
+    if (w === null) return null;
+    const kms = <T>(p: Promise<T>) => p.catch((e: unknown) => Promise.reject(toKmsError(e)));
+    return {
+      describe: () => kms(w.describe()),
+      rotate: () => kms(this.serialized(() => w.rotate())),
+      rewrap: (limit, after) => kms(w.rewrap(limit, after)),
+      destroy: (id) => kms(this.serialized(() => w.destroyDomainKey(id))),
+    };
   }
 
   async createRootKey(versionId: string): Promise<void> {

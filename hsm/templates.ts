@@ -359,14 +359,27 @@ export function domainKeyTemplate(id: Buffer): Template {
   return aes256Key(id, DOMAIN_KEY_LABEL, true);
 }
 
-/** The active domain keys (those labelled as such). */
-export function findDomainKeyTemplate(): Template {
+/** A domain key a rotation replaced: it still unwraps what it wrapped, and wraps nothing new. */
+export const RETIRED_DOMAIN_KEY_LABEL = 'coffer:domain-key:retired';
+
+/** The active domain keys (those labelled as such), or with `retired` the retired ones. */
+export function findDomainKeyTemplate(retired = false): Template {
   return [
     { type: ck.CKA_CLASS, value: ck.CKO_SECRET_KEY },
     { type: ck.CKA_KEY_TYPE, value: ck.CKK_AES },
     { type: ck.CKA_TOKEN, value: true },
-    { type: ck.CKA_LABEL, value: DOMAIN_KEY_LABEL },
+    { type: ck.CKA_LABEL, value: retired ? RETIRED_DOMAIN_KEY_LABEL : DOMAIN_KEY_LABEL },
   ];
+}
+
+/** C_SetAttributeValue's template that retires a domain key. */
+export function retireDomainKeyTemplate(): Template {
+  return [{ type: ck.CKA_LABEL, value: RETIRED_DOMAIN_KEY_LABEL }];
+}
+
+/** Reads a domain key's CKA_ID and CKA_LABEL. */
+export function domainKeyAttributesTemplate(): Template {
+  return [{ type: ck.CKA_ID }, { type: ck.CKA_LABEL }];
 }
 
 /** The domain key a blob names, whatever its label now (a retired domain key still unwraps). */
@@ -408,4 +421,9 @@ export function wrappableImportedRootKeyTemplate(material: Buffer): Template {
 /** The use copy C_UnwrapKey makes: a session object, sensitive and never extractable. */
 export function unwrappedRootKeyTemplate(): Template {
   return sessionAesKey(false);
+}
+
+/** The copy a domain-key rotation unwraps to wrap again under the new domain key (then destroys): extractable only for that. */
+export function rewrapCopyTemplate(): Template {
+  return sessionAesKey(true);
 }

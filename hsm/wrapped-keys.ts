@@ -8,20 +8,20 @@
 // material itself over a fixed block with the version id as AAD: KWP binds nothing, and without the check a blob
 // copied from one version's row to another's would unwrap and encrypt under the wrong key.
 //
-// Domain keys are token objects labelled coffer:domain-key, named by a random CKA_ID. New material is wrapped under
-// the lowest id among them (two processes starting on a fresh token may both create one; they then agree); any
-// domain key the token holds, whatever its label, unwraps what it wrapped. Rotation (not automated): create a new
-// domain key, relabel the old one (it still unwraps), rewrap the rows whose domain_key_id names the old one, and
-// destroy it when none is left.
+// Domain keys (hsm/domain-key-ring.ts) are registered in the database before they are made in the token, and a blob
+// can name only a registered one (a foreign key). Rotation: register and make a new domain key, retire the others
+// (they still unwrap), rewrap the blobs under them in batches (each swapped only if unchanged), and destroy a
+// retired key only after deleting its registration, which the database refuses while a blob names it and makes wait
+// for a transaction still inserting one: no blob outlives its domain key, even one wrapped by another instance that
+// had not yet seen the rotation (its insert then fails and rolls back its CreateKey).
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { KmsError } from '../core/errors.js';
-import type { WrappedKeyStore } from '../core/ports.js';
+import type { DomainKeyStatus, WrappedKeyStore } from '../core/ports.js';
+import { type DomainKey, DomainKeyRing } from './domain-key-ring.js';
 import { afterCryptFailure, isHandleInvalid, isSessionFatal } from './errors.js';
 import { aesGcm, aesKeyGen } from './mechanisms.js';
-import { ck, findObjects, type Handle, type PKCS11 } from './module.js';
-import {
-  domainKeyTemplate, findDomainKeyByIdTemplate, findDomainKeyTemplate, unwrappedRootKeyTemplate, wrappableImportedRootKeyTemplate, wrappableRootKeyTemplate,
-} from './templates.js';
+import { ck, type Handle, type PKCS11 } from './module.js';
+import { rewrapCopyTemplate, unwrappedRootKeyTemplate, wrappableImportedRootKeyTemplate, wrappableRootKeyTemplate } from './templates.js';
 
 const FORMAT = 1;
 const ID_BYTES = 16;
@@ -36,15 +36,9 @@ const CHECK_INPUT = Buffer.alloc(16);
 const corrupt = (cause?: unknown) =>
   new KmsError('KMSInternalException', 'The wrapped key material of this key version is damaged or does not belong to it.', { cause });
 
-interface DomainKey {
-  id: Buffer;
-  handle: Handle;
-}
-
 export class WrappedKeys {
   private session: Handle | null = null;
-  private active: DomainKey | null = null;
-  private readonly domainKeys = new Map<string, Handle>();
+  private readonly ring: DomainKeyRing;
   /** Unwrapped use copies by version id, least recently used first. */
   private readonly useCopies = new Map<string, Handle>();
   private readonly loading = new Map<string, Promise<Handle | null>>();
@@ -66,6 +60,7 @@ export class WrappedKeys {
     readonly capacity: number,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new TypeError('capacity must be a positive integer');
+    this.ring = new DomainKeyRing(lib);
   }
 
   /** Use copies held now. */
@@ -73,9 +68,14 @@ export class WrappedKeys {
     return this.useCopies.size;
   }
 
-  /** Finds the active domain key, creating one when the token has none. The caller serializes token writes. */
-  init(): void {
-    this.onSession((s) => this.activeKey(s, true));
+  /**
+   * Finds the active domain key, registering and making one when the token has none, and registers the active keys
+   * found (a token from before registration). The caller serializes token writes.
+   */
+  async init(): Promise<void> {
+    if (this.onSession((s) => this.ring.active(s)) === null) await this.makeActive(randomBytes(ID_BYTES));
+    const active = this.onSession((s) => this.ring.list(s).filter((k) => !k.retired));
+    for (const k of active) await this.store.registerDomainKey(k.id);
   }
 
   /** Makes a version's material in the token and stores it wrapped (a retried create keeps the first). */
@@ -114,6 +114,82 @@ export class WrappedKeys {
 
   async has(versionId: string): Promise<boolean> {
     return (await this.store.get(versionId)) !== null;
+  }
+
+  /** Every domain key the token or the database knows, the active one first (core/ports.ts DomainKeys). */
+  async describe(): Promise<DomainKeyStatus[]> {
+    const usage = new Map((await this.store.domainKeyUsage()).map((u) => [Buffer.from(u.id).toString('hex'), u.versions]));
+    const active = this.onSession((s) => this.ring.active(s));
+    const out: DomainKeyStatus[] = this.onSession((s) => this.ring.list(s)).map((k) => {
+      const id = k.id.toString('hex');
+      const keyVersions = usage.get(id) ?? 0;
+      usage.delete(id);
+      return { id, state: k.retired ? 'RETIRED' : 'ACTIVE', keyVersions };
+    });
+    for (const [id, keyVersions] of usage) out.push({ id, state: 'MISSING', keyVersions });
+    const rank = (k: DomainKeyStatus) => (active?.id.toString('hex') === k.id ? 0 : k.state === 'ACTIVE' ? 1 : k.state === 'RETIRED' ? 2 : 3);
+    return out.sort((a, b) => rank(a) - rank(b) || a.id.localeCompare(b.id));
+  }
+
+  /** Registers and makes a new active domain key, then retires the others. The caller serializes token writes. */
+  async rotate(): Promise<{ active: string; retired: string[] }> {
+    const id = randomBytes(ID_BYTES);
+    await this.makeActive(id);
+    const retired = this.onSession((s) => this.ring.retireAllBut(s, id));
+    return { active: id.toString('hex'), retired: retired.map((r) => r.toString('hex')) };
+  }
+
+  /** Rewraps a batch of blobs not under the active domain key (core/ports.ts DomainKeys.rewrap). */
+  async rewrap(limit: number, after: string | null): Promise<{ rewrapped: number; failed: number; last: string | null }> {
+    const dk = this.onSession((s) => this.activeKey(s));
+    const rows = await this.store.notUnder(dk.id, limit, after);
+    let rewrapped = 0;
+    let failed = 0;
+    for (const { versionId, blob } of rows) {
+      let sealed: Buffer | null;
+      try {
+        sealed = this.onSession((s) => {
+          const now = this.activeKey(s);
+          if (!now.id.equals(dk.id)) return null;
+          const copy = this.unwrap(s, versionId, blob, rewrapCopyTemplate());
+          try {
+            return this.seal(s, now, copy, versionId);
+          } finally {
+            this.destroyQuietly(copy);
+          }
+        });
+      } catch (e) {
+        if (!(e instanceof KmsError) || e.code !== 'KMSInternalException') throw e;
+        failed += 1; // damaged, or its domain key is missing: left as it is (DescribeDomainKeys shows it)
+        continue;
+      }
+      if (sealed === null) return { rewrapped, failed, last: null }; // rotated meanwhile: the next run starts over
+      if (await this.store.swap(versionId, blob, dk.id, sealed)) rewrapped += 1;
+    }
+    return { rewrapped, failed, last: rows.length < limit ? null : (rows[rows.length - 1]?.versionId ?? null) };
+  }
+
+  /** Destroys a retired domain key no blob names (core/ports.ts DomainKeys.destroy). The caller serializes token writes. */
+  async destroyDomainKey(idHex: string): Promise<void> {
+    const id = Buffer.from(idHex, 'hex');
+    const notFound = () => new KmsError('NotFoundException', `Domain key ${idHex} does not exist.`);
+    if (id.length !== ID_BYTES || id.toString('hex') !== idHex.toLowerCase()) throw notFound();
+    const inToken = this.onSession((s) => this.ring.find(s, id));
+    if (inToken !== null && !inToken.retired) {
+      throw new KmsError('KMSInvalidStateException', `Domain key ${idHex} is the active domain key; rotate the domain key first.`);
+    }
+    const { registered, versions } = await this.store.forgetDomainKey(id);
+    if (versions > 0) {
+      throw new KmsError(
+        'KMSInvalidStateException',
+        `${versions} key version(s) are still wrapped under domain key ${idHex}; they are rewrapped under the active domain key in the background. Try again once DescribeDomainKeys shows none.`,
+      );
+    }
+    if (inToken === null && !registered) throw notFound();
+    this.onSession((s) => {
+      const found = this.ring.find(s, id);
+      if (found !== null) this.ring.destroy(s, id, found.handle);
+    });
   }
 
   /**
@@ -228,13 +304,13 @@ export class WrappedKeys {
     return Buffer.concat([Buffer.from([FORMAT]), dk.id, check, wrapped]);
   }
 
-  private unwrap(s: Handle, versionId: string, blob: Uint8Array): Handle {
+  private unwrap(s: Handle, versionId: string, blob: Uint8Array, template = unwrappedRootKeyTemplate()): Handle {
     if (blob.length !== BLOB_BYTES || blob[0] !== FORMAT) throw corrupt();
     const b = Buffer.from(blob);
-    const dk = this.domainKey(s, b.subarray(1, 1 + ID_BYTES));
+    const dk = this.ring.unwrapping(s, b.subarray(1, 1 + ID_BYTES));
     let h: Handle;
     try {
-      h = this.lib.C_UnwrapKey(s, KWP, dk, b.subarray(1 + ID_BYTES + CHECK_BYTES), unwrappedRootKeyTemplate());
+      h = this.lib.C_UnwrapKey(s, KWP, dk, b.subarray(1 + ID_BYTES + CHECK_BYTES), template);
     } catch (e) {
       // SoftHSM answers a damaged KWP blob with CKR_GENERAL_ERROR (measured); session trouble is retried by onSession.
       if (isSessionFatal(e) || isHandleInvalid(e)) throw e;
@@ -260,30 +336,16 @@ export class WrappedKeys {
     }
   }
 
-  private activeKey(s: Handle, create = false): DomainKey {
-    if (this.active) return this.active;
-    let found = findObjects(this.lib, s, findDomainKeyTemplate());
-    if (found.length === 0 && create) {
-      this.lib.C_GenerateKey(s, aesKeyGen(), domainKeyTemplate(randomBytes(ID_BYTES)));
-      found = findObjects(this.lib, s, findDomainKeyTemplate());
-    }
-    const keys = found.map((handle) => ({ handle, id: this.lib.C_GetAttributeValue(s, handle, [{ type: ck.CKA_ID }])[0]?.value as Buffer }));
-    keys.sort((a, b) => Buffer.compare(a.id, b.id));
-    const first = keys[0];
-    if (!first) throw new KmsError('KMSInternalException', 'The HSM holds no domain key for wrapped key material.');
-    for (const k of keys) this.domainKeys.set(k.id.toString('hex'), k.handle);
-    this.active = first;
-    return first;
+  private activeKey(s: Handle): DomainKey {
+    const dk = this.ring.active(s);
+    if (dk === null) throw new KmsError('KMSInternalException', 'The HSM holds no domain key for wrapped key material.');
+    return dk;
   }
 
-  private domainKey(s: Handle, id: Buffer): Handle {
-    const hex = id.toString('hex');
-    const cached = this.domainKeys.get(hex);
-    if (cached !== undefined) return cached;
-    const found = findObjects(this.lib, s, findDomainKeyByIdTemplate(Buffer.from(id)))[0];
-    if (found === undefined) throw new KmsError('KMSInternalException', 'The domain key that wrapped this key material is not in the HSM.');
-    this.domainKeys.set(hex, found);
-    return found;
+  /** Registers a new domain key, then makes it in the token, labelled active. */
+  private async makeActive(id: Buffer): Promise<void> {
+    await this.store.registerDomainKey(id);
+    this.onSession((s) => this.ring.create(s, id));
   }
 
   /**
@@ -308,8 +370,7 @@ export class WrappedKeys {
   private reset(): void {
     const old = this.session;
     this.session = null;
-    this.active = null;
-    this.domainKeys.clear();
+    this.ring.clear();
     this.loading.clear();
     this.useCopies.clear();
     // Gone with the session; destroying their handles later could hit reused ones.

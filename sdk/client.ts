@@ -1,11 +1,12 @@
 // CofferClient: one typed method per operation of the wire contract, SigV4-signed, with timeouts and safe retries.
 import type { z } from 'zod';
+import type { adminRequests } from './contract/admin.js';
 import type { auditRequests } from './contract/audit.js';
 import type { identityRequests } from './contract/identity.js';
-import { FAMILIES, type AuditOperationName, type IdentityOperationName, type TrentOperation, type trentRequests } from './contract/operations.js';
+import { FAMILIES, type AdminOperationName, type AuditOperationName, type IdentityOperationName, type TrentOperation, type trentRequests } from './contract/operations.js';
 import { BLOB_MEMBERS, DATE_MEMBERS, type KmsResponses } from './contract/responses.js';
 import type {
-  AuditResponses, IdentityResponses, KmsAccessResponses, KmsAsymmetricResponses, KmsImportResponses, KmsRotationResponses,
+  AdminResponses, AuditResponses, IdentityResponses, KmsAccessResponses, KmsAsymmetricResponses, KmsImportResponses, KmsRotationResponses,
 } from './contract/responses-families.js';
 import { resolveCredentials, resolveEndpoint, resolveRegion, type Env } from './credentials.js';
 import { CofferNetworkError, CofferServiceError, serviceError } from './errors.js';
@@ -36,6 +37,7 @@ export type WithBytes<T> = { [K in keyof T]: K extends BlobKeys ? Or<T[K], Uint8
 export type KmsInput<O extends TrentOperation> = WithBytes<z.input<(typeof trentRequests)[O]>>;
 export type IdentityInput<O extends IdentityOperationName> = WithBytes<z.input<(typeof identityRequests)[O]>>;
 export type AuditInput<O extends AuditOperationName> = WithBytes<z.input<(typeof auditRequests)[O]>>;
+export type AdminInput<O extends AdminOperationName> = z.input<(typeof adminRequests)[O]>;
 /** Every TrentService. response shape. */
 export type TrentResponses = KmsResponses & KmsAsymmetricResponses & KmsRotationResponses & KmsImportResponses & KmsAccessResponses;
 export type MethodName<O extends string> = Uncapitalize<O>;
@@ -46,6 +48,8 @@ type KmsMethods = { [O in TrentOperation as MethodName<O>]: Method<KmsInput<O>, 
 export type IdentityMethods = { [O in IdentityOperationName as MethodName<O>]: Method<IdentityInput<O>, IdentityResponses[O]> };
 /** `client.audit.lookupEvents(...)`: the CofferAudit. operations (CloudTrail's shapes). */
 export type AuditMethods = { [O in AuditOperationName as MethodName<O>]: Method<AuditInput<O>, AuditResponses[O]> };
+/** `client.admin.rotateDomainKey()`: the CofferAdmin. operations (the system account's). */
+export type AdminMethods = { [O in AdminOperationName as MethodName<O>]: Method<AdminInput<O>, AdminResponses[O]> };
 
 export const methodName = <O extends string>(op: O): MethodName<O> => (op[0]!.toLowerCase() + op.slice(1)) as MethodName<O>;
 
@@ -186,7 +190,8 @@ for (const { prefix, namespace, operations } of FAMILIES) {
 
 /**
  * The client: the transport plus one method per operation of the contract: `createKey`, `encrypt`, `sign`, `createGrant`,
- * ... for TrentService. (AWS KMS); `identity.createUser`, ... for CofferIdentity.; `audit.lookupEvents`, ... for CofferAudit.
+ * ... for TrentService. (AWS KMS); `identity.createUser`, ... for CofferIdentity.; `audit.lookupEvents`, ... for CofferAudit.;
+ * `admin.describeDomainKeys`, ... for CofferAdmin.
  */
-export type CofferClient = CofferTransport & KmsMethods & { readonly identity: IdentityMethods; readonly audit: AuditMethods };
+export type CofferClient = CofferTransport & KmsMethods & { readonly identity: IdentityMethods; readonly audit: AuditMethods; readonly admin: AdminMethods };
 export const CofferClient = CofferTransport as unknown as new (opts?: CofferClientOptions) => CofferClient;

@@ -22,11 +22,11 @@ const SAFE = new Set([
   'EnableKey', 'DisableKey', 'UpdateKeyDescription', 'TagResource', 'UntagResource', 'UpdateAlias', 'CancelKeyDeletion',
   'EnableKeyRotation', 'DisableKeyRotation', 'PutKeyPolicy',
   'PutUserPolicy', 'UpdateAccessKey', 'ListUsers', 'ListAccessKeys', 'GetUserPolicy', 'ListUserPolicies',
-  'LookupEvents', 'VerifyChain',
+  'LookupEvents', 'VerifyChain', 'DescribeDomainKeys',
 ]);
 
 /**
- * Operations a repetition would act on again (a second key, grant, user, access key, rotation or checkpoint), or whose
+ * Operations a repetition would act on again (a second key, grant, user, access key, rotation, domain key or checkpoint), or whose
  * repetition would turn a success into an error (a delete, revoke or retire answered NotFound the second time, a
  * spent import token; CreateGrant gives back the same grant only when it is named). They are retried only when the
  * request cannot have been acted on: the connection was never made, or the service answered ThrottlingException (a
@@ -36,7 +36,7 @@ export const NOT_SAFE: ReadonlySet<string> = new Set([
   'CreateKey', 'ScheduleKeyDeletion', 'CreateAlias', 'DeleteAlias', 'CreateGrant', 'RetireGrant', 'RevokeGrant',
   'RotateKeyOnDemand', 'ImportKeyMaterial', 'DeleteImportedKeyMaterial',
   'CreateAccount', 'CreateUser', 'DeleteUser', 'CreateAccessKey', 'DeleteAccessKey', 'DeleteUserPolicy',
-  'CreateCheckpoint',
+  'CreateCheckpoint', 'RotateDomainKey', 'DestroyDomainKey',
 ]);
 
 export const SAFE_OPERATIONS: ReadonlySet<string> = SAFE;

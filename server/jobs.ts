@@ -3,6 +3,8 @@
 // One run at a time per process; stop() waits for the current run.
 import type { ServiceDeps } from '../core/services/context.js';
 import { deleteDueKeys } from '../core/services/deletion-job.js';
+import { rewrapDomainKeys } from '../core/services/domain-keys.js';
+import type { DomainKeys } from '../core/ports.js';
 import { destroySpentWrappingKeys, expireImportedMaterial } from '../core/services/import-material.js';
 import { rotateDueKeys } from '../core/services/rotation.js';
 import { describeError, type Logger } from './log.js';
@@ -78,4 +80,20 @@ export function startDeletionJob(deps: ServiceDeps, intervalMs: number, log: Log
 export function startRotationJob(deps: ServiceDeps, intervalMs: number, log: Logger, onRun?: JobSpec['onRun']): Job {
   const run = async () => (await rotateDueKeys(deps)) + (await expireImportedMaterial(deps)) + (await destroySpentWrappingKeys(deps));
   return startJob({ name: 'key-rotation', intervalMs, run, ...(onRun ? { onRun } : {}) }, log);
+}
+
+/** Blobs one run of the rewrap job handles at most (about a second of token work; the next run goes on). */
+export const REWRAP_PER_RUN = 2000;
+
+/**
+ * After a domain-key rotation, rewraps the blobs under retired domain keys under the active one, in one instance at
+ * a time. Blobs it cannot unwrap are left, and reported at every run until someone looks (DescribeDomainKeys).
+ */
+export function startRewrapJob(dk: DomainKeys, intervalMs: number, lock: JobLock, log: Logger, onRun?: JobSpec['onRun']): Job {
+  const run = async () => {
+    const { rewrapped, failed } = await rewrapDomainKeys(dk, REWRAP_PER_RUN);
+    if (failed > 0) log.warn('key versions left under a retired or missing domain key: their material could not be unwrapped', { count: failed });
+    return rewrapped;
+  };
+  return startJob({ name: 'domain-key-rewrap', intervalMs, run, exclusive: lock, ...(onRun ? { onRun } : {}) }, log);
 }

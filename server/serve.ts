@@ -17,7 +17,7 @@ import { createApp } from './app.js';
 import { defaultConsoleDir } from './console.js';
 import { ensureBootstrapAdmin } from './bootstrap.js';
 import type { Config } from './config.js';
-import { startDeletionJob, startRotationJob } from './jobs.js';
+import { startDeletionJob, startRewrapJob, startRotationJob, type Job } from './jobs.js';
 import { startAuditJob } from './audit-jobs.js';
 import { describeError, type Logger } from './log.js';
 import { meteredUnitOfWork } from './metered-uow.js';
@@ -132,6 +132,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const feed = uow.changes;
   const probeFailed = (e: unknown) => log.warn('change feed probe not sent; cached metadata now expires within its TTL', { error: describeError(e) });
   const stopProbing = await proveFeed(feed, metadata, Math.max(50, config.metadataCacheMs / 4), probeFailed);
+  let rewrapJob: Job | null = null;
   const services: ServiceDeps = {
     uow: meteredUnitOfWork(cachedUnitOfWork(uow, metadata, feed), metrics),
     hsm,
@@ -141,6 +142,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     newId: randomUUID,
     systemAccountId: config.accountId,
     credentialsChanged: (id) => credentials.invalidate(id),
+    domainKeyRotated: () => void rewrapJob?.runNow(),
   };
   await ensureBootstrapAdmin(config, services, log);
   let shuttingDown = false;
@@ -167,13 +169,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const job = startDeletionJob(services, config.deletionJobIntervalMs, log);
   const auditJob = startAuditJob(services, config.audit, log);
   const rotationJob = startRotationJob(services, config.deletionJobIntervalMs, log);
+  const domainKeys = hsm.domainKeys;
+  rewrapJob = domainKeys === null ? null : startRewrapJob(domainKeys, config.deletionJobIntervalMs, uow, log);
   log.info('listening', { url, region: config.region, accountId: config.accountId, database: uow.kind, fipsMode: config.fipsMode, keyStore: config.keyStore, hsmSyncMaxBytes: hsm.syncMaxBytes });
   return {
     url,
     metrics,
     close: async () => {
       shuttingDown = true;
-      await Promise.all([drain(server), job.stop(), auditJob.stop(), rotationJob.stop()]);
+      await Promise.all([drain(server), job.stop(), auditJob.stop(), rotationJob.stop(), rewrapJob?.stop()]);
       stopProbing();
       log.info('drained: no request in flight, jobs stopped');
       await hsm.close();

@@ -4,7 +4,7 @@ import { KmsError } from '../errors.js';
 import { keyArn } from '../identifiers.js';
 import type { AuditLookupFilter } from '../ports.js';
 import { audited, auditedRead } from './audited.js';
-import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
+import { authorize, scopeOf, systemAccountOnly, type RequestContext, type ServiceDeps } from './context.js';
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 
@@ -106,10 +106,7 @@ const VERIFY_PAGE = 1000;
  * One chain holds every account's events, so its counts and head tell one tenant about the others' activity:
  * verifying it and checkpointing it are for principals of the system account only (their policies still apply).
  */
-function wholeChainCaller(deps: ServiceDeps, ctx: RequestContext, action: string): void {
-  if (deps.systemAccountId !== undefined && ctx.caller.accountId === deps.systemAccountId) return;
-  throw new KmsError('AccessDeniedException', `User: ${ctx.caller.arn} is not authorized to perform: ${action} because the audit chain spans every account; only principals of the system account may use it`);
-}
+const wholeChainCaller = (deps: ServiceDeps, ctx: RequestContext, action: string) => systemAccountOnly(deps, ctx, action, 'the audit chain spans every account');
 
 /** On demand (administrators, tests): the checkpoint is made after this request's own event commits. */
 export async function checkpointNow(deps: ServiceDeps, ctx: RequestContext): Promise<Checkpoint> {

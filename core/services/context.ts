@@ -2,6 +2,7 @@
 import type { AuthorizationRequest, Authorizer, ConditionValues } from '../authorization.js';
 import type { Caller, Key } from '../model.js';
 import type { Clock, Hsm, Repositories, UnitOfWork } from '../ports.js';
+import { KmsError } from '../errors.js';
 import { keyArn, type Scope } from '../identifiers.js';
 
 export interface ServiceDeps {
@@ -16,6 +17,8 @@ export interface ServiceDeps {
   systemAccountId?: string;
   /** Told after an access key's status changed or it was deleted, so a credential cache forgets it at once. */
   credentialsChanged?: (accessKeyId: string) => void;
+  /** Told after a domain-key rotation, so the rewrap job starts at once instead of at its next tick. */
+  domainKeyRotated?: () => void;
 }
 
 export interface RequestContext {
@@ -28,6 +31,12 @@ export interface RequestContext {
   requestParameters?: Record<string, unknown> | null;
   /** Set once an audit event for this request is stored, so the protocol layer records refusals exactly once. */
   audit: { recorded: boolean };
+}
+
+/** Refuses a caller outside the system account: `because` says why the action is the system account's alone. */
+export function systemAccountOnly(deps: ServiceDeps, ctx: RequestContext, action: string, because: string): void {
+  if (deps.systemAccountId !== undefined && ctx.caller.accountId === deps.systemAccountId) return;
+  throw new KmsError('AccessDeniedException', `User: ${ctx.caller.arn} is not authorized to perform: ${action} because ${because}; only principals of the system account may use it`);
 }
 
 /** The region and account a request acts in: the caller's own account. */

@@ -6,13 +6,14 @@ import { CofferNetworkError, CofferServiceError } from '../errors.js';
 import { parseArgs, str, type Parsed } from './args.js';
 import type { Command, Group } from './command.js';
 import { decryptCommand, encryptCommand } from './crypt.js';
+import { domainKeys } from './domain-keys.js';
 import { grants, topLevel } from './crypto-commands.js';
 import { iam } from './iam.js';
 import { EXIT_OK, EXIT_SERVICE, EXIT_USAGE, UsageError, type CliIo } from './io.js';
 import { aliases, keys } from './keys.js';
 import { print } from './output.js';
 
-const GROUPS: Record<string, Group> = { keys, aliases, grants, iam };
+const GROUPS: Record<string, Group> = { keys, aliases, grants, iam, 'domain-keys': domainKeys };
 const COMMANDS: Group = { encrypt: encryptCommand, decrypt: decryptCommand, ...topLevel };
 const GLOBAL_HELP = `Global options:
   --endpoint URL     default $COFFER_ENDPOINT

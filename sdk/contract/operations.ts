@@ -1,4 +1,5 @@
 // Every operation family of the wire contract with its target prefix and the namespace of its client methods.
+import { adminRequests } from './admin.js';
 import { auditRequests } from './audit.js';
 import { identityRequests } from './identity.js';
 import { kmsRequests } from './kms.js';
@@ -12,12 +13,13 @@ export const trentRequests = { ...kmsRequests, ...kmsAsymmetricRequests, ...kmsR
 export type TrentOperation = keyof typeof trentRequests;
 export type IdentityOperationName = keyof typeof identityRequests;
 export type AuditOperationName = keyof typeof auditRequests;
+export type AdminOperationName = keyof typeof adminRequests;
 
 export interface Family {
   /** X-Amz-Target prefix, e.g. "CofferIdentity." */
   prefix: string;
   /** Where the client's methods live: null on the client itself (`client.sign`), else `client.identity.createUser`. */
-  namespace: 'identity' | 'audit' | null;
+  namespace: 'identity' | 'audit' | 'admin' | null;
   operations: readonly string[];
 }
 
@@ -25,4 +27,5 @@ export const FAMILIES: readonly Family[] = [
   { prefix: 'TrentService.', namespace: null, operations: Object.keys(trentRequests) },
   { prefix: 'CofferIdentity.', namespace: 'identity', operations: Object.keys(identityRequests) },
   { prefix: 'CofferAudit.', namespace: 'audit', operations: Object.keys(auditRequests) },
+  { prefix: 'CofferAdmin.', namespace: 'admin', operations: Object.keys(adminRequests) },
 ];

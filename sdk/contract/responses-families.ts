@@ -1,5 +1,7 @@
-// Response shapes of the families beyond kms.ts (asymmetric, rotation, import, access; CofferIdentity.; CofferAudit.):
+// Response shapes of the families beyond kms.ts (asymmetric, rotation, import, access; CofferIdentity.; CofferAudit.;
+// CofferAdmin.):
 // AWS KMS's, IAM's and CloudTrail's shapes as the SDK returns them, dates as Date and blobs as bytes.
+import type { AdminOperation, DOMAIN_KEY_STATES } from './admin.js';
 import type { AuditOperation } from './audit.js';
 import type { IdentityOperation } from './identity.js';
 import type { KmsAccessOperation } from './kms-access.js';
@@ -110,10 +112,27 @@ export interface AuditResponses {
   };
 }
 
+export interface DomainKey {
+  /** CKA_ID in hex. */
+  DomainKeyId: string;
+  /** ACTIVE wraps new material; RETIRED only unwraps; MISSING: registered, but the token no longer holds it. */
+  State: (typeof DOMAIN_KEY_STATES)[number];
+  /** Key versions whose material is wrapped under it. */
+  KeyVersionCount: number;
+}
+
+export interface AdminResponses {
+  /** KeyStore TOKEN: every key version is a token object, there are no domain keys. */
+  DescribeDomainKeys: { KeyStore: 'WRAPPED' | 'TOKEN'; DomainKeys: DomainKey[] };
+  RotateDomainKey: { DomainKeyId: string; RetiredDomainKeyIds: string[] };
+  DestroyDomainKey: { DomainKeyId: string };
+}
+
 // Compile errors here when a contract gains an operation without a response shape.
 type _Complete = [
   { [O in KmsAsymmetricOperation]: KmsAsymmetricResponses[O] }, { [O in KmsRotationOperation]: KmsRotationResponses[O] },
   { [O in KmsImportOperation]: KmsImportResponses[O] }, { [O in KmsAccessOperation]: KmsAccessResponses[O] },
   { [O in IdentityOperation]: IdentityResponses[O] }, { [O in AuditOperation]: AuditResponses[O] },
+  { [O in AdminOperation]: AdminResponses[O] },
 ];
 export type { _Complete as _CompleteFamilies };

@@ -1,5 +1,5 @@
 // The registry of every operation the endpoint serves, keyed by its full X-Amz-Target.
-// A new service family (CofferIdentity., CofferAudit.) adds its contract and handlers here.
+// A new service family (CofferIdentity., CofferAudit., CofferAdmin.) adds its contract and handlers here.
 import type { z } from 'zod';
 import type { RequestContext, ServiceDeps } from '../../core/services/context.js';
 import { kmsRequests } from '../../sdk/contract/kms.js';
@@ -16,6 +16,8 @@ import { kmsAccessRequests } from '../../sdk/contract/kms-access.js';
 import { kmsAccessHandlers } from './kms-access.js';
 import { identityRequests } from '../../sdk/contract/identity.js';
 import { identityHandlers } from './identity.js';
+import { adminRequests } from '../../sdk/contract/admin.js';
+import { adminHandlers } from './admin.js';
 
 export interface Operation {
   /** The operation's name without its prefix, as audited. */
@@ -44,4 +46,5 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   ...family('TrentService.', kmsImportRequests, kmsImportHandlers),
   ...family('TrentService.', kmsAccessRequests, kmsAccessHandlers),
   ...family('CofferIdentity.', identityRequests, identityHandlers),
+  ...family('CofferAdmin.', adminRequests, adminHandlers),
 };

@@ -1,0 +1,223 @@
+// Domain-key rotation (hsm/wrapped-keys.ts, hsm/domain-key-ring.ts) against a real SoftHSM token and Postgres: a new
+// active domain key, retired keys that still unwrap, rewrapping that keeps the material, and destruction that no blob
+// can outlive, even one a concurrent transaction is still inserting.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DomainKeys, DomainKeyStatus } from '../../core/ports.js';
+import { DrizzleUnitOfWork } from '../../db/index.js';
+import { ensureDevToken, openHsm, type DevToken, type Pkcs11Hsm } from '../../hsm/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { kmsErrorOf } from '../helpers/kms-error.js';
+
+let dataDir: string;
+let token: DevToken;
+let db: TestDatabase | null = null;
+let sql: postgres.Sql;
+const uows: DrizzleUnitOfWork[] = [];
+const hsms: Pkcs11Hsm[] = [];
+/** The instance that rotates; `other` is a second instance on the same token and database. */
+let hsm: Pkcs11Hsm;
+let other: Pkcs11Hsm;
+
+async function wrappedHsm(): Promise<Pkcs11Hsm> {
+  const uow = await DrizzleUnitOfWork.open({ url: db?.url as string });
+  uows.push(uow);
+  const h = await openHsm({ ...token, poolSize: 2 });
+  hsms.push(h);
+  h.serializeWritesWith((fn) => uow.exclusive('token-writes', fn));
+  await h.useWrappedKeys(uow.wrappedKeys, 16);
+  return h;
+}
+
+const admin = (h: Pkcs11Hsm = hsm): DomainKeys => h.domainKeys as DomainKeys;
+
+beforeAll(async () => {
+  db = await createTestDatabase({ allowPglite: false });
+  if (!db?.url) throw new Error('this test needs Postgres (the local server or TEST_DATABASE_URL)');
+  sql = postgres(db.url, { max: 2, onnotice: () => {} });
+  dataDir = mkdtempSync(join(tmpdir(), 'coffer-domain-keys-'));
+  token = await ensureDevToken({ dataDir, label: `coffer-dk-${randomUUID().slice(0, 8)}` });
+  hsm = await wrappedHsm();
+  other = await wrappedHsm();
+});
+
+afterAll(async () => {
+  for (const h of hsms) await h.close();
+  for (const u of uows) await u.close();
+  await sql?.end({ timeout: 5 });
+  await db?.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const aadOf = (iv: Uint8Array): Uint8Array => Buffer.concat([Buffer.from('dk:'), iv]);
+
+async function encrypted(h: Pkcs11Hsm, versionId: string, plaintext: Buffer) {
+  return h.encrypt(versionId, plaintext, aadOf);
+}
+
+async function decrypts(h: Pkcs11Hsm, versionId: string, c: { iv: Uint8Array; ciphertext: Uint8Array }): Promise<Buffer> {
+  return Buffer.from(await h.decrypt(versionId, c.iv, c.ciphertext, aadOf(c.iv)));
+}
+
+async function newVersion(h: Pkcs11Hsm = hsm): Promise<string> {
+  const v = randomUUID();
+  await h.createRootKey(v);
+  return v;
+}
+
+async function domainKeyOf(versionId: string): Promise<string> {
+  const rows = await sql<{ id: Buffer }[]>`select domain_key_id as id from wrapped_key_material where version_id = ${versionId}`;
+  return (rows[0]?.id as Buffer).toString('hex');
+}
+
+const byId = (keys: DomainKeyStatus[], id: string) => keys.find((k) => k.id === id);
+
+/** Rewraps until nothing is left; returns the totals. */
+async function rewrapAll(dk: DomainKeys = admin()): Promise<{ rewrapped: number; failed: number }> {
+  let rewrapped = 0;
+  let failed = 0;
+  let after: string | null = null;
+  do {
+    const b = await dk.rewrap(3, after);
+    rewrapped += b.rewrapped;
+    failed += b.failed;
+    after = b.last;
+  } while (after !== null);
+  return { rewrapped, failed };
+}
+
+describe('domain-key rotation', () => {
+  it('a rotation makes a new active domain key and retires the old one, which still unwraps; new material goes under the new one', async () => {
+    const before = await admin().describe();
+    const first = before[0] as DomainKeyStatus;
+    expect(first.state).toBe('ACTIVE');
+    const v1 = await newVersion();
+    expect(await domainKeyOf(v1)).toBe(first.id);
+    const c1 = await encrypted(hsm, v1, Buffer.from('before the rotation'));
+
+    const r = await admin().rotate();
+    expect(r.retired).toEqual([first.id]);
+    const after = await admin().describe();
+    expect(after[0]).toEqual({ id: r.active, state: 'ACTIVE', keyVersions: 0 });
+    expect(byId(after, first.id)?.state).toBe('RETIRED');
+
+    // The other instance cached the old active key: it reads the label again before wrapping.
+    const v2 = await newVersion(other);
+    expect(await domainKeyOf(v2)).toBe(r.active);
+    expect((await decrypts(other, v1, c1)).toString()).toBe('before the rotation');
+    expect((await admin().describe())[0]).toEqual({ id: r.active, state: 'ACTIVE', keyVersions: 1 });
+  });
+
+  it('rewrapping moves every blob under the active domain key and keeps the material: old ciphertexts decrypt on an instance that never saw them', async () => {
+    const v = await newVersion();
+    const c = await encrypted(hsm, v, Buffer.from('rewrapped'));
+    const { active } = await admin().rotate();
+    expect(await domainKeyOf(v)).not.toBe(active);
+    const totals = await rewrapAll();
+    expect(totals.failed).toBe(0);
+    expect(totals.rewrapped).toBeGreaterThanOrEqual(2);
+    expect(await domainKeyOf(v)).toBe(active);
+    const rows = await sql`select 1 from wrapped_key_material where domain_key_id <> ${Buffer.from(active, 'hex')}`;
+    expect(rows).toHaveLength(0);
+    const fresh = await wrappedHsm();
+    expect((await decrypts(fresh, v, c)).toString()).toBe('rewrapped');
+    expect(await rewrapAll()).toEqual({ rewrapped: 0, failed: 0 });
+  });
+
+  it('a blob changed since it was read is not overwritten by the rewrap (swap compares the old blob)', async () => {
+    const v = await newVersion();
+    const uow = uows[0] as DrizzleUnitOfWork;
+    const [row] = await sql<{ blob: Buffer; id: Buffer }[]>`select blob, domain_key_id as id from wrapped_key_material where version_id = ${v}`;
+    const stale = Buffer.from(row!.blob);
+    stale[stale.length - 1]! ^= 1;
+    expect(await uow.wrappedKeys.swap(v, stale, row!.id, randomBytes(89))).toBe(false);
+    const [now] = await sql<{ blob: Buffer }[]>`select blob from wrapped_key_material where version_id = ${v}`;
+    expect(now!.blob).toEqual(row!.blob);
+  });
+
+  it('the active domain key cannot be destroyed', async () => {
+    const [active] = await admin().describe();
+    const e = await kmsErrorOf(admin().destroy(active!.id));
+    expect(e.code).toBe('KMSInvalidStateException');
+    expect(e.message).toMatch(/is the active domain key/);
+  });
+
+  it('a retired domain key is not destroyed while a blob names it, and destroyed with its registration once none does', async () => {
+    const v = await newVersion();
+    const c = await encrypted(hsm, v, Buffer.from('kept'));
+    const old = await domainKeyOf(v);
+    await admin().rotate();
+    const refused = await kmsErrorOf(admin().destroy(old));
+    expect(refused.code).toBe('KMSInvalidStateException');
+    const listed = byId(await admin().describe(), old);
+    expect(listed?.state).toBe('RETIRED');
+    expect(listed?.keyVersions).toBeGreaterThanOrEqual(1);
+    expect(refused.message).toBe(
+      `${listed?.keyVersions} key version(s) are still wrapped under domain key ${old}; they are rewrapped under the active domain key in the background. Try again once DescribeDomainKeys shows none.`,
+    );
+
+    await rewrapAll();
+    await admin().destroy(old);
+    expect(byId(await admin().describe(), old)).toBeUndefined();
+    expect(await sql`select 1 from domain_keys where id = ${Buffer.from(old, 'hex')}`).toHaveLength(0);
+    expect((await decrypts(await wrappedHsm(), v, c)).toString()).toBe('kept');
+    expect((await kmsErrorOf(admin().destroy(old))).code).toBe('NotFoundException');
+  });
+
+  it('destroying waits for a transaction still inserting a blob under the key, then refuses: no blob outlives its domain key', async () => {
+    const { active: doomed } = await admin().rotate();
+    await admin().rotate();
+    await rewrapAll();
+    const reserved = await sql.reserve();
+    try {
+      await reserved`begin`;
+      await reserved`insert into wrapped_key_material (version_id, domain_key_id, blob) values (${randomUUID()}, ${Buffer.from(doomed, 'hex')}, ${randomBytes(89)})`;
+      let settled = false;
+      const destroying = kmsErrorOf(admin().destroy(doomed)).finally(() => (settled = true));
+      await new Promise((r) => setTimeout(r, 400));
+      expect(settled).toBe(false);
+      await reserved`commit`;
+      const e = await destroying;
+      expect(e.code).toBe('KMSInvalidStateException');
+      expect(byId(await admin().describe(), doomed)?.state).toBe('RETIRED');
+    } finally {
+      reserved.release();
+    }
+    // That blob is not real material: the rewrap counts it as failed and leaves it, so the key stays.
+    expect(await rewrapAll()).toEqual({ rewrapped: 0, failed: 1 });
+    expect(byId(await admin().describe(), doomed)).toEqual({ id: doomed, state: 'RETIRED', keyVersions: 1 });
+    await sql`delete from wrapped_key_material where domain_key_id = ${Buffer.from(doomed, 'hex')}`;
+    await admin().destroy(doomed);
+  });
+
+  it('an instance that wrapped under a domain key destroyed before its insert fails the insert instead of storing an orphan', async () => {
+    const { active: doomed } = await admin().rotate();
+    await admin().rotate();
+    await admin().destroy(doomed);
+    const store = (uows[1] as DrizzleUnitOfWork).wrappedKeys;
+    const v = randomUUID();
+    const e = await kmsErrorOf(store.insert(v, Buffer.from(doomed, 'hex'), randomBytes(89)));
+    expect(e.code).toBe('KMSInternalException');
+    expect(await store.get(v)).toBeNull();
+  });
+
+  it('a registered domain key the token lacks is shown as MISSING and can be forgotten; malformed and unknown ids are NotFound', async () => {
+    const ghost = randomBytes(16);
+    await sql`insert into domain_keys (id) values (${ghost})`;
+    expect(byId(await admin().describe(), ghost.toString('hex'))).toEqual({ id: ghost.toString('hex'), state: 'MISSING', keyVersions: 0 });
+    await admin().destroy(ghost.toString('hex'));
+    expect(byId(await admin().describe(), ghost.toString('hex'))).toBeUndefined();
+    expect((await kmsErrorOf(admin().destroy(randomBytes(16).toString('hex')))).code).toBe('NotFoundException');
+    expect((await kmsErrorOf(admin().destroy('not-hex'))).code).toBe('NotFoundException');
+  });
+
+  it('with root keys as token objects there are no domain keys', async () => {
+    const plain = await openHsm({ ...token, poolSize: 1 });
+    hsms.push(plain);
+    expect(plain.domainKeys).toBeNull();
+  });
+});
