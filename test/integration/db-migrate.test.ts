@@ -1,6 +1,9 @@
 // Migrations: concurrent migrators on one fresh Postgres database both succeed, serialised by the advisory lock.
-import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MIGRATION_LOCK_ID, migrate, migrationsFolder, openDatabase, type Database } from '../../db/index.js';
@@ -47,6 +50,29 @@ it('finds the migration journal next to the module', () => {
   const dir = migrationsFolder();
   expect(dir).toMatch(/db[/\\]migrations[/\\]$/);
   expect(existsSync(`${dir}meta/_journal.json`)).toBe(true);
+});
+
+it('0007 registers the domain keys that existing wrapped material names before it adds the foreign key', async () => {
+  // A database as 0006 left it, with wrapped material, then every migration.
+  const before = mkdtempSync(join(tmpdir(), 'coffer-migrations-0006-'));
+  try {
+    cpSync(migrationsFolder(), before, { recursive: true });
+    const journal = JSON.parse(readFileSync(join(before, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> };
+    const upTo = journal.entries.findIndex((e) => e.tag === '0006_wrapped_key_material');
+    expect(upTo).toBeGreaterThan(0);
+    writeFileSync(join(before, 'meta', '_journal.json'), JSON.stringify({ ...journal, entries: journal.entries.slice(0, upTo + 1) }));
+    const d = await open();
+    if (d.kind !== 'pglite') throw new Error('expected PGlite');
+    await migratePglite(d.native, { migrationsFolder: before });
+    const domainKey = randomBytes(16);
+    await d.client.query('insert into wrapped_key_material (version_id, domain_key_id, blob) values ($1, $2, $3), ($4, $2, $3)', [randomUUID(), domainKey, randomBytes(89), randomUUID()]);
+    await migrate(d);
+    const registered = await d.client.query<{ id: Uint8Array }>('select id from domain_keys');
+    expect(registered.rows.map((r) => Buffer.from(r.id).toString('hex'))).toEqual([domainKey.toString('hex')]);
+    await expect(d.client.query('insert into wrapped_key_material (version_id, domain_key_id, blob) values ($1, $2, $3)', [randomUUID(), randomBytes(16), randomBytes(89)])).rejects.toMatchObject({ code: '23503' });
+  } finally {
+    rmSync(before, { recursive: true, force: true });
+  }
 });
 
 it('migrates PGlite, and migrating again changes nothing', async () => {
