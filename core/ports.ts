@@ -95,6 +95,8 @@ export interface DomainKeyStatus {
   state: 'ACTIVE' | 'RETIRED' | 'MISSING';
   /** Key versions whose material is wrapped under it. */
   keyVersions: number;
+  /** When it was registered; null for a key the token holds that was never registered (none wraps under it yet). */
+  createdAt: Date | null;
 }
 
 /**
@@ -352,8 +354,8 @@ export interface WrappedKeyStore {
    * registered domain key (a foreign key), and a domain key is destroyed only after `forgetDomainKey`.
    */
   registerDomainKey(id: Uint8Array): Promise<void>;
-  /** The registered domain keys with how many blobs name each. */
-  domainKeyUsage(): Promise<Array<{ id: Uint8Array; versions: number }>>;
+  /** The registered domain keys with when they were registered and how many blobs name each. */
+  domainKeyUsage(): Promise<Array<{ id: Uint8Array; createdAt: Date; versions: number }>>;
   /** Up to `limit` blobs not under `domainKeyId`, in version id order after `after`. */
   notUnder(domainKeyId: Uint8Array, limit: number, after: string | null): Promise<Array<{ versionId: string; blob: Uint8Array }>>;
   /** Replaces a version's blob only if it is still `old` (the material is the same: no notice); false when it changed. */

@@ -48,11 +48,11 @@ export function wrappedKeyStoreOver(database: Database, current: () => Db | unde
     domainKeyUsage: () =>
       guard(async () => {
         const rows = await database.db
-          .select({ id: domainKeys.id, versions: count(wrappedKeyMaterial.versionId) })
+          .select({ id: domainKeys.id, createdAt: domainKeys.createdAt, versions: count(wrappedKeyMaterial.versionId) })
           .from(domainKeys)
           .leftJoin(wrappedKeyMaterial, eq(wrappedKeyMaterial.domainKeyId, domainKeys.id))
           .groupBy(domainKeys.id);
-        return rows.map((r) => ({ id: r.id, versions: Number(r.versions) }));
+        return rows.map((r) => ({ id: r.id, createdAt: r.createdAt, versions: Number(r.versions) }));
       }),
     notUnder: (domainKeyId, limit, after) =>
       guard(() =>

@@ -118,15 +118,15 @@ export class WrappedKeys {
 
   /** Every domain key the token or the database knows, the active one first (core/ports.ts DomainKeys). */
   async describe(): Promise<DomainKeyStatus[]> {
-    const usage = new Map((await this.store.domainKeyUsage()).map((u) => [Buffer.from(u.id).toString('hex'), u.versions]));
+    const usage = new Map((await this.store.domainKeyUsage()).map((u) => [Buffer.from(u.id).toString('hex'), u]));
     const active = this.onSession((s) => this.ring.active(s));
     const out: DomainKeyStatus[] = this.onSession((s) => this.ring.list(s)).map((k) => {
       const id = k.id.toString('hex');
-      const keyVersions = usage.get(id) ?? 0;
+      const u = usage.get(id);
       usage.delete(id);
-      return { id, state: k.retired ? 'RETIRED' : 'ACTIVE', keyVersions };
+      return { id, state: k.retired ? 'RETIRED' : 'ACTIVE', keyVersions: u?.versions ?? 0, createdAt: u?.createdAt ?? null };
     });
-    for (const [id, keyVersions] of usage) out.push({ id, state: 'MISSING', keyVersions });
+    for (const [id, u] of usage) out.push({ id, state: 'MISSING', keyVersions: u.versions, createdAt: u.createdAt });
     const rank = (k: DomainKeyStatus) => (active?.id.toString('hex') === k.id ? 0 : k.state === 'ACTIVE' ? 1 : k.state === 'RETIRED' ? 2 : 3);
     return out.sort((a, b) => rank(a) - rank(b) || a.id.localeCompare(b.id));
   }

@@ -52,6 +52,7 @@ const schema = z.object({
   COFFER_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default('auto'),
   COFFER_KEY_STORE: z.enum(['token', 'wrapped']).default('wrapped'),
   COFFER_WRAPPED_KEY_CACHE: z.coerce.number().int().min(1).max(1_000_000).default(16_384),
+  COFFER_DOMAIN_KEY_ROTATION_DAYS: z.coerce.number().min(0).max(36500).default(0),
 });
 
 export interface HsmConfig {
@@ -103,6 +104,8 @@ export interface Config {
    */
   keyStore: 'token' | 'wrapped';
   wrappedKeyCache: number;
+  /** `wrapped` only: the rewrap job rotates the domain key once the active one is this many days old; 0: only on request. */
+  domainKeyRotationDays: number;
   /** Server processes (node:cluster workers) sharing the port, the token and the database; 1: this process serves. */
   workers: number;
   /** Nice value of every thread but the event loop's (server/thread-priority.ts); 0 leaves them alone. */
@@ -238,6 +241,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     helperThreadNice: env.COFFER_HELPER_THREAD_NICE,
     keyStore: env.COFFER_KEY_STORE,
     wrappedKeyCache: env.COFFER_WRAPPED_KEY_CACHE,
+    domainKeyRotationDays: env.COFFER_DOMAIN_KEY_ROTATION_DAYS,
     consoleDir: env.COFFER_CONSOLE_DIR === undefined ? null : resolve(env.COFFER_CONSOLE_DIR),
   };
 }

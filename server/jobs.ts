@@ -3,7 +3,7 @@
 // One run at a time per process; stop() waits for the current run.
 import type { ServiceDeps } from '../core/services/context.js';
 import { deleteDueKeys } from '../core/services/deletion-job.js';
-import { rewrapDomainKeys } from '../core/services/domain-keys.js';
+import { rewrapDomainKeys, rotateDueDomainKey } from '../core/services/domain-keys.js';
 import type { DomainKeys } from '../core/ports.js';
 import { destroySpentWrappingKeys, expireImportedMaterial } from '../core/services/import-material.js';
 import { rotateDueKeys } from '../core/services/rotation.js';
@@ -86,14 +86,16 @@ export function startRotationJob(deps: ServiceDeps, intervalMs: number, log: Log
 export const REWRAP_PER_RUN = 2000;
 
 /**
- * After a domain-key rotation, rewraps the blobs under retired domain keys under the active one, in one instance at
- * a time. Blobs it cannot unwrap are left, and reported at every run until someone looks (DescribeDomainKeys).
+ * Rotates the domain key when it is `rotationDays` old (0: never by itself), and after any rotation rewraps the blobs
+ * under retired domain keys under the active one, in one instance at a time. Blobs it cannot unwrap are left, and
+ * reported at every run until someone looks (DescribeDomainKeys).
  */
-export function startRewrapJob(dk: DomainKeys, intervalMs: number, lock: JobLock, log: Logger, onRun?: JobSpec['onRun']): Job {
+export function startRewrapJob(deps: ServiceDeps, dk: DomainKeys, rotationDays: number, intervalMs: number, lock: JobLock, log: Logger): Job {
   const run = async () => {
+    if (await rotateDueDomainKey(deps, dk, rotationDays)) log.info('domain key rotated', { job: 'domain-key-rewrap', rotationDays });
     const { rewrapped, failed } = await rewrapDomainKeys(dk, REWRAP_PER_RUN);
     if (failed > 0) log.warn('key versions left under a retired or missing domain key: their material could not be unwrapped', { count: failed });
     return rewrapped;
   };
-  return startJob({ name: 'domain-key-rewrap', intervalMs, run, exclusive: lock, ...(onRun ? { onRun } : {}) }, log);
+  return startJob({ name: 'domain-key-rewrap', intervalMs, run, exclusive: lock }, log);
 }

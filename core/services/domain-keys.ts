@@ -48,6 +48,25 @@ export async function destroyDomainKey(deps: ServiceDeps, ctx: RequestContext, i
 }
 
 /**
+ * The background job's rotation (COFFER_DOMAIN_KEY_ROTATION_DAYS): rotates when the active domain key is at least
+ * `periodDays` old, audited as RotateDomainKey by the job. Returns whether it rotated.
+ */
+export async function rotateDueDomainKey(deps: ServiceDeps, dk: DomainKeys, periodDays: number): Promise<boolean> {
+  if (!(periodDays > 0)) return false;
+  const [active] = await dk.describe();
+  const now = deps.clock.now();
+  if (active?.state !== 'ACTIVE' || active.createdAt === null || now.getTime() - active.createdAt.getTime() < periodDays * DAY_MS) return false;
+  await dk.rotate();
+  await deps.uow.repos.audit.append({
+    id: deps.newId(), time: deps.clock.now(), requestId: deps.newId(), operation: 'RotateDomainKey', keyArn: null, callerArn: null,
+    accessKeyId: null, sourceIp: null, userAgent: 'coffer-domain-key-job', outcome: 'Success', errorCode: null, encryptionContextKeys: [],
+  });
+  return true;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
  * The background job: rewraps every blob not under the active domain key, a batch at a time, up to `max` of them in
  * one run. Returns how many it rewrapped; blobs it could not unwrap are left and counted in `failed`.
  */

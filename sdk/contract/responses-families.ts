@@ -119,6 +119,8 @@ export interface DomainKey {
   State: (typeof DOMAIN_KEY_STATES)[number];
   /** Key versions whose material is wrapped under it. */
   KeyVersionCount: number;
+  /** When it was made (absent for a token key from before domain keys were registered). */
+  CreationDate?: Date;
 }
 
 export interface AdminResponses {

@@ -2,6 +2,7 @@
 import type { RequestContext, ServiceDeps } from '../../core/services/context.js';
 import { describeDomainKeys, destroyDomainKey, rotateDomainKey } from '../../core/services/domain-keys.js';
 import type { AdminOperation, AdminRequest } from '../../sdk/contract/admin.js';
+import { epoch } from './shape.js';
 
 type Handler<O extends AdminOperation> = (deps: ServiceDeps, ctx: RequestContext, input: AdminRequest<O>) => Promise<object>;
 
@@ -10,7 +11,7 @@ export const adminHandlers: { [O in AdminOperation]: Handler<O> } = {
     const { wrapped, keys } = await describeDomainKeys(d, c);
     return {
       KeyStore: wrapped ? 'WRAPPED' : 'TOKEN',
-      DomainKeys: keys.map((k) => ({ DomainKeyId: k.id, State: k.state, KeyVersionCount: k.keyVersions })),
+      DomainKeys: keys.map((k) => ({ DomainKeyId: k.id, State: k.state, KeyVersionCount: k.keyVersions, ...(k.createdAt ? { CreationDate: epoch(k.createdAt) } : {}) })),
     };
   },
   RotateDomainKey: async (d, c) => {

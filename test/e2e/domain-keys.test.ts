@@ -57,8 +57,9 @@ describe('domain-key rotation through the API', () => {
       () => admin.admin.describeDomainKeys(),
       (r) => r.DomainKeys.find((k) => k.DomainKeyId === old.DomainKeyId)?.KeyVersionCount === 0,
     );
-    expect(done.DomainKeys[0]).toEqual({ DomainKeyId: rotated.DomainKeyId, State: 'ACTIVE', KeyVersionCount: old.KeyVersionCount + 3 });
-    expect(done.DomainKeys[1]).toEqual({ DomainKeyId: old.DomainKeyId, State: 'RETIRED', KeyVersionCount: 0 });
+    expect(done.DomainKeys[0]).toMatchObject({ DomainKeyId: rotated.DomainKeyId, State: 'ACTIVE', KeyVersionCount: old.KeyVersionCount + 3 });
+    expect(done.DomainKeys[1]).toEqual({ DomainKeyId: old.DomainKeyId, State: 'RETIRED', KeyVersionCount: 0, CreationDate: old.CreationDate });
+    expect(done.DomainKeys[0]!.CreationDate!.getTime()).toBeGreaterThanOrEqual(old.CreationDate!.getTime());
 
     const active = await admin.admin.destroyDomainKey({ DomainKeyId: rotated.DomainKeyId }).catch((e: unknown) => e);
     expect(active).toBeInstanceOf(KMSInvalidStateException);

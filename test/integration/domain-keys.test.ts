@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainKeys, DomainKeyStatus } from '../../core/ports.js';
+import type { ServiceDeps } from '../../core/services/context.js';
+import { rotateDueDomainKey } from '../../core/services/domain-keys.js';
 import { DrizzleUnitOfWork } from '../../db/index.js';
 import { ensureDevToken, openHsm, type DevToken, type Pkcs11Hsm } from '../../hsm/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -102,14 +104,14 @@ describe('domain-key rotation', () => {
     const r = await admin().rotate();
     expect(r.retired).toEqual([first.id]);
     const after = await admin().describe();
-    expect(after[0]).toEqual({ id: r.active, state: 'ACTIVE', keyVersions: 0 });
+    expect(after[0]).toMatchObject({ id: r.active, state: 'ACTIVE', keyVersions: 0 });
     expect(byId(after, first.id)?.state).toBe('RETIRED');
 
     // The other instance cached the old active key: it reads the label again before wrapping.
     const v2 = await newVersion(other);
     expect(await domainKeyOf(v2)).toBe(r.active);
     expect((await decrypts(other, v1, c1)).toString()).toBe('before the rotation');
-    expect((await admin().describe())[0]).toEqual({ id: r.active, state: 'ACTIVE', keyVersions: 1 });
+    expect((await admin().describe())[0]).toMatchObject({ id: r.active, state: 'ACTIVE', keyVersions: 1 });
   });
 
   it('rewrapping moves every blob under the active domain key and keeps the material: old ciphertexts decrypt on an instance that never saw them', async () => {
@@ -189,7 +191,7 @@ describe('domain-key rotation', () => {
     }
     // That blob is not real material: the rewrap counts it as failed and leaves it, so the key stays.
     expect(await rewrapAll()).toEqual({ rewrapped: 0, failed: 1 });
-    expect(byId(await admin().describe(), doomed)).toEqual({ id: doomed, state: 'RETIRED', keyVersions: 1 });
+    expect(byId(await admin().describe(), doomed)).toMatchObject({ id: doomed, state: 'RETIRED', keyVersions: 1 });
     await sql`delete from wrapped_key_material where domain_key_id = ${Buffer.from(doomed, 'hex')}`;
     await admin().destroy(doomed);
   });
@@ -208,7 +210,7 @@ describe('domain-key rotation', () => {
   it('a registered domain key the token lacks is shown as MISSING and can be forgotten; malformed and unknown ids are NotFound', async () => {
     const ghost = randomBytes(16);
     await sql`insert into domain_keys (id) values (${ghost})`;
-    expect(byId(await admin().describe(), ghost.toString('hex'))).toEqual({ id: ghost.toString('hex'), state: 'MISSING', keyVersions: 0 });
+    expect(byId(await admin().describe(), ghost.toString('hex'))).toMatchObject({ id: ghost.toString('hex'), state: 'MISSING', keyVersions: 0 });
     await admin().destroy(ghost.toString('hex'));
     expect(byId(await admin().describe(), ghost.toString('hex'))).toBeUndefined();
     expect((await kmsErrorOf(admin().destroy(randomBytes(16).toString('hex')))).code).toBe('NotFoundException');
@@ -265,7 +267,7 @@ describe('domain-key rotation', () => {
       const h = await wrappedHsm(upgraded?.url as string);
       const v = await newVersion(h);
       const seen = await admin(h).describe();
-      expect(seen[0]).toEqual({ id: active!.id, state: 'ACTIVE', keyVersions: 1 });
+      expect(seen[0]).toMatchObject({ id: active!.id, state: 'ACTIVE', keyVersions: 1 });
       expect((await decrypts(h, v, await encrypted(h, v, Buffer.from('upgraded')))).toString()).toBe('upgraded');
     } finally {
       const i = hsms.length - 1;
@@ -274,6 +276,29 @@ describe('domain-key rotation', () => {
       await uows.splice(uows.length - 1, 1)[0]!.close();
       await upgraded?.drop();
     }
+  });
+
+  it('the job rotates the domain key once the active one is COFFER_DOMAIN_KEY_ROTATION_DAYS old, and audits it', async () => {
+    const uow = uows[0] as DrizzleUnitOfWork;
+    let now = new Date();
+    const deps = { uow, hsm, clock: { now: () => now }, region: 'us-east-1', newId: randomUUID } as unknown as ServiceDeps;
+    const [active] = await admin().describe();
+    expect(active!.createdAt).toBeInstanceOf(Date);
+    expect(await rotateDueDomainKey(deps, admin(), 0)).toBe(false);
+    now = new Date(active!.createdAt!.getTime() + 6.9 * 86_400_000);
+    expect(await rotateDueDomainKey(deps, admin(), 7)).toBe(false);
+    expect((await admin().describe())[0]!.id).toBe(active!.id);
+    now = new Date(active!.createdAt!.getTime() + 7 * 86_400_000);
+    expect(await rotateDueDomainKey(deps, admin(), 7)).toBe(true);
+    const [rotated] = await admin().describe();
+    expect(rotated!.id).not.toBe(active!.id);
+    expect(byId(await admin().describe(), active!.id)?.state).toBe('RETIRED');
+    // Registered by the database's clock just now: not due again for a week of the job's clock.
+    now = new Date();
+    expect(await rotateDueDomainKey(deps, admin(), 7)).toBe(false);
+    const events = await sql<{ user_agent: string; outcome: string }[]>`select user_agent, outcome from audit_events where operation = 'RotateDomainKey'`;
+    expect(events).toEqual([{ user_agent: 'coffer-domain-key-job', outcome: 'Success' }]);
+    await rewrapAll();
   });
 
   it('with root keys as token objects there are no domain keys', async () => {
