@@ -5,6 +5,7 @@ import { invalidCiphertext } from '../core/errors.js';
 import { isEcc, isEd, isRsa, type AsymmetricSpec, type HmacSpec, type KeyUsage, type SigningAlgorithm } from '../core/key-spec.js';
 import { CURVES, ecdsaDerToRaw, ecdsaRawToDer, ecSpki, ed25519Spki, unwrapEcPoint } from './der.js';
 import { afterCryptFailure, ckrName } from './errors.js';
+import { hmacMechanism } from './mechanisms.js';
 import { ck, type Handle, type PKCS11 } from './module.js';
 import { oaepDecode } from './oaep.js';
 import {
@@ -21,9 +22,6 @@ const PSS: Record<string, { hashAlg: number; mgf: number; saltLen: number }> = {
   sha256: { hashAlg: ck.CKM_SHA256, mgf: ck.CKG_MGF1_SHA256, saltLen: 32 },
   sha384: { hashAlg: ck.CKM_SHA384, mgf: ck.CKG_MGF1_SHA384, saltLen: 48 },
   sha512: { hashAlg: ck.CKM_SHA512, mgf: ck.CKG_MGF1_SHA512, saltLen: 64 },
-};
-const HMAC_MECHANISM: Record<HmacSpec, number> = {
-  HMAC_224: ck.CKM_SHA224_HMAC, HMAC_256: ck.CKM_SHA256_HMAC, HMAC_384: ck.CKM_SHA384_HMAC, HMAC_512: ck.CKM_SHA512_HMAC,
 };
 
 export const rsaBytes = (spec: string): number => Number(spec.slice(4)) / 8;
@@ -155,7 +153,7 @@ async function decryptOrInvalid(lib: PKCS11, s: Handle, data: Uint8Array, k: num
 }
 
 export function hmacSign(lib: PKCS11, s: Handle, key: Handle, spec: HmacSpec, message: Uint8Array, sync = false): Promise<Buffer> {
-  lib.C_SignInit(s, { mechanism: HMAC_MECHANISM[spec] }, key);
+  lib.C_SignInit(s, hmacMechanism(spec), key);
   return sign(lib, s, Buffer.from(message), 64, sync);
 }
 

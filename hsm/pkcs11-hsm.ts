@@ -87,9 +87,9 @@ export class Pkcs11Hsm implements Hsm {
   }
 
   /**
-   * From now on, new AES root keys (created or imported) are wrapped under the token's domain key (created once) and
+   * From now on, new AES root keys and HMAC keys (created or imported) are wrapped under the token's domain key (created once) and
    * kept in `store`; up to `cacheSize` unwrapped use copies stay in the token. Root keys made as token objects before
-   * keep working. HMAC keys and key pairs stay token objects.
+   * keep working. Key pairs stay token objects.
    */
   async useWrappedKeys(store: WrappedKeyStore, cacheSize: number): Promise<void> {
     const kwp = this.capabilities.mechanisms.CKM_AES_KEY_WRAP_PAD;
@@ -256,9 +256,14 @@ export class Pkcs11Hsm implements Hsm {
     await this.replaceVersionObjects(versionId, (s) => createKeyPairObjects(this.lib, s, templates));
   }
 
-  async importHmacKey(versionId: string, _spec: HmacSpec, material: Uint8Array): Promise<void> {
+  async importHmacKey(versionId: string, spec: HmacSpec, material: Uint8Array): Promise<void> {
     this.fips.assertPermitted(IN_PROCESS_UNWRAP);
     templateFor(versionId);
+    if (this.wrapped) {
+      await this.wrapped.import(versionId, material, { type: 'hmac', spec }).catch((e: unknown) => Promise.reject(toKmsError(e)));
+      // The token object the version had from before the switch to wrapped mode is stale now.
+      return this.replaceVersionObjects(versionId, () => undefined);
+    }
     await this.replaceVersionObjects(versionId, (s) => this.lib.C_CreateObject(s, importedHmacKeyTemplate(versionId, Buffer.from(material))));
   }
 
@@ -306,6 +311,7 @@ export class Pkcs11Hsm implements Hsm {
 
   async createHmacKey(versionId: string, spec: HmacSpec): Promise<void> {
     templateFor(versionId);
+    if (this.wrapped) return this.wrapped.create(versionId, { type: 'hmac', spec }).catch((e: unknown) => Promise.reject(toKmsError(e)));
     await this.runWrite(async (s) => {
       if (findObjects(this.lib, s, findVersionObjectTemplate(versionId, 'hmac')).length === 0) await generateHmacKey(this.lib, s, versionId, spec);
     });
@@ -332,7 +338,8 @@ export class Pkcs11Hsm implements Hsm {
 
   mac(versionId: string, spec: HmacSpec, message: Uint8Array): Promise<Uint8Array> {
     const sync = message.length <= this.syncMaxBytes;
-    return this.withObject('other', versionId, 'hmac', async (s, h) => new Uint8Array(await hmacSign(this.lib, s, h, spec, message, sync)));
+    const fn = async (s: Handle, h: Handle) => new Uint8Array(await hmacSign(this.lib, s, h, spec, message, sync));
+    return this.withWrapped('other', versionId, fn, () => this.withObject('other', versionId, 'hmac', fn));
   }
 
   deriveSharedSecret(versionId: string, spec: AsymmetricSpec, peerPoint: Uint8Array): Promise<Uint8Array> {
@@ -479,9 +486,13 @@ export class Pkcs11Hsm implements Hsm {
    * before a session is taken; unwrapped again once when the handle went stale), else, and for versions made as
    * token objects, the token object.
    */
-  private async withRoot<T>(op: 'decrypt' | 'other', versionId: string, fn: (s: Handle, key: Handle) => Promise<T>): Promise<T> {
+  private withRoot<T>(op: 'decrypt' | 'other', versionId: string, fn: (s: Handle, key: Handle) => Promise<T>): Promise<T> {
+    return this.withWrapped(op, versionId, fn, () => this.run(op, (s) => this.withRootKey(s, versionId, (k) => fn(s, k))));
+  }
+
+  /** Runs fn with the version's wrapped key's use copy (AES root key or HMAC key), or `tokenObject` when it has none. */
+  private async withWrapped<T>(op: 'decrypt' | 'other', versionId: string, fn: (s: Handle, key: Handle) => Promise<T>, tokenObject: () => Promise<T>): Promise<T> {
     const wrapped = this.wrapped;
-    const tokenObject = () => this.run(op, (s) => this.withRootKey(s, versionId, (k) => fn(s, k)));
     if (!wrapped) return tokenObject();
     // Leased: a use copy evicted while this runs (LRU, or another instance's deletion) stays in the token until it ends.
     return wrapped.leased(async () => {

@@ -141,12 +141,21 @@ export function importedHmacKeyTemplate(versionId: string, material: Buffer): Te
 
 function hmacKeyAttributes(versionId: string): Template {
   return [
+    ...hmacKey(true, false),
+    { type: ck.CKA_ID, value: Buffer.from(uuidToBytes(versionId)) },
+    { type: ck.CKA_LABEL, value: rootKeyLabel(versionId) },
+  ];
+}
+
+/** A generic secret that signs and verifies only: a token object, or a session object (wrapped mode). */
+function hmacKey(token: boolean, extractable: boolean): Template {
+  return [
     { type: ck.CKA_CLASS, value: ck.CKO_SECRET_KEY },
     { type: ck.CKA_KEY_TYPE, value: ck.CKK_GENERIC_SECRET },
-    { type: ck.CKA_TOKEN, value: true },
+    { type: ck.CKA_TOKEN, value: token },
     { type: ck.CKA_PRIVATE, value: true },
     { type: ck.CKA_SENSITIVE, value: true },
-    { type: ck.CKA_EXTRACTABLE, value: false },
+    { type: ck.CKA_EXTRACTABLE, value: extractable },
     { type: ck.CKA_SIGN, value: true },
     { type: ck.CKA_VERIFY, value: true },
     { type: ck.CKA_ENCRYPT, value: false },
@@ -154,8 +163,6 @@ function hmacKeyAttributes(versionId: string): Template {
     { type: ck.CKA_WRAP, value: false },
     { type: ck.CKA_UNWRAP, value: false },
     { type: ck.CKA_DERIVE, value: false },
-    { type: ck.CKA_ID, value: Buffer.from(uuidToBytes(versionId)) },
-    { type: ck.CKA_LABEL, value: rootKeyLabel(versionId) },
   ];
 }
 
@@ -418,12 +425,25 @@ export function wrappableImportedRootKeyTemplate(material: Buffer): Template {
   return [...sessionAesKey(true), { type: ck.CKA_VALUE, value: material }];
 }
 
-/** The use copy C_UnwrapKey makes: a session object, sensitive and never extractable. */
-export function unwrappedRootKeyTemplate(): Template {
-  return sessionAesKey(false);
+/**
+ * The use copy C_UnwrapKey makes: a session object, sensitive and never extractable; `extractable` only for the copy
+ * a domain-key rotation unwraps to wrap again under the new domain key (then destroys).
+ */
+export function unwrappedRootKeyTemplate(extractable = false): Template {
+  return sessionAesKey(extractable);
 }
 
-/** The copy a domain-key rotation unwraps to wrap again under the new domain key (then destroys): extractable only for that. */
-export function rewrapCopyTemplate(): Template {
-  return sessionAesKey(true);
+/** The generation copy of a version's HMAC key (`bytes` long): a session object, extractable only so it can be wrapped. */
+export function wrappableHmacKeyTemplate(bytes: number): Template {
+  return [...hmacKey(false, true), { type: ck.CKA_VALUE_LEN, value: bytes }];
+}
+
+/** Imported HMAC material as a session object to be wrapped (then destroyed). */
+export function wrappableImportedHmacKeyTemplate(material: Buffer): Template {
+  return [...hmacKey(false, true), { type: ck.CKA_VALUE, value: material }];
+}
+
+/** An HMAC key's use copy (or, `extractable`, its rewrap copy), as unwrappedRootKeyTemplate for AES. */
+export function unwrappedHmacKeyTemplate(extractable = false): Template {
+  return hmacKey(false, extractable);
 }

@@ -1,12 +1,10 @@
-// COFFER_KEY_STORE=wrapped: each key version's AES-256 material lives in the database, wrapped (CKM_AES_KEY_WRAP_PAD)
+// COFFER_KEY_STORE=wrapped: each key version's AES-256 or HMAC key lives in the database, wrapped (CKM_AES_KEY_WRAP_PAD)
 // under a domain key in the token, as AWS KMS keeps its keys under domain keys. The token then holds a few domain
 // keys however many keys there are (SoftHSM slows as its token fills; real HSMs cap their object count). On use a
 // blob is unwrapped into a session object that is sensitive and never extractable, on a session of its own that the
 // pool never recycles (session objects die with the session that made them), and its handle stays in a bounded LRU.
 //
-// Blob, format 1: 0x01 || domain key id (16) || check (32) || AES-KWP(material) (40). The check is AES-GCM under the
-// material itself over a fixed block with the version id as AAD: KWP binds nothing, and without the check a blob
-// copied from one version's row to another's would unwrap and encrypt under the wrong key.
+// The blob's formats, and the check that binds it to its version: hsm/wrapped-blob.ts.
 //
 // Domain keys (hsm/domain-key-ring.ts) are registered in the database before they are made in the token, and a blob
 // can name only a registered one (a foreign key). Rotation: register and make a new domain key, retire the others
@@ -14,27 +12,17 @@
 // retired key only after deleting its registration, which the database refuses while a blob names it and makes wait
 // for a transaction still inserting one: no blob outlives its domain key, even one wrapped by another instance that
 // had not yet seen the rotation (its insert then fails and rolls back its CreateKey).
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { KmsError } from '../core/errors.js';
 import type { DomainKeyStatus, WrappedKeyStore } from '../core/ports.js';
 import { type DomainKey, DomainKeyRing } from './domain-key-ring.js';
-import { afterCryptFailure, isHandleInvalid, isSessionFatal } from './errors.js';
-import { aesGcm, aesKeyGen } from './mechanisms.js';
+import { isHandleInvalid, isSessionFatal } from './errors.js';
+import { aesKeyGen } from './mechanisms.js';
 import { ck, type Handle, type PKCS11 } from './module.js';
-import { rewrapCopyTemplate, unwrappedRootKeyTemplate, wrappableImportedRootKeyTemplate, wrappableRootKeyTemplate } from './templates.js';
-
-const FORMAT = 1;
-const ID_BYTES = 16;
-const CHECK_BYTES = 32;
-const WRAPPED_BYTES = 40;
-const BLOB_BYTES = 1 + ID_BYTES + CHECK_BYTES + WRAPPED_BYTES;
-const KWP = { mechanism: ck.CKM_AES_KEY_WRAP_PAD };
-/** Fixed IV and input of the check: one fixed message per key, never an IV Encrypt draws (those are random). */
-const CHECK_IV = Buffer.from('coffer:check', 'ascii');
-const CHECK_INPUT = Buffer.alloc(16);
-
-const corrupt = (cause?: unknown) =>
-  new KmsError('KMSInternalException', 'The wrapped key material of this key version is damaged or does not belong to it.', { cause });
+import {
+  wrappableHmacKeyTemplate, wrappableImportedHmacKeyTemplate, wrappableImportedRootKeyTemplate, wrappableRootKeyTemplate,
+} from './templates.js';
+import { AES, DOMAIN_KEY_ID_BYTES as ID_BYTES, open, seal, type Material } from './wrapped-blob.js';
 
 export class WrappedKeys {
   private session: Handle | null = null;
@@ -78,33 +66,35 @@ export class WrappedKeys {
     for (const k of active) await this.store.registerDomainKey(k.id);
   }
 
-  /** Makes a version's material in the token and stores it wrapped (a retried create keeps the first). */
-  async create(versionId: string): Promise<void> {
-    const { id, blob } = this.onSession((s) => {
-      const dk = this.activeKey(s);
-      const copy = this.lib.C_GenerateKey(s, aesKeyGen(), wrappableRootKeyTemplate());
-      try {
-        return { id: dk.id, blob: this.seal(s, dk, copy, versionId) };
-      } finally {
-        this.lib.C_DestroyObject(s, copy);
-      }
-    });
+  /** Makes a version's AES-256 root key (or HMAC key) in the token and stores it wrapped (a retried create keeps the first). */
+  async create(versionId: string, material: Material = AES): Promise<void> {
+    const { id, blob } = this.sealed(versionId, material, (s) =>
+      material.type === 'aes'
+        ? this.lib.C_GenerateKey(s, aesKeyGen(), wrappableRootKeyTemplate())
+        : this.lib.C_GenerateKey(s, { mechanism: ck.CKM_GENERIC_SECRET_KEY_GEN }, wrappableHmacKeyTemplate(Number(material.spec.slice(5)) / 8)),
+    );
     await this.store.insert(versionId, id, blob);
   }
 
-  /** Wraps caller-supplied AES-256 material as the version's, in place of any it had. */
-  async import(versionId: string, material: Uint8Array): Promise<void> {
-    const { id, blob } = this.onSession((s) => {
+  /** Wraps caller-supplied AES-256 (or HMAC) material as the version's, in place of any it had. */
+  async import(versionId: string, value: Uint8Array, material: Material = AES): Promise<void> {
+    const template = material.type === 'aes' ? wrappableImportedRootKeyTemplate(Buffer.from(value)) : wrappableImportedHmacKeyTemplate(Buffer.from(value));
+    const { id, blob } = this.sealed(versionId, material, (s) => this.lib.C_CreateObject(s, template));
+    await this.store.replace(versionId, id, blob);
+    this.evict(versionId);
+  }
+
+  /** Makes an extractable copy with `make`, wraps it under the active domain key, and destroys it. */
+  private sealed(versionId: string, material: Material, make: (s: Handle) => Handle): { id: Buffer; blob: Buffer } {
+    return this.onSession((s) => {
       const dk = this.activeKey(s);
-      const copy = this.lib.C_CreateObject(s, wrappableImportedRootKeyTemplate(Buffer.from(material)));
+      const copy = make(s);
       try {
-        return { id: dk.id, blob: this.seal(s, dk, copy, versionId) };
+        return { id: dk.id, blob: seal(this.lib, s, dk, copy, versionId, material) };
       } finally {
         this.lib.C_DestroyObject(s, copy);
       }
     });
-    await this.store.replace(versionId, id, blob);
-    this.evict(versionId);
   }
 
   async destroy(versionId: string): Promise<void> {
@@ -151,11 +141,11 @@ export class WrappedKeys {
         sealed = this.onSession((s) => {
           const now = this.activeKey(s);
           if (!now.id.equals(dk.id)) return null;
-          const copy = this.unwrap(s, versionId, blob, rewrapCopyTemplate());
+          const copy = open(this.lib, s, this.ring, versionId, blob, true);
           try {
-            return this.seal(s, now, copy, versionId);
+            return seal(this.lib, s, now, copy.handle, versionId, copy.material);
           } finally {
-            this.destroyQuietly(copy);
+            this.destroyQuietly(copy.handle);
           }
         });
       } catch (e) {
@@ -259,7 +249,7 @@ export class WrappedKeys {
     p = (async (): Promise<Handle | null> => {
       const blob = await this.store.get(versionId);
       if (blob === null) return null;
-      const h = this.onSession((s) => this.unwrap(s, versionId, blob));
+      const h = this.onSession((s) => open(this.lib, s, this.ring, versionId, blob).handle);
       if (this.loading.get(versionId) !== p) {
         // Evicted (the blob replaced or deleted) or the session reset while this read: what it read may be stale.
         this.destroyQuietly(h);
@@ -295,45 +285,6 @@ export class WrappedKeys {
   private sweep(): void {
     const oldest = this.leases.size === 0 ? Number.POSITIVE_INFINITY : (this.leases.keys().next().value as number);
     while (this.graveyard.length > 0 && this.graveyard[0]!.epoch < oldest) this.destroyQuietly(this.graveyard.shift()!.handle);
-  }
-
-  private seal(s: Handle, dk: DomainKey, key: Handle, versionId: string): Buffer {
-    const check = this.check(s, key, versionId);
-    const wrapped = this.lib.C_WrapKey(s, KWP, dk.handle, key, Buffer.alloc(WRAPPED_BYTES + 16));
-    if (wrapped.length !== WRAPPED_BYTES) throw new KmsError('KMSInternalException', 'The HSM wrapped the key material to an unexpected length.');
-    return Buffer.concat([Buffer.from([FORMAT]), dk.id, check, wrapped]);
-  }
-
-  private unwrap(s: Handle, versionId: string, blob: Uint8Array, template = unwrappedRootKeyTemplate()): Handle {
-    if (blob.length !== BLOB_BYTES || blob[0] !== FORMAT) throw corrupt();
-    const b = Buffer.from(blob);
-    const dk = this.ring.unwrapping(s, b.subarray(1, 1 + ID_BYTES));
-    let h: Handle;
-    try {
-      h = this.lib.C_UnwrapKey(s, KWP, dk, b.subarray(1 + ID_BYTES + CHECK_BYTES), template);
-    } catch (e) {
-      // SoftHSM answers a damaged KWP blob with CKR_GENERAL_ERROR (measured); session trouble is retried by onSession.
-      if (isSessionFatal(e) || isHandleInvalid(e)) throw e;
-      throw corrupt(e);
-    }
-    let ok = false;
-    try {
-      ok = timingSafeEqual(this.check(s, h, versionId), b.subarray(1 + ID_BYTES, 1 + ID_BYTES + CHECK_BYTES));
-    } finally {
-      if (!ok) this.destroyQuietly(h);
-    }
-    if (!ok) throw corrupt();
-    return h;
-  }
-
-  /** AES-GCM of a fixed block under `key` with the version id as AAD: binds the material to its version. */
-  private check(s: Handle, key: Handle, versionId: string): Buffer {
-    this.lib.C_EncryptInit(s, aesGcm(CHECK_IV, Buffer.from(`coffer:wrapped:${versionId}`)), key);
-    try {
-      return this.lib.C_Encrypt(s, CHECK_INPUT, Buffer.alloc(CHECK_BYTES));
-    } catch (e) {
-      throw afterCryptFailure(e);
-    }
   }
 
   private activeKey(s: Handle): DomainKey {

@@ -117,16 +117,21 @@ describe('domain-key rotation', () => {
   it('rewrapping moves every blob under the active domain key and keeps the material: old ciphertexts decrypt on an instance that never saw them', async () => {
     const v = await newVersion();
     const c = await encrypted(hsm, v, Buffer.from('rewrapped'));
+    const hmac = randomUUID();
+    await hsm.createHmacKey(hmac, 'HMAC_384');
+    const mac = Buffer.from(await hsm.mac(hmac, 'HMAC_384', Buffer.from('rewrapped')));
     const { active } = await admin().rotate();
     expect(await domainKeyOf(v)).not.toBe(active);
     const totals = await rewrapAll();
     expect(totals.failed).toBe(0);
-    expect(totals.rewrapped).toBeGreaterThanOrEqual(2);
+    expect(totals.rewrapped).toBeGreaterThanOrEqual(3);
     expect(await domainKeyOf(v)).toBe(active);
     const rows = await sql`select 1 from wrapped_key_material where domain_key_id <> ${Buffer.from(active, 'hex')}`;
     expect(rows).toHaveLength(0);
+    expect(await domainKeyOf(hmac)).toBe(active);
     const fresh = await wrappedHsm();
     expect((await decrypts(fresh, v, c)).toString()).toBe('rewrapped');
+    expect(Buffer.from(await fresh.mac(hmac, 'HMAC_384', Buffer.from('rewrapped')))).toEqual(mac);
     expect(await rewrapAll()).toEqual({ rewrapped: 0, failed: 0 });
   });
 

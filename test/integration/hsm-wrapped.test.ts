@@ -1,6 +1,6 @@
 // COFFER_KEY_STORE=wrapped against a real SoftHSM token and Postgres: AES root keys wrapped under a domain key and
 // kept in the database, unwrapped on use into sensitive, non-extractable session objects (hsm/wrapped-keys.ts).
-import { createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { createDecipheriv, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -212,6 +212,64 @@ describe('wrapped root keys', () => {
   });
 });
 
+describe('wrapped HMAC keys', () => {
+  it('every spec is kept in the database (format 2), not as a token object, and MACs as node:crypto does with the imported material', async () => {
+    const message = Buffer.from('mac me');
+    for (const [spec, bytes, blobBytes] of [['HMAC_224', 28, 86], ['HMAC_256', 32, 90], ['HMAC_384', 48, 122], ['HMAC_512', 64, 154]] as const) {
+      const made = randomUUID();
+      await hsm.createHmacKey(made, spec);
+      expect(find(findVersionObjectsTemplate(made)), spec).toHaveLength(0);
+      const blob = (await blobOf(made)) as Buffer;
+      expect([blob.length, blob[0]], spec).toEqual([blobBytes, 2]);
+      expect((await hsm.mac(made, spec, message)).length).toBe(bytes);
+
+      const imported = randomUUID();
+      const material = randomBytes(bytes);
+      await hsm.importHmacKey(imported, spec, material);
+      const expected = createHmac(`sha${bytes * 8}`, material).update(message).digest();
+      expect(Buffer.from(await hsm.mac(imported, spec, message)), spec).toEqual(expected);
+      // Another instance unwraps its own use copy of the same material.
+      expect(Buffer.from(await (await wrappedHsm(4)).mac(imported, spec, message)), spec).toEqual(expected);
+    }
+  });
+
+  it('imported material longer than the hash (AWS takes up to 64 or 128 bytes) is wrapped whole', async () => {
+    for (const [spec, bytes] of [['HMAC_224', 64], ['HMAC_256', 64], ['HMAC_384', 128], ['HMAC_512', 128]] as const) {
+      const v = randomUUID();
+      const material = randomBytes(bytes);
+      await hsm.importHmacKey(v, spec, material);
+      const expected = createHmac(`sha${spec.slice(5)}`, material).update('long').digest();
+      expect(Buffer.from(await (await wrappedHsm(4)).mac(v, spec, Buffer.from('long'))), spec).toEqual(expected);
+    }
+  });
+
+  it('a blob moved to another version is refused, and a destroyed HMAC key is gone', async () => {
+    const source = randomUUID();
+    const target = randomUUID();
+    await hsm.createHmacKey(source, 'HMAC_256');
+    await hsm.createHmacKey(target, 'HMAC_256');
+    await sql`update wrapped_key_material set blob = (select blob from wrapped_key_material where version_id = ${source}) where version_id = ${target}`;
+    expect((await kmsErrorOf(hsm.mac(target, 'HMAC_256', Buffer.from('x')))).message).toMatch(/damaged or does not belong/);
+    await hsm.destroyRootKey(source);
+    expect(await hsm.hasRootKey(source)).toBe(false);
+    expect((await kmsErrorOf(hsm.mac(source, 'HMAC_256', Buffer.from('x')))).code).toBe('KMSInternalException');
+  });
+
+  it('an HMAC key made as a token object before the switch to wrapped mode keeps working, and importing replaces it with a blob', async () => {
+    const plain = await openHsm({ ...token, poolSize: 1 });
+    hsms.push(plain);
+    const v = randomUUID();
+    await plain.createHmacKey(v, 'HMAC_256');
+    expect(find(findVersionObjectsTemplate(v))).toHaveLength(1);
+    const before = await hsm.mac(v, 'HMAC_256', Buffer.from('x'));
+    expect(Buffer.from(await plain.mac(v, 'HMAC_256', Buffer.from('x')))).toEqual(Buffer.from(before));
+    const material = randomBytes(32);
+    await hsm.importHmacKey(v, 'HMAC_256', material);
+    expect(find(findVersionObjectsTemplate(v))).toHaveLength(0);
+    expect(Buffer.from(await hsm.mac(v, 'HMAC_256', Buffer.from('x')))).toEqual(createHmac('sha256', material).update('x').digest());
+  });
+});
+
 describe('use copies in flight', () => {
   it('a use copy evicted while an operation holds it stays in the token until that operation ends', async () => {
     const uow = await DrizzleUnitOfWork.open({ url: db?.url as string });
@@ -250,7 +308,7 @@ describe('use copies in flight', () => {
 });
 
 describe('token object writes across processes', () => {
-  it('wait for the cluster-wide token lock another process holds (COFFER_WORKERS, instances on one token); wrapped AES keys do not', async () => {
+  it('wait for the cluster-wide token lock another process holds (COFFER_WORKERS, instances on one token); wrapped AES and HMAC keys do not', async () => {
     const uow = await DrizzleUnitOfWork.open({ url: db?.url as string });
     uows.push(uow);
     const h = await openHsm({ ...token, poolSize: 2 });
@@ -263,17 +321,20 @@ describe('token object writes across processes', () => {
     try {
       const v = randomUUID();
       let created = false;
-      const creating = h.createHmacKey(v, 'HMAC_256').then(() => (created = true));
-      // A wrapped AES key writes no token object: it is made while the lock is held.
+      const creating = h.createKeyPair(v, 'ECC_NIST_P256', 'SIGN_VERIFY').then(() => (created = true));
+      // A wrapped AES or HMAC key writes no token object: it is made while the lock is held.
       const aes = randomUUID();
-      await Promise.race([h.createRootKey(aes), new Promise((_, reject) => setTimeout(() => reject(new Error('waited for the token lock')), 5_000))]);
+      const hmac = randomUUID();
+      const wrappedOnes = Promise.all([h.createRootKey(aes), h.createHmacKey(hmac, 'HMAC_256')]);
+      await Promise.race([wrappedOnes, new Promise((_, reject) => setTimeout(() => reject(new Error('waited for the token lock')), 5_000))]);
       expect(await h.hasRootKey(aes)).toBe(true);
+      expect(await h.hasRootKey(hmac)).toBe(true);
       await new Promise((r) => setTimeout(r, 300));
       expect(created).toBe(false);
       expect(findObjects(lib, s, findVersionObjectsTemplate(v))).toHaveLength(0);
       await other`select pg_advisory_unlock(${TOKEN_LOCK_CLASS}::int, hashtext('token-writes'))`;
       await creating;
-      expect(findObjects(lib, s, findVersionObjectsTemplate(v))).toHaveLength(1);
+      expect(findObjects(lib, s, findVersionObjectsTemplate(v))).toHaveLength(2);
     } finally {
       other.release();
     }
