@@ -248,6 +248,8 @@ export class WrappedKeys {
     let p: Promise<Handle | null> | undefined = undefined;
     p = (async (): Promise<Handle | null> => {
       const blob = await this.store.get(versionId);
+      // No blob (a version made as a token object before the switch): this settled promise stays in `loading`, so
+      // later calls go straight to the token object without reading the database, until a notice evicts it.
       if (blob === null) return null;
       const h = this.onSession((s) => open(this.lib, s, this.ring, versionId, blob).handle);
       if (this.loading.get(versionId) !== p) {
