@@ -32,6 +32,12 @@ export interface PostgresDatabase extends DatabaseBase {
   /** The driver-specific handles, for the migrator and the advisory lock. */
   native: PostgresJsDatabase<Schema>;
   client: postgres.Sql;
+  /**
+   * One connection of its own for the token-writes lock (db/job-lock.ts exclusive): the writers waiting for that lock
+   * are requests whose transactions hold the pool's connections, so a lock taken on a pool connection could wait for
+   * a connection only those waiters can free (ten concurrent asymmetric CreateKeys wedged a worker for good).
+   */
+  lockClient: postgres.Sql;
 }
 
 export interface PgliteHandle extends DatabaseBase {
@@ -49,8 +55,12 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
 
 function openPostgres(url: string): PostgresDatabase {
   const client = postgres(url, { max: 10, connect_timeout: 10, idle_timeout: 30, onnotice: () => {} });
+  const lockClient = postgres(url, { max: 1, connect_timeout: 10, idle_timeout: 30, onnotice: () => {} });
   const native = drizzlePostgres({ client, schema });
-  return { kind: 'postgres', db: native, native, client, close: () => client.end({ timeout: 5 }) };
+  const close = async () => {
+    await Promise.all([client.end({ timeout: 5 }), lockClient.end({ timeout: 5 })]);
+  };
+  return { kind: 'postgres', db: native, native, client, lockClient, close };
 }
 
 async function openPglite(dataDir: string | undefined): Promise<PgliteHandle> {

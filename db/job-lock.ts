@@ -51,7 +51,7 @@ const TOKEN_LOCK_WAIT_MS = 30_000;
  */
 export async function exclusive<T>(database: Database, name: string, fn: () => Promise<T>): Promise<T> {
   if (database.kind === 'pglite') return fn();
-  const conn = await guard(() => database.client.reserve());
+  const conn = await guard(() => database.lockClient.reserve());
   try {
     await guard(() => conn`select set_config('lock_timeout', ${`${TOKEN_LOCK_WAIT_MS}ms`}, false)`);
     await guard(() => conn`select pg_advisory_lock(${TOKEN_LOCK_CLASS}::int, hashtext(${name}))`);

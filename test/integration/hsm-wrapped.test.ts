@@ -308,6 +308,23 @@ describe('use copies in flight', () => {
 });
 
 describe('token object writes across processes', () => {
+  it('many transactions at once, each making a token object, all commit: the lock never waits for a pool connection they hold', async () => {
+    const uow = await DrizzleUnitOfWork.open({ url: db?.url as string });
+    uows.push(uow);
+    const h = await openHsm({ ...token, poolSize: 2 });
+    hsms.push(h);
+    h.serializeWritesWith((fn) => uow.exclusive('token-writes', fn));
+    await h.useWrappedKeys(uow.wrappedKeys, 4);
+    // More transactions than the pool has connections (10), each holding one while it waits for the token write.
+    const versions = Array.from({ length: 24 }, () => randomUUID());
+    const all = Promise.all(versions.map((v) => uow.transaction(async (repos) => {
+      await repos.keys.get('111122223333', v);
+      await h.createKeyPair(v, 'ECC_NIST_P256', 'SIGN_VERIFY');
+    })));
+    await Promise.race([all, new Promise((_, reject) => setTimeout(() => reject(new Error('deadlocked: token writes waited for a pool connection')), 60_000))]);
+    for (const v of versions) expect(find(findVersionObjectsTemplate(v))).toHaveLength(2);
+  }, 90_000);
+
   it('wait for the cluster-wide token lock another process holds (COFFER_WORKERS, instances on one token); wrapped AES and HMAC keys do not', async () => {
     const uow = await DrizzleUnitOfWork.open({ url: db?.url as string });
     uows.push(uow);
