@@ -119,9 +119,9 @@ export class Pkcs11Hsm implements Hsm {
     const kms = <T>(p: Promise<T>) => p.catch((e: unknown) => Promise.reject(toKmsError(e)));
     return {
       describe: () => kms(w.describe()),
-      rotate: () => kms(this.serialized(() => w.rotate())),
+      rotate: () => kms(w.rotate((fn) => this.serialized(fn))),
       rewrap: (limit, after) => kms(w.rewrap(limit, after)),
-      destroy: (id) => kms(this.serialized(() => w.destroyDomainKey(id))),
+      destroy: (id) => kms(w.destroyDomainKey(id, (fn) => this.serialized(fn))),
     };
   }
 

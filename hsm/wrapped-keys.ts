@@ -24,6 +24,9 @@ import {
 } from './templates.js';
 import { AES, DOMAIN_KEY_ID_BYTES as ID_BYTES, open, seal, type Material } from './wrapped-blob.js';
 
+/** Runs a token write serialized with every other on the token (Pkcs11Hsm.serialized). */
+type TokenWrite = <T>(fn: () => Promise<T>) => Promise<T>;
+
 export class WrappedKeys {
   private session: Handle | null = null;
   private readonly ring: DomainKeyRing;
@@ -121,11 +124,18 @@ export class WrappedKeys {
     return out.sort((a, b) => rank(a) - rank(b) || a.id.localeCompare(b.id));
   }
 
-  /** Registers and makes a new active domain key, then retires the others. The caller serializes token writes. */
-  async rotate(): Promise<{ active: string; retired: string[] }> {
+  /**
+   * Registers a new domain key, then, inside `tokenWrite` (which serializes token writes across processes), makes it
+   * active and retires the others. The database is never queried inside `tokenWrite`: requests whose transactions
+   * hold the pool's connections may be queued behind it.
+   */
+  async rotate(tokenWrite: TokenWrite): Promise<{ active: string; retired: string[] }> {
     const id = randomBytes(ID_BYTES);
-    await this.makeActive(id);
-    const retired = this.onSession((s) => this.ring.retireAllBut(s, id));
+    await this.store.registerDomainKey(id);
+    const retired = await tokenWrite(async () => {
+      this.onSession((s) => this.ring.create(s, id));
+      return this.onSession((s) => this.ring.retireAllBut(s, id));
+    });
     return { active: id.toString('hex'), retired: retired.map((r) => r.toString('hex')) };
   }
 
@@ -159,8 +169,8 @@ export class WrappedKeys {
     return { rewrapped, failed, last: rows.length < limit ? null : (rows[rows.length - 1]?.versionId ?? null) };
   }
 
-  /** Destroys a retired domain key no blob names (core/ports.ts DomainKeys.destroy). The caller serializes token writes. */
-  async destroyDomainKey(idHex: string): Promise<void> {
+  /** Destroys a retired domain key no blob names (core/ports.ts DomainKeys.destroy); the token write inside `tokenWrite`. */
+  async destroyDomainKey(idHex: string, tokenWrite: TokenWrite): Promise<void> {
     const id = Buffer.from(idHex, 'hex');
     const notFound = () => new KmsError('NotFoundException', `Domain key ${idHex} does not exist.`);
     if (id.length !== ID_BYTES || id.toString('hex') !== idHex.toLowerCase()) throw notFound();
@@ -176,10 +186,12 @@ export class WrappedKeys {
       );
     }
     if (inToken === null && !registered) throw notFound();
-    this.onSession((s) => {
-      const found = this.ring.find(s, id);
-      if (found !== null) this.ring.destroy(s, id, found.handle);
-    });
+    await tokenWrite(async () =>
+      this.onSession((s) => {
+        const found = this.ring.find(s, id);
+        if (found !== null) this.ring.destroy(s, id, found.handle);
+      }),
+    );
   }
 
   /**
