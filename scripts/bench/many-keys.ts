@@ -1,12 +1,24 @@
 // BENCH_KEYS=N: the CreateKey rate, then Encrypt spread over N keys against Encrypt over 10 of them, so a cache or
-// an index that only works while the keys are few shows as a gap between the two rows.
+// an index that only works while the keys are few shows as a gap between the two rows. BENCH_MANY_KEYS_SPEC=HMAC_256
+// does the same with HMAC keys and GenerateMac.
 import { randomBytes } from 'node:crypto';
-import { CreateKeyCommand, EncryptCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, EncryptCommand, GenerateMacCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { ADMIN, REGION } from './processes.js';
 import type { Phase } from './run.js';
 
 export const encryptBodies = (keyIds: string[], count: number): string[] =>
   Array.from({ length: count }, (_, i) => JSON.stringify({ KeyId: keyIds[i % keyIds.length], Plaintext: randomBytes(32).toString('base64') }));
+
+/** The kind of key the phases create and use: symmetric (Encrypt), or HMAC_256 (GenerateMac). */
+const HMAC = process.env.BENCH_MANY_KEYS_SPEC === 'HMAC_256';
+const CREATE = HMAC ? { Description: 'bench many keys', KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' } as const : { Description: 'bench many keys' };
+const USE = HMAC ? 'GenerateMac' : 'Encrypt';
+const useBodies = (keyIds: string[], count: number): string[] =>
+  HMAC
+    ? Array.from({ length: count }, (_, i) => JSON.stringify({ KeyId: keyIds[i % keyIds.length], Message: randomBytes(32).toString('base64'), MacAlgorithm: 'HMAC_SHA_256' }))
+    : encryptBodies(keyIds, count);
+const useOnce = (kms: KMSClient, KeyId: string) =>
+  HMAC ? kms.send(new GenerateMacCommand({ KeyId, Message: randomBytes(32), MacAlgorithm: 'HMAC_SHA_256' })) : kms.send(new EncryptCommand({ KeyId, Plaintext: randomBytes(32) }));
 
 /** Every key id the server lists, in its order. */
 async function listKeyIds(kms: KMSClient): Promise<string[]> {
@@ -27,7 +39,7 @@ export async function topUp(kms: KMSClient, n: number, exclude: Set<string>): Pr
   const worker = async () => {
     while (missing > 0) {
       missing -= 1;
-      const made = await kms.send(new CreateKeyCommand({ Description: 'bench many keys' }));
+      const made = await kms.send(new CreateKeyCommand(CREATE));
       have.push(made.KeyMetadata?.KeyId as string);
     }
   };
@@ -57,13 +69,13 @@ async function firstUse(kms: KMSClient, ids: string[]): Promise<void> {
     const worker = async () => {
       while (next < ids.length) {
         const KeyId = ids[next++];
-        await kms.send(new EncryptCommand({ KeyId, Plaintext: randomBytes(32) }));
+        await useOnce(kms, KeyId as string);
       }
     };
     await Promise.all(Array.from({ length: 16 }, worker));
     const seconds = (performance.now() - t0) / 1000;
     const what = pass === 1 ? 'first use' : `pass ${pass}`;
-    process.stderr.write(`[bench] ${what} of ${ids.length} keys in ${seconds.toFixed(1)} s: ${(ids.length / seconds).toFixed(0)} Encrypt/s (16 at a time)\n`);
+    process.stderr.write(`[bench] ${what} of ${ids.length} keys in ${seconds.toFixed(1)} s: ${(ids.length / seconds).toFixed(0)} ${USE}/s (16 at a time)\n`);
   }
 }
 
@@ -73,14 +85,15 @@ async function firstUse(kms: KMSClient, ids: string[]): Promise<void> {
  * `exclude`: keys of other phases (signing keys cannot Encrypt).
  */
 export async function* manyKeyPhases(url: string, n: number, exclude: string[]): AsyncGenerator<Phase> {
-  yield { name: 'CreateKey', target: 'TrentService.CreateKey', bodies: [JSON.stringify({ Description: 'bench many keys' })], raw: null, server: 'coffer' };
+  yield { name: HMAC ? 'CreateKey HMAC_256' : 'CreateKey', target: 'TrentService.CreateKey', bodies: [JSON.stringify(CREATE)], raw: null, server: 'coffer' };
   const kms = new KMSClient({ endpoint: url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
   try {
     process.stderr.write(`[bench] creating keys up to ${n} ...\n`);
     const ids = (await topUp(kms, n, new Set(exclude))).sort(() => Math.random() - 0.5);
     await firstUse(kms, ids);
-    yield { name: `Encrypt over ${ids.length} keys`, target: 'TrentService.Encrypt', bodies: encryptBodies(ids, ids.length), raw: 'encrypt', server: 'coffer' };
-    yield { name: 'Encrypt over 10 keys', target: 'TrentService.Encrypt', bodies: encryptBodies(ids.slice(0, 10), 640), raw: 'encrypt', server: 'coffer' };
+    const raw = HMAC ? null : 'encrypt';
+    yield { name: `${USE} over ${ids.length} keys`, target: `TrentService.${USE}`, bodies: useBodies(ids, ids.length), raw, server: 'coffer' };
+    yield { name: `${USE} over 10 keys`, target: `TrentService.${USE}`, bodies: useBodies(ids.slice(0, 10), 640), raw, server: 'coffer' };
   } finally {
     kms.destroy();
   }
