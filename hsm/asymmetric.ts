@@ -2,7 +2,7 @@
 // RSA decrypt (OAEP-SHA-1 in the token; OAEP-SHA-256 as raw RSA in the token + decoding in process), HMAC, ECDH.
 import { createPublicKey } from 'node:crypto';
 import { invalidCiphertext } from '../core/errors.js';
-import { isEcc, isEd, isRsa, type AsymmetricSpec, type HmacSpec, type KeyUsage, type SigningAlgorithm } from '../core/key-spec.js';
+import { isEcc, isEd, isRsa, type AsymmetricSpec, type EccSpec, type HmacSpec, type KeyUsage, type RsaSpec, type SigningAlgorithm } from '../core/key-spec.js';
 import { CURVES, ecdsaDerToRaw, ecdsaRawToDer, ecSpki, ed25519Spki, unwrapEcPoint } from './der.js';
 import { afterCryptFailure, ckrName } from './errors.js';
 import { hmacMechanism } from './mechanisms.js';
@@ -43,6 +43,16 @@ export async function generateKeyPair(lib: PKCS11, s: Handle, versionId: string,
     const t = ecKeyPairTemplates(versionId, CURVES[spec].oid, u);
     await lib.C_GenerateKeyPairAsync(s, { mechanism: ck.CKM_EC_KEY_PAIR_GEN }, t.publicKey, t.privateKey);
   }
+}
+
+/** A key pair as session objects, the private half extractable only to be wrapped (the wrapped key store). */
+export async function generateSessionKeyPair(lib: PKCS11, s: Handle, spec: EccSpec | RsaSpec, usage: PairUsage): Promise<{ publicKey: Handle; privateKey: Handle }> {
+  if (isRsa(spec)) {
+    const t = rsaKeyPairTemplates(null, rsaBytes(spec) * 8, usage);
+    return lib.C_GenerateKeyPairAsync(s, { mechanism: ck.CKM_RSA_PKCS_KEY_PAIR_GEN }, t.publicKey, t.privateKey);
+  }
+  const t = ecKeyPairTemplates(null, CURVES[spec].oid, usage);
+  return lib.C_GenerateKeyPairAsync(s, { mechanism: ck.CKM_EC_KEY_PAIR_GEN }, t.publicKey, t.privateKey);
 }
 
 export async function generateHmacKey(lib: PKCS11, s: Handle, versionId: string, spec: HmacSpec): Promise<void> {

@@ -2,7 +2,8 @@
 import { IV_BYTES, TAG_BYTES, uuidToBytes } from '../core/ciphertext.js';
 import { KmsError, internalError, invalidCiphertext } from '../core/errors.js';
 import type { DomainKeys, Hsm, WrappedKeyStore } from '../core/ports.js';
-import { WrappedKeys } from './wrapped-keys.js';
+import { WrappedKeys, type Part } from './wrapped-keys.js';
+import { isWrappablePair } from './wrapped-blob.js';
 import { defaultHeavyLimit } from './heavy-ops.js';
 import { loadAuditSigningKey, signDigest as signAuditDigestWith, type AuditSigningKey } from './audit-signing.js';
 import { afterCryptFailure, isHandleInvalid, toKmsError } from './errors.js';
@@ -13,7 +14,7 @@ import { probe, type Capabilities } from './probe.js';
 import { runSelfTest, type SelfTestResult } from './self-test.js';
 import { SessionPool } from './session-pool.js';
 import type { AsymmetricSpec, HmacSpec, KeyUsage, RsaSpec, SigningAlgorithm } from '../core/key-spec.js';
-import { ecdh, generateHmacKey, generateKeyPair, hmacSign, readPublicKey, rsaBytes, rsaDecrypt, signDigest, verifyDigest } from './asymmetric.js';
+import { ecdh, generateHmacKey, generateKeyPair, generateSessionKeyPair, hmacSign, readPublicKey, rsaBytes, rsaDecrypt, signDigest, verifyDigest } from './asymmetric.js';
 import { IvPool } from './iv-pool.js';
 import { createKeyPairObjects, importedKeyPairTemplates, unwrapRsaKeyPair } from './key-import.js';
 import {
@@ -87,9 +88,9 @@ export class Pkcs11Hsm implements Hsm {
   }
 
   /**
-   * From now on, new AES root keys and HMAC keys (created or imported) are wrapped under the token's domain key (created once) and
+   * From now on, new AES root keys and HMAC keys (created or imported) and EC and RSA key pairs (created) are wrapped under the token's domain key (created once) and
    * kept in `store`; up to `cacheSize` unwrapped use copies stay in the token. Root keys made as token objects before
-   * keep working. Key pairs stay token objects.
+   * keep working. Imported key pairs and Ed25519 pairs (SoftHSM cannot wrap them) stay token objects.
    */
   async useWrappedKeys(store: WrappedKeyStore, cacheSize: number): Promise<void> {
     const kwp = this.capabilities.mechanisms.CKM_AES_KEY_WRAP_PAD;
@@ -304,6 +305,22 @@ export class Pkcs11Hsm implements Hsm {
 
   async createKeyPair(versionId: string, spec: AsymmetricSpec, usage: KeyUsage): Promise<void> {
     templateFor(versionId);
+    const wrapped = this.wrapped;
+    if (wrapped && isWrappablePair(spec)) {
+      // Generated as session objects on a pool session (RSA takes long: asynchronously, heavy-limited), wrapped, destroyed.
+      const sealed = await this.pool.heavy.run(spec, () =>
+        this.run('other', async (s) => {
+          const pair = await generateSessionKeyPair(this.lib, s, spec, usage as PairUsage);
+          try {
+            const publicKey = readPublicKey(this.lib, s, pair.publicKey, spec);
+            return wrapped.sealPair(versionId, { type: 'pair', spec, usage: usage as PairUsage, publicKey }, pair.privateKey);
+          } finally {
+            for (const h of [pair.privateKey, pair.publicKey]) this.destroyQuietly(s, h);
+          }
+        }),
+      );
+      return wrapped.insert(versionId, sealed).catch((e: unknown) => Promise.reject(toKmsError(e)));
+    }
     await this.runWrite(async (s) => {
       if (findObjects(this.lib, s, findVersionObjectTemplate(versionId, 'private')).length === 0) await generateKeyPair(this.lib, s, versionId, spec, usage);
     });
@@ -317,23 +334,40 @@ export class Pkcs11Hsm implements Hsm {
     });
   }
 
-  publicKey(versionId: string, spec: AsymmetricSpec): Promise<Uint8Array> {
+  async publicKey(versionId: string, spec: AsymmetricSpec): Promise<Uint8Array> {
+    const wrapped = this.wrapped ? await this.wrapped.publicKey(versionId).catch((e: unknown) => Promise.reject(toKmsError(e))) : null;
+    if (wrapped) return new Uint8Array(wrapped);
     return this.withObject('other', versionId, 'public', async (s, h) => new Uint8Array(readPublicKey(this.lib, s, h, spec)));
   }
 
   sign(versionId: string, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array): Promise<Uint8Array> {
     const sync = this.syncMaxBytes > 0 && SYNC_SIGNING_SPECS.has(spec);
-    return this.pool.heavy.run(spec, () => this.withObject('other', versionId, 'private', async (s, h) => new Uint8Array(await signDigest(this.lib, s, h, spec, algorithm, digest, sync))));
+    const fn = async (s: Handle, h: Handle) => new Uint8Array(await signDigest(this.lib, s, h, spec, algorithm, digest, sync));
+    return this.pool.heavy.run(spec, () => this.withPair('other', versionId, 'private', fn));
   }
 
   verify(versionId: string, spec: AsymmetricSpec, algorithm: SigningAlgorithm, digest: Uint8Array, signature: Uint8Array): Promise<boolean> {
     const sync = this.syncMaxBytes > 0 && SYNC_SIGNING_SPECS.has(spec);
-    return this.withObject('other', versionId, 'public', (s, h) => verifyDigest(this.lib, s, h, spec, algorithm, digest, signature, sync));
+    return this.withPair('other', versionId, 'public', (s, h) => verifyDigest(this.lib, s, h, spec, algorithm, digest, signature, sync));
   }
 
   asymmetricDecrypt(versionId: string, spec: AsymmetricSpec, algorithm: string, ciphertext: Uint8Array): Promise<Uint8Array> {
     if (algorithm === 'RSAES_OAEP_SHA_256') this.fips.assertPermitted(IN_PROCESS_OAEP);
-    return this.pool.heavy.run(spec, () => this.withObject('decrypt', versionId, 'private', async (s, h) => new Uint8Array(await rsaDecrypt(this.lib, s, h, spec, algorithm, ciphertext))));
+    const fn = async (s: Handle, h: Handle) => new Uint8Array(await rsaDecrypt(this.lib, s, h, spec, algorithm, ciphertext));
+    return this.pool.heavy.run(spec, () => this.withPair('decrypt', versionId, 'private', fn));
+  }
+
+  private destroyQuietly(s: Handle, h: Handle): void {
+    try {
+      this.lib.C_DestroyObject(s, h);
+    } catch {
+      // gone with its session
+    }
+  }
+
+  /** A key pair's half: its wrapped use copy in wrapped mode, else (and for pairs made as token objects) the token object. */
+  private withPair<T>(op: 'decrypt' | 'other', versionId: string, kind: 'private' | 'public', fn: (s: Handle, h: Handle) => Promise<T>): Promise<T> {
+    return this.withWrapped(op, versionId, fn, () => this.withObject(op, versionId, kind, fn), kind === 'public' ? 'public' : 'secret');
   }
 
   mac(versionId: string, spec: HmacSpec, message: Uint8Array): Promise<Uint8Array> {
@@ -343,7 +377,7 @@ export class Pkcs11Hsm implements Hsm {
   }
 
   deriveSharedSecret(versionId: string, spec: AsymmetricSpec, peerPoint: Uint8Array): Promise<Uint8Array> {
-    return this.withObject('other', versionId, 'private', async (s, h) => new Uint8Array(await ecdh(this.lib, s, h, spec, peerPoint)));
+    return this.withPair('other', versionId, 'private', async (s, h) => new Uint8Array(await ecdh(this.lib, s, h, spec, peerPoint)));
   }
 
   /** Runs op in a session with the cached handle of one object of a version; re-finds once when the handle went stale. */
@@ -490,22 +524,27 @@ export class Pkcs11Hsm implements Hsm {
     return this.withWrapped(op, versionId, fn, () => this.run(op, (s) => this.withRootKey(s, versionId, (k) => fn(s, k))));
   }
 
-  /** Runs fn with the version's wrapped key's use copy (AES root key or HMAC key), or `tokenObject` when it has none. */
-  private async withWrapped<T>(op: 'decrypt' | 'other', versionId: string, fn: (s: Handle, key: Handle) => Promise<T>, tokenObject: () => Promise<T>): Promise<T> {
+  /**
+   * Runs fn with the use copy of the version's wrapped key (AES root key, HMAC key, private key, or with `public` a key
+   * pair's public key), or `tokenObject` when it has none.
+   */
+  private async withWrapped<T>(
+    op: 'decrypt' | 'other', versionId: string, fn: (s: Handle, key: Handle) => Promise<T>, tokenObject: () => Promise<T>, part: Part = 'secret',
+  ): Promise<T> {
     const wrapped = this.wrapped;
     if (!wrapped) return tokenObject();
     // Leased: a use copy evicted while this runs (LRU, or another instance's deletion) stays in the token until it ends.
     return wrapped.leased(async () => {
-      const key = await wrapped.handle(versionId).catch((e: unknown) => Promise.reject(toKmsError(e)));
+      const key = await wrapped.handle(versionId, part).catch((e: unknown) => Promise.reject(toKmsError(e)));
       if (key === null) return tokenObject();
       return this.run(op, async (s) => {
         try {
           return await fn(s, key);
         } catch (e) {
           if (!isHandleInvalid(e)) throw e;
-          wrapped.forget(versionId, key);
+          wrapped.forget(versionId, key, part);
         }
-        const again = await wrapped.handle(versionId);
+        const again = await wrapped.handle(versionId, part);
         if (again === null) throw new KmsError('KMSInternalException', 'The key material of this key version is not in the HSM.');
         return fn(s, again);
       });

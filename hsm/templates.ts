@@ -82,14 +82,16 @@ export interface KeyPairTemplates {
 
 export type PairUsage = 'SIGN_VERIFY' | 'ENCRYPT_DECRYPT' | 'KEY_AGREEMENT';
 
-function pairTemplates(versionId: string, keyType: number, usage: PairUsage, pub: Template, priv: Template = []): KeyPairTemplates {
-  const id = Buffer.from(uuidToBytes(versionId));
-  const label = rootKeyLabel(versionId);
+/** A version's token pair; or, with a null version id, session objects (wrapped key store) whose private half is extractable only to be wrapped. */
+function pairTemplates(versionId: string | null, keyType: number, usage: PairUsage, pub: Template, priv: Template = []): KeyPairTemplates {
+  const named = versionId === null ? [] : [
+    { type: ck.CKA_ID, value: Buffer.from(uuidToBytes(versionId)) },
+    { type: ck.CKA_LABEL, value: rootKeyLabel(versionId) },
+  ];
   const common = [
     { type: ck.CKA_KEY_TYPE, value: keyType },
-    { type: ck.CKA_TOKEN, value: true },
-    { type: ck.CKA_ID, value: id },
-    { type: ck.CKA_LABEL, value: label },
+    { type: ck.CKA_TOKEN, value: versionId !== null },
+    ...named,
   ];
   return {
     publicKey: [
@@ -106,7 +108,7 @@ function pairTemplates(versionId: string, keyType: number, usage: PairUsage, pub
       ...common,
       { type: ck.CKA_PRIVATE, value: true },
       { type: ck.CKA_SENSITIVE, value: true },
-      { type: ck.CKA_EXTRACTABLE, value: false },
+      { type: ck.CKA_EXTRACTABLE, value: versionId === null },
       { type: ck.CKA_SIGN, value: usage === 'SIGN_VERIFY' },
       { type: ck.CKA_DECRYPT, value: usage === 'ENCRYPT_DECRYPT' },
       { type: ck.CKA_DERIVE, value: usage === 'KEY_AGREEMENT' },
@@ -116,13 +118,13 @@ function pairTemplates(versionId: string, keyType: number, usage: PairUsage, pub
   };
 }
 
-/** An EC key pair on the curve named by its DER OID; the private half sensitive and non-extractable. */
-export function ecKeyPairTemplates(versionId: string, curveOid: Buffer, usage: PairUsage): KeyPairTemplates {
+/** An EC key pair on the curve named by its DER OID; the private half sensitive and non-extractable (null version: see pairTemplates). */
+export function ecKeyPairTemplates(versionId: string | null, curveOid: Buffer, usage: PairUsage): KeyPairTemplates {
   return pairTemplates(versionId, ck.CKK_EC, usage, [{ type: ck.CKA_EC_PARAMS, value: curveOid }]);
 }
 
 /** An RSA key pair of `bits` with public exponent 65537. */
-export function rsaKeyPairTemplates(versionId: string, bits: number, usage: PairUsage): KeyPairTemplates {
+export function rsaKeyPairTemplates(versionId: string | null, bits: number, usage: PairUsage): KeyPairTemplates {
   return pairTemplates(versionId, ck.CKK_RSA, usage, [
     { type: ck.CKA_MODULUS_BITS, value: bits },
     { type: ck.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
@@ -226,6 +228,32 @@ export function importedRsaKeyPairTemplates(versionId: string, usage: PairUsage,
 /** The public half of an RSA pair whose private half was unwrapped into the token. */
 export function rsaPublicKeyTemplate(versionId: string, usage: PairUsage, n: Buffer, e: Buffer): Template {
   return pairTemplates(versionId, ck.CKK_RSA, usage, [{ type: ck.CKA_MODULUS, value: n }, { type: ck.CKA_PUBLIC_EXPONENT, value: e }]).publicKey;
+}
+
+/**
+ * Wrapped key store: a pair's private half as C_UnwrapKey makes it from the PKCS #8 blob (a session object, sensitive;
+ * extractable only for a domain-key rotation's rewrap copy), and its public half made from the stored public key.
+ */
+export function unwrappedPrivateKeyTemplate(keyType: number, usage: PairUsage, extractable = false): Template {
+  return pairTemplates(null, keyType, usage, []).privateKey.map((a) => (a.type === ck.CKA_EXTRACTABLE ? { type: a.type, value: extractable } : a));
+}
+
+export function sessionPublicKeyTemplate(keyType: number, usage: PairUsage, pub: Template): Template {
+  return pairTemplates(null, keyType, usage, pub).publicKey;
+}
+
+/** A digest as a session secret, only so the domain key can wrap it: the check of a key pair's blob (hsm/wrapped-blob.ts). */
+export function checkValueTemplate(digest: Buffer): Template {
+  return [
+    { type: ck.CKA_CLASS, value: ck.CKO_SECRET_KEY },
+    { type: ck.CKA_KEY_TYPE, value: ck.CKK_GENERIC_SECRET },
+    { type: ck.CKA_TOKEN, value: false },
+    { type: ck.CKA_VALUE, value: digest },
+    { type: ck.CKA_EXTRACTABLE, value: true },
+    { type: ck.CKA_SIGN, value: false },
+    { type: ck.CKA_ENCRYPT, value: false },
+    { type: ck.CKA_DERIVE, value: false },
+  ];
 }
 
 /** The private half of an RSA pair as C_UnwrapKey creates it from a PKCS #8 key (the token fills in the values). */

@@ -1,4 +1,4 @@
-// COFFER_KEY_STORE=wrapped: each key version's AES-256 or HMAC key lives in the database, wrapped (CKM_AES_KEY_WRAP_PAD)
+// COFFER_KEY_STORE=wrapped: each key version's AES-256 key, HMAC key or private key lives in the database, wrapped (CKM_AES_KEY_WRAP_PAD)
 // under a domain key in the token, as AWS KMS keeps its keys under domain keys. The token then holds a few domain
 // keys however many keys there are (SoftHSM slows as its token fills; real HSMs cap their object count). On use a
 // blob is unwrapped into a session object that is sensitive and never extractable, on a session of its own that the
@@ -22,7 +22,11 @@ import { ck, type Handle, type PKCS11 } from './module.js';
 import {
   wrappableHmacKeyTemplate, wrappableImportedHmacKeyTemplate, wrappableImportedRootKeyTemplate, wrappableRootKeyTemplate,
 } from './templates.js';
-import { AES, DOMAIN_KEY_ID_BYTES as ID_BYTES, open, seal, type Material } from './wrapped-blob.js';
+import { AES, checkedPair, DOMAIN_KEY_ID_BYTES as ID_BYTES, open, pairOf, publicKeyTemplate, seal, type Material } from './wrapped-blob.js';
+
+/** A version's secret material (AES key, HMAC key, private key), or a key pair's public key. */
+export type Part = 'secret' | 'public';
+const copyKey = (versionId: string, part: Part) => (part === 'public' ? `${versionId}/public` : versionId);
 
 /** Runs a token write serialized with every other on the token (Pkcs11Hsm.serialized). */
 type TokenWrite = <T>(fn: () => Promise<T>) => Promise<T>;
@@ -30,7 +34,7 @@ type TokenWrite = <T>(fn: () => Promise<T>) => Promise<T>;
 export class WrappedKeys {
   private session: Handle | null = null;
   private readonly ring: DomainKeyRing;
-  /** Unwrapped use copies by version id, least recently used first. */
+  /** Unwrapped use copies by version id (a key pair's public key: "<version id>/public"), least recently used first. */
   private readonly useCopies = new Map<string, Handle>();
   private readonly loading = new Map<string, Promise<Handle | null>>();
   /**
@@ -216,29 +220,59 @@ export class WrappedKeys {
     return this.graveyard.length;
   }
 
-  /** The use copy of a version's material, unwrapped on first use; null when the store has no blob for it. Call inside `leased`. */
-  handle(versionId: string): Promise<Handle | null> {
-    const hit = this.useCopies.get(versionId);
+  /**
+   * The use copy of a version's material, unwrapped on first use (or, `public`, a key pair's public key made from its
+   * checked blob); null when the store has no blob for it. Call inside `leased`.
+   */
+  handle(versionId: string, part: Part = 'secret'): Promise<Handle | null> {
+    const key = copyKey(versionId, part);
+    const hit = this.useCopies.get(key);
     if (hit !== undefined) {
-      this.useCopies.delete(versionId);
-      this.useCopies.set(versionId, hit);
+      this.useCopies.delete(key);
+      this.useCopies.set(key, hit);
       return Promise.resolve(hit);
     }
-    return this.loading.get(versionId) ?? this.fetch(versionId);
+    return this.loading.get(key) ?? this.fetch(versionId, part);
   }
 
   /** Drops a use copy whose handle the token no longer knows (not destroyed: a token may have reused the handle). */
-  forget(versionId: string, handle: Handle): void {
-    if (this.useCopies.get(versionId) === handle) this.useCopies.delete(versionId);
+  forget(versionId: string, handle: Handle, part: Part = 'secret'): void {
+    const key = copyKey(versionId, part);
+    if (this.useCopies.get(key) === handle) this.useCopies.delete(key);
   }
 
-  /** Destroys a version's use copy (its blob was replaced or deleted, here or in another instance). */
+  /** Destroys a version's use copies (its blob was replaced or deleted, here or in another instance). */
   evict(versionId: string): void {
-    this.loading.delete(versionId);
-    const h = this.useCopies.get(versionId);
-    if (h === undefined) return;
-    this.useCopies.delete(versionId);
-    this.retire(h);
+    for (const key of [copyKey(versionId, 'secret'), copyKey(versionId, 'public')]) {
+      this.loading.delete(key);
+      const h = this.useCopies.get(key);
+      if (h === undefined) continue;
+      this.useCopies.delete(key);
+      this.retire(h);
+    }
+  }
+
+  /** A key pair's public key (SPKI DER) from its checked blob; null when the version has no wrapped key pair. */
+  async publicKey(versionId: string): Promise<Buffer | null> {
+    const blob = await this.store.get(versionId);
+    if (blob === null || pairOf(blob) === null) return null;
+    return this.onSession((s) => checkedPair(this.lib, s, this.ring, versionId, blob).publicKey);
+  }
+
+  /**
+   * Wraps a key pair's extractable private half, made by the caller as a session object on any session (the caller
+   * destroys it), under the active domain key; `insert` stores the result.
+   */
+  sealPair(versionId: string, material: Extract<Material, { type: 'pair' }>, privateKey: Handle): { id: Buffer; blob: Buffer } {
+    return this.onSession((s) => {
+      const dk = this.activeKey(s);
+      return { id: dk.id, blob: seal(this.lib, s, dk, privateKey, versionId, material) };
+    });
+  }
+
+  /** Stores a new version's sealed material (a retried create keeps the first). */
+  async insert(versionId: string, sealed: { id: Buffer; blob: Buffer }): Promise<void> {
+    await this.store.insert(versionId, sealed.id, sealed.blob);
   }
 
   /** Destroys every use copy (notices may have been missed). */
@@ -256,32 +290,37 @@ export class WrappedKeys {
     this.session = null;
   }
 
-  private fetch(versionId: string): Promise<Handle | null> {
+  private fetch(versionId: string, part: Part): Promise<Handle | null> {
+    const key = copyKey(versionId, part);
     let p: Promise<Handle | null> | undefined = undefined;
     p = (async (): Promise<Handle | null> => {
       const blob = await this.store.get(versionId);
       // No blob (a version made as a token object before the switch): this settled promise stays in `loading`, so
       // later calls go straight to the token object without reading the database, until a notice evicts it.
       if (blob === null) return null;
-      const h = this.onSession((s) => open(this.lib, s, this.ring, versionId, blob).handle);
-      if (this.loading.get(versionId) !== p) {
+      const h = this.onSession((s) =>
+        part === 'public'
+          ? this.lib.C_CreateObject(s, publicKeyTemplate(checkedPair(this.lib, s, this.ring, versionId, blob)))
+          : open(this.lib, s, this.ring, versionId, blob).handle,
+      );
+      if (this.loading.get(key) !== p) {
         // Evicted (the blob replaced or deleted) or the session reset while this read: what it read may be stale.
         this.destroyQuietly(h);
-        return this.handle(versionId);
+        return this.handle(versionId, part);
       }
-      this.loading.delete(versionId);
-      this.remember(versionId, h);
+      this.loading.delete(key);
+      this.remember(key, h);
       return h;
     })();
-    this.loading.set(versionId, p);
+    this.loading.set(key, p);
     p.catch(() => {
-      if (this.loading.get(versionId) === p) this.loading.delete(versionId);
+      if (this.loading.get(key) === p) this.loading.delete(key);
     });
     return p;
   }
 
-  private remember(versionId: string, h: Handle): void {
-    this.useCopies.set(versionId, h);
+  private remember(key: string, h: Handle): void {
+    this.useCopies.set(key, h);
     while (this.useCopies.size > this.capacity) {
       const [oldest, handle] = this.useCopies.entries().next().value as [string, Handle];
       this.useCopies.delete(oldest);

@@ -120,11 +120,16 @@ describe('domain-key rotation', () => {
     const hmac = randomUUID();
     await hsm.createHmacKey(hmac, 'HMAC_384');
     const mac = Buffer.from(await hsm.mac(hmac, 'HMAC_384', Buffer.from('rewrapped')));
+    const pair = randomUUID();
+    await hsm.createKeyPair(pair, 'RSA_2048', 'SIGN_VERIFY');
+    const digest = randomBytes(32);
+    const signature = await hsm.sign(pair, 'RSA_2048', 'RSASSA_PKCS1_V1_5_SHA_256', digest);
+    const spki = Buffer.from(await hsm.publicKey(pair, 'RSA_2048'));
     const { active } = await admin().rotate();
     expect(await domainKeyOf(v)).not.toBe(active);
     const totals = await rewrapAll();
     expect(totals.failed).toBe(0);
-    expect(totals.rewrapped).toBeGreaterThanOrEqual(3);
+    expect(totals.rewrapped).toBeGreaterThanOrEqual(4);
     expect(await domainKeyOf(v)).toBe(active);
     const rows = await sql`select 1 from wrapped_key_material where domain_key_id <> ${Buffer.from(active, 'hex')}`;
     expect(rows).toHaveLength(0);
@@ -132,6 +137,10 @@ describe('domain-key rotation', () => {
     const fresh = await wrappedHsm();
     expect((await decrypts(fresh, v, c)).toString()).toBe('rewrapped');
     expect(Buffer.from(await fresh.mac(hmac, 'HMAC_384', Buffer.from('rewrapped')))).toEqual(mac);
+    expect(await domainKeyOf(pair)).toBe(active);
+    expect(Buffer.from(await fresh.publicKey(pair, 'RSA_2048'))).toEqual(spki);
+    expect(Buffer.from(await fresh.sign(pair, 'RSA_2048', 'RSASSA_PKCS1_V1_5_SHA_256', digest))).toEqual(Buffer.from(signature)); // deterministic padding
+    expect(await fresh.verify(pair, 'RSA_2048', 'RSASSA_PKCS1_V1_5_SHA_256', digest, signature)).toBe(true);
     expect(await rewrapAll()).toEqual({ rewrapped: 0, failed: 0 });
   });
 

@@ -1,6 +1,6 @@
 // COFFER_KEY_STORE=wrapped against a real SoftHSM token and Postgres: AES root keys wrapped under a domain key and
 // kept in the database, unwrapped on use into sensitive, non-extractable session objects (hsm/wrapped-keys.ts).
-import { createDecipheriv, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { constants, createDecipheriv, createECDH, createHash, createHmac, createPublicKey, publicEncrypt, randomBytes, randomUUID, verify as nodeVerify } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -270,6 +270,72 @@ describe('wrapped HMAC keys', () => {
   });
 });
 
+describe('wrapped key pairs', () => {
+  const message = Buffer.from('signed by a wrapped key');
+  const digest = createHash('sha256').update(message).digest();
+
+  it('EC and RSA signing pairs are kept in the database (format 3), sign as node:crypto verifies, and verify here and in another instance', async () => {
+    for (const [spec, algorithm] of [['ECC_NIST_P256', 'ECDSA_SHA_256'], ['ECC_NIST_P384', 'ECDSA_SHA_256'], ['ECC_NIST_P521', 'ECDSA_SHA_256'], ['ECC_SECG_P256K1', 'ECDSA_SHA_256'], ['RSA_2048', 'RSASSA_PSS_SHA_256']] as const) {
+      const v = randomUUID();
+      await hsm.createKeyPair(v, spec, 'SIGN_VERIFY');
+      expect(find(findVersionObjectsTemplate(v)), spec).toHaveLength(0);
+      expect((await blobOf(v))?.[0], spec).toBe(3);
+      const spki = Buffer.from(await hsm.publicKey(v, spec));
+      const signature = Buffer.from(await hsm.sign(v, spec, algorithm, digest));
+      const key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+      const options = spec === 'RSA_2048' ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } : key;
+      expect(nodeVerify('sha256', message, options, signature), spec).toBe(true);
+      expect(await hsm.verify(v, spec, algorithm, digest, signature), spec).toBe(true);
+      const other = await wrappedHsm(4);
+      expect(Buffer.from(await other.publicKey(v, spec)), spec).toEqual(spki);
+      expect(await other.verify(v, spec, algorithm, digest, signature), spec).toBe(true);
+      expect(await other.verify(v, spec, algorithm, createHash('sha256').update('another').digest(), signature), spec).toBe(false);
+      expect(nodeVerify('sha256', message, options, Buffer.from(await other.sign(v, spec, algorithm, digest))), spec).toBe(true);
+    }
+  });
+
+  it('an RSA decryption pair decrypts what node:crypto encrypts to its public key; an EC key agreement pair derives the peer\'s secret', async () => {
+    const rsa = randomUUID();
+    await hsm.createKeyPair(rsa, 'RSA_2048', 'ENCRYPT_DECRYPT');
+    const secret = randomBytes(32);
+    const ciphertext = publicEncrypt({ key: createPublicKey({ key: Buffer.from(await hsm.publicKey(rsa, 'RSA_2048')), format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, secret);
+    expect(Buffer.from(await hsm.asymmetricDecrypt(rsa, 'RSA_2048', 'RSAES_OAEP_SHA_256', ciphertext))).toEqual(secret);
+
+    const ec = randomUUID();
+    await hsm.createKeyPair(ec, 'ECC_NIST_P256', 'KEY_AGREEMENT');
+    const peer = createECDH('prime256v1');
+    peer.generateKeys();
+    const ours = createPublicKey({ key: Buffer.from(await hsm.publicKey(ec, 'ECC_NIST_P256')), format: 'der', type: 'spki' }).export({ format: 'jwk' });
+    const ourPoint = Buffer.concat([Buffer.from([4]), Buffer.from(ours.x as string, 'base64url'), Buffer.from(ours.y as string, 'base64url')]);
+    expect(Buffer.from(await hsm.deriveSharedSecret(ec, 'ECC_NIST_P256', peer.getPublicKey()))).toEqual(peer.computeSecret(ourPoint));
+  });
+
+  it('a blob moved to another version, or its public key changed, is refused before its public key is trusted', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    await hsm.createKeyPair(a, 'ECC_NIST_P256', 'SIGN_VERIFY');
+    await hsm.createKeyPair(b, 'ECC_NIST_P256', 'SIGN_VERIFY');
+    await sql`update wrapped_key_material set blob = (select blob from wrapped_key_material where version_id = ${a}) where version_id = ${b}`;
+    const fresh = await wrappedHsm(4);
+    expect((await kmsErrorOf(fresh.publicKey(b, 'ECC_NIST_P256'))).message).toMatch(/damaged or does not belong/);
+    expect((await kmsErrorOf(fresh.sign(b, 'ECC_NIST_P256', 'ECDSA_SHA_256', digest))).message).toMatch(/damaged or does not belong/);
+
+    const blob = (await blobOf(a)) as Buffer;
+    blob[60] = (blob[60] as number) ^ 1; // inside the public key
+    await sql`update wrapped_key_material set blob = ${blob} where version_id = ${a}`;
+    const again = await wrappedHsm(4);
+    expect((await kmsErrorOf(again.verify(a, 'ECC_NIST_P256', 'ECDSA_SHA_256', digest, Buffer.alloc(64)))).message).toMatch(/damaged or does not belong/);
+  });
+
+  it('Ed25519 pairs, which SoftHSM cannot wrap, stay token objects and sign', async () => {
+    const v = randomUUID();
+    await hsm.createKeyPair(v, 'ECC_NIST_EDWARDS25519', 'SIGN_VERIFY');
+    expect(find(findVersionObjectsTemplate(v))).toHaveLength(2);
+    expect(await blobOf(v)).toBeNull();
+    const spki = createPublicKey({ key: Buffer.from(await hsm.publicKey(v, 'ECC_NIST_EDWARDS25519')), format: 'der', type: 'spki' });
+    expect(nodeVerify(null, message, spki, Buffer.from(await hsm.sign(v, 'ECC_NIST_EDWARDS25519', 'ED25519_SHA_512', message)))).toBe(true);
+  });
+});
+
 describe('use copies in flight', () => {
   it('a use copy evicted while an operation holds it stays in the token until that operation ends', async () => {
     const uow = await DrizzleUnitOfWork.open({ url: db?.url as string });
@@ -319,13 +385,13 @@ describe('token object writes across processes', () => {
     const versions = Array.from({ length: 24 }, () => randomUUID());
     const all = Promise.all(versions.map((v) => uow.transaction(async (repos) => {
       await repos.keys.get('111122223333', v);
-      await h.createKeyPair(v, 'ECC_NIST_P256', 'SIGN_VERIFY');
+      await h.createKeyPair(v, 'ECC_NIST_EDWARDS25519', 'SIGN_VERIFY'); // SoftHSM cannot wrap Ed25519: a token object pair
     })));
     await Promise.race([all, new Promise((_, reject) => setTimeout(() => reject(new Error('deadlocked: token writes waited for a pool connection')), 60_000))]);
     for (const v of versions) expect(find(findVersionObjectsTemplate(v))).toHaveLength(2);
   }, 90_000);
 
-  it('wait for the cluster-wide token lock another process holds (COFFER_WORKERS, instances on one token); wrapped AES and HMAC keys do not', async () => {
+  it('wait for the cluster-wide token lock another process holds (COFFER_WORKERS, instances on one token); wrapped AES keys, HMAC keys and key pairs do not', async () => {
     const uow = await DrizzleUnitOfWork.open({ url: db?.url as string });
     uows.push(uow);
     const h = await openHsm({ ...token, poolSize: 2 });
@@ -338,14 +404,17 @@ describe('token object writes across processes', () => {
     try {
       const v = randomUUID();
       let created = false;
-      const creating = h.createKeyPair(v, 'ECC_NIST_P256', 'SIGN_VERIFY').then(() => (created = true));
-      // A wrapped AES or HMAC key writes no token object: it is made while the lock is held.
+      // Ed25519 pairs stay token objects (SoftHSM cannot wrap them).
+      const creating = h.createKeyPair(v, 'ECC_NIST_EDWARDS25519', 'SIGN_VERIFY').then(() => (created = true));
+      // A wrapped AES key, HMAC key or EC key pair writes no token object: it is made while the lock is held.
       const aes = randomUUID();
       const hmac = randomUUID();
-      const wrappedOnes = Promise.all([h.createRootKey(aes), h.createHmacKey(hmac, 'HMAC_256')]);
+      const pair = randomUUID();
+      const wrappedOnes = Promise.all([h.createRootKey(aes), h.createHmacKey(hmac, 'HMAC_256'), h.createKeyPair(pair, 'ECC_NIST_P256', 'SIGN_VERIFY')]);
       await Promise.race([wrappedOnes, new Promise((_, reject) => setTimeout(() => reject(new Error('waited for the token lock')), 5_000))]);
       expect(await h.hasRootKey(aes)).toBe(true);
       expect(await h.hasRootKey(hmac)).toBe(true);
+      expect(await h.hasRootKey(pair)).toBe(true);
       await new Promise((r) => setTimeout(r, 300));
       expect(created).toBe(false);
       expect(findObjects(lib, s, findVersionObjectsTemplate(v))).toHaveLength(0);
