@@ -356,8 +356,8 @@ export interface WrappedKeyStore {
   registerDomainKey(id: Uint8Array): Promise<void>;
   /** The registered domain keys with when they were registered and how many blobs name each. */
   domainKeyUsage(): Promise<Array<{ id: Uint8Array; createdAt: Date; versions: number }>>;
-  /** Up to `limit` blobs not under `domainKeyId`, in version id order after `after`. */
-  notUnder(domainKeyId: Uint8Array, limit: number, after: string | null): Promise<Array<{ versionId: string; blob: Uint8Array }>>;
+  /** Up to `limit` blobs under any of `domainKeyIds`, in version id order after `after` (by the domain key index). */
+  under(domainKeyIds: readonly Uint8Array[], limit: number, after: string | null): Promise<Array<{ versionId: string; blob: Uint8Array }>>;
   /** Replaces a version's blob only if it is still `old` (the material is the same: no notice); false when it changed. */
   swap(versionId: string, old: Uint8Array, domainKeyId: Uint8Array, blob: Uint8Array): Promise<boolean>;
   /**

@@ -3,7 +3,7 @@
 // waits for a second connection (PGlite has one; Postgres's pool could run dry under concurrent CreateKeys).
 // Replacements and deletions are announced on their own channel (delivered at commit, never on rollback) so that
 // every instance drops the unwrapped copy it holds. Domain keys are registered and forgotten outside any unit of work.
-import { and, asc, count, eq, gt, ne, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { WrappedKeyStore } from '../core/ports.js';
 import type { Database, Db } from './client.js';
 import { errorCode, guard } from './errors.js';
@@ -54,12 +54,12 @@ export function wrappedKeyStoreOver(database: Database, current: () => Db | unde
           .groupBy(domainKeys.id);
         return rows.map((r) => ({ id: r.id, createdAt: r.createdAt, versions: Number(r.versions) }));
       }),
-    notUnder: (domainKeyId, limit, after) =>
+    under: (domainKeyIds, limit, after) =>
       guard(() =>
         database.db
           .select({ versionId: wrappedKeyMaterial.versionId, blob: wrappedKeyMaterial.blob })
           .from(wrappedKeyMaterial)
-          .where(and(ne(wrappedKeyMaterial.domainKeyId, domainKeyId), after === null ? undefined : gt(wrappedKeyMaterial.versionId, after)))
+          .where(and(inArray(wrappedKeyMaterial.domainKeyId, [...domainKeyIds]), after === null ? undefined : gt(wrappedKeyMaterial.versionId, after)))
           .orderBy(asc(wrappedKeyMaterial.versionId))
           .limit(limit),
       ),

@@ -146,7 +146,10 @@ export class WrappedKeys {
   /** Rewraps a batch of blobs not under the active domain key (core/ports.ts DomainKeys.rewrap). */
   async rewrap(limit: number, after: string | null): Promise<{ rewrapped: number; failed: number; last: string | null }> {
     const dk = this.onSession((s) => this.activeKey(s));
-    const rows = await this.store.notUnder(dk.id, limit, after);
+    // The token's other domain keys (retired ones, or a second active one a race left): nothing to scan when none.
+    const others = this.onSession((s) => this.ring.list(s)).map((k) => k.id).filter((id) => !id.equals(dk.id));
+    if (others.length === 0) return { rewrapped: 0, failed: 0, last: null };
+    const rows = await this.store.under(others, limit, after);
     let rewrapped = 0;
     let failed = 0;
     for (const { versionId, blob } of rows) {
