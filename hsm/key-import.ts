@@ -15,8 +15,11 @@ import {
 
 const bytes = (v: string | undefined): Buffer => Buffer.from(v ?? '', 'base64url');
 
-/** The templates of the key pair in `privateKey` (DER PKCS #8); the caller zeroes nothing it did not allocate. */
-export function importedKeyPairTemplates(versionId: string, spec: AsymmetricSpec, usage: KeyUsage, privateKey: Uint8Array): KeyPairTemplates {
+/**
+ * The templates of the key pair in `privateKey` (DER PKCS #8): the version's token objects, or with a null version id
+ * session objects to be wrapped (the wrapped key store). The caller zeroes nothing it did not allocate.
+ */
+export function importedKeyPairTemplates(versionId: string | null, spec: AsymmetricSpec, usage: KeyUsage, privateKey: Uint8Array): KeyPairTemplates {
   const jwk = createPrivateKey({ key: Buffer.from(privateKey), format: 'der', type: 'pkcs8' }).export({ format: 'jwk' });
   const u = usage as PairUsage;
   if (isRsa(spec)) {

@@ -88,9 +88,9 @@ export class Pkcs11Hsm implements Hsm {
   }
 
   /**
-   * From now on, new AES root keys and HMAC keys (created or imported) and EC and RSA key pairs (created) are wrapped under the token's domain key (created once) and
+   * From now on, new AES root keys, HMAC keys and EC and RSA key pairs (created or imported) are wrapped under the token's domain key (created once) and
    * kept in `store`; up to `cacheSize` unwrapped use copies stay in the token. Root keys made as token objects before
-   * keep working. Imported key pairs and Ed25519 pairs (SoftHSM cannot wrap them) stay token objects.
+   * keep working. Ed25519 pairs (SoftHSM cannot wrap them) and RSA pairs the token unwraps itself on import stay token objects.
    */
   async useWrappedKeys(store: WrappedKeyStore, cacheSize: number): Promise<void> {
     const kwp = this.capabilities.mechanisms.CKM_AES_KEY_WRAP_PAD;
@@ -253,6 +253,25 @@ export class Pkcs11Hsm implements Hsm {
   async importKeyPair(versionId: string, spec: AsymmetricSpec, usage: KeyUsage, privateKey: Uint8Array): Promise<void> {
     this.fips.assertPermitted(IN_PROCESS_UNWRAP);
     templateFor(versionId);
+    const wrapped = this.wrapped;
+    if (wrapped && isWrappablePair(spec)) {
+      const t = importedKeyPairTemplates(null, spec, usage, privateKey);
+      const sealed = await this.run('other', async (s) => {
+        const made: Handle[] = [];
+        try {
+          const priv = this.lib.C_CreateObject(s, t.privateKey);
+          made.push(priv);
+          const pub = this.lib.C_CreateObject(s, t.publicKey);
+          made.push(pub);
+          return wrapped.sealPair(versionId, { type: 'pair', spec, usage: usage as PairUsage, publicKey: readPublicKey(this.lib, s, pub, spec) }, priv);
+        } finally {
+          for (const h of made) this.destroyQuietly(s, h);
+        }
+      });
+      await wrapped.replace(versionId, sealed).catch((e: unknown) => Promise.reject(toKmsError(e)));
+      // Token objects the version had (material imported before the switch to wrapped mode) are stale now.
+      return this.replaceVersionObjects(versionId, () => undefined);
+    }
     const templates = importedKeyPairTemplates(versionId, spec, usage, privateKey);
     await this.replaceVersionObjects(versionId, (s) => createKeyPairObjects(this.lib, s, templates));
   }

@@ -212,7 +212,7 @@ export interface ImportedRsaKey { n: Buffer; e: Buffer; d: Buffer; p: Buffer; q:
  * and non-extractable). EC and Ed25519: `curveOid` is CKA_EC_PARAMS, `point` the public point as CKA_EC_POINT holds it
  * (a DER OCTET STRING, as SoftHSM stores generated ones), `d` the private value.
  */
-export function importedRsaKeyPairTemplates(versionId: string, usage: PairUsage, k: ImportedRsaKey): KeyPairTemplates {
+export function importedRsaKeyPairTemplates(versionId: string | null, usage: PairUsage, k: ImportedRsaKey): KeyPairTemplates {
   const pub = [{ type: ck.CKA_MODULUS, value: k.n }, { type: ck.CKA_PUBLIC_EXPONENT, value: k.e }];
   return pairTemplates(versionId, ck.CKK_RSA, usage, pub, [
     ...pub,
@@ -281,7 +281,7 @@ export function transportKeyTemplate(): Template {
   ];
 }
 
-export function importedEcKeyPairTemplates(versionId: string, usage: PairUsage, edwards: boolean, curveOid: Buffer, point: Buffer, d: Buffer): KeyPairTemplates {
+export function importedEcKeyPairTemplates(versionId: string | null, usage: PairUsage, edwards: boolean, curveOid: Buffer, point: Buffer, d: Buffer): KeyPairTemplates {
   const params = { type: ck.CKA_EC_PARAMS, value: curveOid };
   return pairTemplates(versionId, edwards ? CKK_EC_EDWARDS : ck.CKK_EC, usage, [params, { type: ck.CKA_EC_POINT, value: point }], [params, { type: ck.CKA_VALUE, value: d }]);
 }

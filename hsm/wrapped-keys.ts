@@ -278,6 +278,12 @@ export class WrappedKeys {
     await this.store.insert(versionId, sealed.id, sealed.blob);
   }
 
+  /** Stores sealed material in place of any the version had (an import), and drops the use copies of the old. */
+  async replace(versionId: string, sealed: { id: Buffer; blob: Buffer }): Promise<void> {
+    await this.store.replace(versionId, sealed.id, sealed.blob);
+    this.evict(versionId);
+  }
+
   /** Destroys every use copy (notices may have been missed). */
   evictAll(): void {
     this.loading.clear();

@@ -98,7 +98,7 @@ export interface Config {
   /** How long key metadata, policies and grants read by requests that change nothing are reused (≤ 1000; 0: never). */
   metadataCacheMs: number;
   /**
-   * Where key material lives (AES, HMAC, created EC and RSA pairs): `token`, one token object per key version; `wrapped`, wrapped (AES-KWP) under a domain
+   * Where key material lives (AES, HMAC, EC and RSA pairs): `token`, one token object per key version; `wrapped`, wrapped (AES-KWP) under a domain
    * key in the token and stored in the database, unwrapped on use into non-extractable session objects, at most
    * `wrappedKeyCache` of them held at once (hsm/wrapped-keys.ts).
    */

@@ -1,6 +1,6 @@
 // COFFER_KEY_STORE=wrapped against a real SoftHSM token and Postgres: AES root keys wrapped under a domain key and
 // kept in the database, unwrapped on use into sensitive, non-extractable session objects (hsm/wrapped-keys.ts).
-import { constants, createDecipheriv, createECDH, createHash, createHmac, createPublicKey, publicEncrypt, randomBytes, randomUUID, verify as nodeVerify } from 'node:crypto';
+import { constants, createDecipheriv, createECDH, createHash, createHmac, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes, randomUUID, verify as nodeVerify } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -324,6 +324,26 @@ describe('wrapped key pairs', () => {
     await sql`update wrapped_key_material set blob = ${blob} where version_id = ${a}`;
     const again = await wrappedHsm(4);
     expect((await kmsErrorOf(again.verify(a, 'ECC_NIST_P256', 'ECDSA_SHA_256', digest, Buffer.alloc(64)))).message).toMatch(/damaged or does not belong/);
+  });
+
+  it('imported EC and RSA pairs are wrapped too: the public key is the imported one, and a re-import replaces it here and in another instance', async () => {
+    const other = await wrappedHsm(4);
+    for (const [spec, algorithm, make] of [
+      ['ECC_NIST_P256', 'ECDSA_SHA_256', () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' })],
+      ['RSA_2048', 'RSASSA_PKCS1_V1_5_SHA_256', () => generateKeyPairSync('rsa', { modulusLength: 2048 })],
+    ] as const) {
+      const v = randomUUID();
+      const first = make();
+      await hsm.importKeyPair(v, spec, 'SIGN_VERIFY', first.privateKey.export({ format: 'der', type: 'pkcs8' }));
+      expect(find(findVersionObjectsTemplate(v)), spec).toHaveLength(0);
+      expect((await blobOf(v))?.[0], spec).toBe(3);
+      expect(Buffer.from(await hsm.publicKey(v, spec)), spec).toEqual(first.publicKey.export({ format: 'der', type: 'spki' }));
+      expect(nodeVerify('sha256', message, first.publicKey, Buffer.from(await other.sign(v, spec, algorithm, digest))), spec).toBe(true);
+      const second = make();
+      await hsm.importKeyPair(v, spec, 'SIGN_VERIFY', second.privateKey.export({ format: 'der', type: 'pkcs8' }));
+      expect(nodeVerify('sha256', message, second.publicKey, Buffer.from(await hsm.sign(v, spec, algorithm, digest))), spec).toBe(true);
+      await until(async () => nodeVerify('sha256', message, second.publicKey, Buffer.from(await other.sign(v, spec, algorithm, digest))));
+    }
   });
 
   it('Ed25519 pairs, which SoftHSM cannot wrap, stay token objects and sign', async () => {
