@@ -60,7 +60,8 @@ export interface RsaUnwrap {
   /** The wrapping private key (CKA_UNWRAP true) and the byte length of its modulus. */
   wrappingKey: Handle;
   modulusBytes: number;
-  versionId: string;
+  /** The version whose token objects to make; null: session objects, the private half extractable (the wrapped key store seals it). */
+  versionId: string | null;
   spec: RsaSpec;
   usage: PairUsage;
 }
@@ -71,7 +72,7 @@ export interface RsaUnwrap {
  * from its modulus and exponent, checks that the halves agree, and returns the public key (SPKI DER). On any failure
  * it leaves no object behind.
  */
-export async function unwrapRsaKeyPair(lib: PKCS11, s: Handle, u: RsaUnwrap, wrapped: Uint8Array): Promise<Buffer> {
+export async function unwrapRsaKeyPair(lib: PKCS11, s: Handle, u: RsaUnwrap, wrapped: Uint8Array): Promise<{ spki: Buffer; privateKey: Handle; objects: Handle[] }> {
   if (wrapped.length <= u.modulusBytes) throw invalidCiphertext();
   let aesKey: Handle;
   try {
@@ -94,7 +95,7 @@ export async function unwrapRsaKeyPair(lib: PKCS11, s: Handle, u: RsaUnwrap, wra
     if (publicKey.asymmetricKeyDetails?.modulusLength !== Number(u.spec.slice(4))) throw incorrect(`The key material is not a ${u.spec} private key.`);
     created.push(lib.C_CreateObject(s, rsaPublicKeyTemplate(u.versionId, u.usage, n!, e!)));
     if (!(await halvesAgree(lib, s, privateKey, publicKey, u))) throw incorrect(`The key material is not a consistent ${u.spec} key pair.`);
-    return publicKey.export({ type: 'spki', format: 'der' });
+    return { spki: publicKey.export({ type: 'spki', format: 'der' }), privateKey, objects: created };
   } catch (e) {
     for (const h of created) lib.C_DestroyObject(s, h);
     throw e;

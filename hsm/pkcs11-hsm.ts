@@ -90,7 +90,7 @@ export class Pkcs11Hsm implements Hsm {
   /**
    * From now on, new AES root keys, HMAC keys and EC and RSA key pairs (created or imported) are wrapped under the token's domain key (created once) and
    * kept in `store`; up to `cacheSize` unwrapped use copies stay in the token. Root keys made as token objects before
-   * keep working. Ed25519 pairs (SoftHSM cannot wrap them) and RSA pairs the token unwraps itself on import stay token objects.
+   * keep working. Ed25519 pairs (SoftHSM cannot wrap them) and import wrapping keys stay token objects.
    */
   async useWrappedKeys(store: WrappedKeyStore, cacheSize: number): Promise<void> {
     const kwp = this.capabilities.mechanisms.CKM_AES_KEY_WRAP_PAD;
@@ -303,13 +303,32 @@ export class Pkcs11Hsm implements Hsm {
   ): Promise<Uint8Array | null> {
     if (!this.capabilities.mechanisms.CKM_AES_KEY_WRAP_PAD?.unwrap || !this.capabilities.mechanisms.CKM_RSA_PKCS_OAEP?.unwrap) return null;
     templateFor(target.versionId);
+    const canUnwrap = (s: Handle, wrappingKey: Handle) => !!(this.lib.C_GetAttributeValue(s, wrappingKey, [{ type: ck.CKA_UNWRAP }])[0]?.value as Buffer | undefined)?.[0];
+    const usage = target.usage as PairUsage;
+    const store = this.wrapped;
+    if (store) {
+      // Unwrapped into session objects and sealed like an imported pair (the material still never enters the process).
+      const done = await this.withObject('decrypt', wrapping.versionId, 'private', async (s, wrappingKey) => {
+        if (!canUnwrap(s, wrappingKey)) return null;
+        const u = { wrappingKey, modulusBytes: rsaBytes(wrapping.spec), versionId: null, spec: target.spec, usage };
+        const r = await unwrapRsaKeyPair(this.lib, s, u, wrapped);
+        try {
+          return { spki: r.spki, sealed: store.sealPair(target.versionId, { type: 'pair', spec: target.spec, usage, publicKey: r.spki }, r.privateKey) };
+        } finally {
+          for (const h of r.objects) this.destroyQuietly(s, h);
+        }
+      });
+      if (done === null) return null;
+      await store.replace(target.versionId, done.sealed).catch((e: unknown) => Promise.reject(toKmsError(e)));
+      await this.replaceVersionObjects(target.versionId, () => undefined);
+      return new Uint8Array(done.spki);
+    }
     return this.serialized(() => this.withObject('decrypt', wrapping.versionId, 'private', async (s, wrappingKey) => {
-      const [canUnwrap] = this.lib.C_GetAttributeValue(s, wrappingKey, [{ type: ck.CKA_UNWRAP }]);
-      if (!(canUnwrap?.value as Buffer | undefined)?.[0]) return null;
+      if (!canUnwrap(s, wrappingKey)) return null;
       for (const k of (['private', 'public'] as const).map((o) => `${target.versionId}/${o}`)) this.handles.delete(k);
       for (const h of findObjects(this.lib, s, findVersionObjectsTemplate(target.versionId))) this.lib.C_DestroyObject(s, h);
-      const u = { wrappingKey, modulusBytes: rsaBytes(wrapping.spec), versionId: target.versionId, spec: target.spec, usage: target.usage as PairUsage };
-      return new Uint8Array(await unwrapRsaKeyPair(this.lib, s, u, wrapped));
+      const u = { wrappingKey, modulusBytes: rsaBytes(wrapping.spec), versionId: target.versionId, spec: target.spec, usage };
+      return new Uint8Array((await unwrapRsaKeyPair(this.lib, s, u, wrapped)).spki);
     }));
   }
 

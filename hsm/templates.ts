@@ -226,7 +226,7 @@ export function importedRsaKeyPairTemplates(versionId: string | null, usage: Pai
 }
 
 /** The public half of an RSA pair whose private half was unwrapped into the token. */
-export function rsaPublicKeyTemplate(versionId: string, usage: PairUsage, n: Buffer, e: Buffer): Template {
+export function rsaPublicKeyTemplate(versionId: string | null, usage: PairUsage, n: Buffer, e: Buffer): Template {
   return pairTemplates(versionId, ck.CKK_RSA, usage, [{ type: ck.CKA_MODULUS, value: n }, { type: ck.CKA_PUBLIC_EXPONENT, value: e }]).publicKey;
 }
 
@@ -257,7 +257,7 @@ export function checkValueTemplate(digest: Buffer): Template {
 }
 
 /** The private half of an RSA pair as C_UnwrapKey creates it from a PKCS #8 key (the token fills in the values). */
-export function unwrappedRsaPrivateKeyTemplate(versionId: string, usage: PairUsage): Template {
+export function unwrappedRsaPrivateKeyTemplate(versionId: string | null, usage: PairUsage): Template {
   return pairTemplates(versionId, ck.CKK_RSA, usage, []).privateKey;
 }
 

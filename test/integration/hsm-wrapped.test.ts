@@ -15,6 +15,7 @@ import { DOMAIN_KEY_LABEL, findVersionObjectsTemplate } from '../../hsm/template
 import { WrappedKeys } from '../../hsm/wrapped-keys.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { kmsErrorOf } from '../helpers/kms-error.js';
+import { wrap } from '../helpers/wrap-material.js';
 
 let dataDir: string;
 let token: DevToken;
@@ -344,6 +345,25 @@ describe('wrapped key pairs', () => {
       expect(nodeVerify('sha256', message, second.publicKey, Buffer.from(await hsm.sign(v, spec, algorithm, digest))), spec).toBe(true);
       await until(async () => nodeVerify('sha256', message, second.publicKey, Buffer.from(await other.sign(v, spec, algorithm, digest))));
     }
+  });
+
+  it('an RSA pair imported under RSA_AES_KEY_WRAP_SHA_1 is unwrapped by the token into session objects and wrapped, not kept as token objects', async () => {
+    const wrapping = randomUUID();
+    await hsm.createWrappingKeyPair(wrapping, 'RSA_2048');
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const material = wrap('RSA_AES_KEY_WRAP_SHA_1', await hsm.publicKey(wrapping, 'RSA_2048'), pair.privateKey.export({ format: 'der', type: 'pkcs8' }));
+    const v = randomUUID();
+    const spki = await hsm.unwrapRsaKeyPair({ versionId: wrapping, spec: 'RSA_2048' }, material, { versionId: v, spec: 'RSA_2048', usage: 'SIGN_VERIFY' });
+    expect(Buffer.from(spki ?? [])).toEqual(pair.publicKey.export({ format: 'der', type: 'spki' }));
+    expect(find(findVersionObjectsTemplate(v))).toHaveLength(0);
+    expect((await blobOf(v))?.[0]).toBe(3);
+    const signature = Buffer.from(await (await wrappedHsm(4)).sign(v, 'RSA_2048', 'RSASSA_PKCS1_V1_5_SHA_256', digest));
+    expect(nodeVerify('sha256', message, pair.publicKey, signature)).toBe(true);
+    // No extractable copy stays behind: not the transport key, not the private key the token unwrapped.
+    expect(sessionSecretKeys().filter((h) => flag(h, ck.CKA_EXTRACTABLE))).toHaveLength(0);
+    const privateCopies = find([{ type: ck.CKA_TOKEN, value: false }, { type: ck.CKA_CLASS, value: ck.CKO_PRIVATE_KEY }]);
+    expect(privateCopies.length).toBeGreaterThan(0); // the use copies
+    expect(privateCopies.filter((h) => flag(h, ck.CKA_EXTRACTABLE))).toHaveLength(0);
   });
 
   it('Ed25519 pairs, which SoftHSM cannot wrap, stay token objects and sign', async () => {
