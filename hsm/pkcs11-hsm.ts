@@ -64,6 +64,9 @@ registerFallback({
   neededBy: () => true,
 });
 
+/** The version id a start-up probe seals under (never stored). */
+const PROBE_VERSION = '00000000-0000-4000-8000-000000000000';
+
 export class Pkcs11Hsm implements Hsm {
   private readonly handles = new Map<string, Handle>();
   /** Credential keys, the chosen one first (see chooseCredentialKey). */
@@ -101,11 +104,36 @@ export class Pkcs11Hsm implements Hsm {
     try {
       await this.serialized(async () => wrapped.init());
       await store.watch((versionId) => (versionId === null ? wrapped.evictAll() : wrapped.evict(versionId)));
+      this.wrapsKeyPairs = await this.wrapsPrivateKeys(wrapped);
     } catch (e) {
       wrapped.close();
       throw toKmsError(e);
     }
     this.wrapped = wrapped;
+  }
+
+  /** Wrapped mode: whether key pairs are wrapped too (the token wraps private keys; HSM policies may forbid it). */
+  wrapsKeyPairs = false;
+
+  /**
+   * Whether the token wraps a private key under the domain key (SoftHSM does; a hardware HSM's policy may forbid
+   * exporting private keys even wrapped): a P-256 session pair is made, sealed and destroyed. When it cannot, key
+   * pairs stay token objects.
+   */
+  private wrapsPrivateKeys(wrapped: WrappedKeys): Promise<boolean> {
+    return this.run('other', async (s) => {
+      let pair: { publicKey: Handle; privateKey: Handle } | null = null;
+      try {
+        pair = await generateSessionKeyPair(this.lib, s, 'ECC_NIST_P256', 'SIGN_VERIFY');
+        const publicKey = readPublicKey(this.lib, s, pair.publicKey, 'ECC_NIST_P256');
+        wrapped.sealPair(PROBE_VERSION, { type: 'pair', spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY', publicKey }, pair.privateKey);
+        return true;
+      } catch {
+        return false;
+      } finally {
+        for (const h of pair ? [pair.privateKey, pair.publicKey] : []) this.destroyQuietly(s, h);
+      }
+    });
   }
 
   /** Unwrapped root keys held in the token now (wrapped mode), else null. */
@@ -253,7 +281,7 @@ export class Pkcs11Hsm implements Hsm {
   async importKeyPair(versionId: string, spec: AsymmetricSpec, usage: KeyUsage, privateKey: Uint8Array): Promise<void> {
     this.fips.assertPermitted(IN_PROCESS_UNWRAP);
     templateFor(versionId);
-    const wrapped = this.wrapped;
+    const wrapped = this.pairStore();
     if (wrapped && isWrappablePair(spec)) {
       const t = importedKeyPairTemplates(null, spec, usage, privateKey);
       const sealed = await this.run('other', async (s) => {
@@ -305,7 +333,7 @@ export class Pkcs11Hsm implements Hsm {
     templateFor(target.versionId);
     const canUnwrap = (s: Handle, wrappingKey: Handle) => !!(this.lib.C_GetAttributeValue(s, wrappingKey, [{ type: ck.CKA_UNWRAP }])[0]?.value as Buffer | undefined)?.[0];
     const usage = target.usage as PairUsage;
-    const store = this.wrapped;
+    const store = this.pairStore();
     if (store) {
       // Unwrapped into session objects and sealed like an imported pair (the material still never enters the process).
       const done = await this.withObject('decrypt', wrapping.versionId, 'private', async (s, wrappingKey) => {
@@ -343,7 +371,7 @@ export class Pkcs11Hsm implements Hsm {
 
   async createKeyPair(versionId: string, spec: AsymmetricSpec, usage: KeyUsage): Promise<void> {
     templateFor(versionId);
-    const wrapped = this.wrapped;
+    const wrapped = this.pairStore();
     if (wrapped && isWrappablePair(spec)) {
       // Generated as session objects on a pool session (RSA takes long: asynchronously, heavy-limited), wrapped, destroyed.
       const sealed = await this.pool.heavy.run(spec, () =>
@@ -393,6 +421,11 @@ export class Pkcs11Hsm implements Hsm {
     if (algorithm === 'RSAES_OAEP_SHA_256') this.fips.assertPermitted(IN_PROCESS_OAEP);
     const fn = async (s: Handle, h: Handle) => new Uint8Array(await rsaDecrypt(this.lib, s, h, spec, algorithm, ciphertext));
     return this.pool.heavy.run(spec, () => this.withPair('decrypt', versionId, 'private', fn));
+  }
+
+  /** Where new key pairs go: the wrapped store when the token wraps private keys, else (null) token objects. */
+  private pairStore(): WrappedKeys | null {
+    return this.wrapsKeyPairs ? this.wrapped : null;
   }
 
   private destroyQuietly(s: Handle, h: Handle): void {

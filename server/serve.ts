@@ -171,7 +171,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const rotationJob = startRotationJob(services, config.deletionJobIntervalMs, log);
   const domainKeys = hsm.domainKeys;
   rewrapJob = domainKeys === null ? null : startRewrapJob(services, domainKeys, config.domainKeyRotationDays, config.deletionJobIntervalMs, uow, log);
-  log.info('listening', { url, region: config.region, accountId: config.accountId, database: uow.kind, fipsMode: config.fipsMode, keyStore: config.keyStore, hsmSyncMaxBytes: hsm.syncMaxBytes });
+  log.info('listening', { url, region: config.region, accountId: config.accountId, database: uow.kind, fipsMode: config.fipsMode, keyStore: config.keyStore, wrappedKeyPairs: hsm.wrapsKeyPairs, hsmSyncMaxBytes: hsm.syncMaxBytes });
   return {
     url,
     metrics,

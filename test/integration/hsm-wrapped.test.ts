@@ -366,6 +366,18 @@ describe('wrapped key pairs', () => {
     expect(privateCopies.filter((h) => flag(h, ck.CKA_EXTRACTABLE))).toHaveLength(0);
   });
 
+  it('SoftHSM wraps private keys (the start-up probe says so); where a token cannot, new pairs stay token objects', async () => {
+    expect(hsm.wrapsKeyPairs).toBe(true);
+    const h = await wrappedHsm(4);
+    h.wrapsKeyPairs = false; // as the probe leaves it on a token whose policy forbids wrapping private keys
+    const v = randomUUID();
+    await h.createKeyPair(v, 'ECC_NIST_P256', 'SIGN_VERIFY');
+    expect(find(findVersionObjectsTemplate(v))).toHaveLength(2);
+    expect(await blobOf(v)).toBeNull();
+    const spki = createPublicKey({ key: Buffer.from(await hsm.publicKey(v, 'ECC_NIST_P256')), format: 'der', type: 'spki' });
+    expect(nodeVerify('sha256', message, spki, Buffer.from(await hsm.sign(v, 'ECC_NIST_P256', 'ECDSA_SHA_256', digest)))).toBe(true);
+  });
+
   it('Ed25519 pairs, which SoftHSM cannot wrap, stay token objects and sign', async () => {
     const v = randomUUID();
     await hsm.createKeyPair(v, 'ECC_NIST_EDWARDS25519', 'SIGN_VERIFY');
