@@ -29,12 +29,18 @@ let s: Handle;
 
 /** An Hsm in wrapped mode over its own unit of work (as another instance would have), holding at most `cache` use copies. */
 async function wrappedHsm(cache: number): Promise<Pkcs11Hsm> {
+  return (await lockedWrappedHsm(cache, 3, false)).h;
+}
+
+/** The same, with its token writes serialized across processes by the cluster-wide lock, as the server sets it up. */
+async function lockedWrappedHsm(cache: number, poolSize = 2, lock = true): Promise<{ h: Pkcs11Hsm; uow: DrizzleUnitOfWork }> {
   const uow = await DrizzleUnitOfWork.open({ url: db?.url as string });
   uows.push(uow);
-  const h = await openHsm({ ...token, poolSize: 3 });
+  const h = await openHsm({ ...token, poolSize });
   hsms.push(h);
+  if (lock) h.serializeWritesWith((fn) => uow.exclusive('token-writes', fn));
   await h.useWrappedKeys(uow.wrappedKeys, cache);
-  return h;
+  return { h, uow };
 }
 
 beforeAll(async () => {
@@ -427,12 +433,7 @@ describe('use copies in flight', () => {
 
 describe('token object writes across processes', () => {
   it('many transactions at once, each making a token object, all commit: the lock never waits for a pool connection they hold', async () => {
-    const uow = await DrizzleUnitOfWork.open({ url: db?.url as string });
-    uows.push(uow);
-    const h = await openHsm({ ...token, poolSize: 2 });
-    hsms.push(h);
-    h.serializeWritesWith((fn) => uow.exclusive('token-writes', fn));
-    await h.useWrappedKeys(uow.wrappedKeys, 4);
+    const { h, uow } = await lockedWrappedHsm(4);
     // More transactions than the pool has connections (10), each holding one while it waits for the token write.
     const versions = Array.from({ length: 24 }, () => randomUUID());
     const all = Promise.all(versions.map((v) => uow.transaction(async (repos) => {
@@ -444,12 +445,7 @@ describe('token object writes across processes', () => {
   }, 90_000);
 
   it('wait for the cluster-wide token lock another process holds (COFFER_WORKERS, instances on one token); wrapped AES keys, HMAC keys and key pairs do not', async () => {
-    const uow = await DrizzleUnitOfWork.open({ url: db?.url as string });
-    uows.push(uow);
-    const h = await openHsm({ ...token, poolSize: 2 });
-    hsms.push(h);
-    h.serializeWritesWith((fn) => uow.exclusive('token-writes', fn));
-    await h.useWrappedKeys(uow.wrappedKeys, 4);
+    const { h } = await lockedWrappedHsm(4);
     // Another process in the middle of a token write holds the lock.
     const other = await sql.reserve();
     await other`select pg_advisory_lock(${TOKEN_LOCK_CLASS}::int, hashtext('token-writes'))`;
