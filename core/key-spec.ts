@@ -48,6 +48,8 @@ export const isRsa = (s: string): s is RsaSpec => s.startsWith('RSA_');
 export const isEcc = (s: string): s is EccSpec => s.startsWith('ECC_') && s !== 'ECC_NIST_EDWARDS25519';
 export const isEd = (s: string): s is EdSpec => s === 'ECC_NIST_EDWARDS25519';
 export const isHmac = (s: string): s is HmacSpec => s.startsWith('HMAC_');
+/** The length of a generated HMAC key: the hash's output (HMAC_256: 32 bytes). */
+export const hmacKeyBytes = (spec: HmacSpec): number => Number(spec.slice(5)) / 8;
 export const isAsymmetric = (s: string): s is AsymmetricSpec => isRsa(s) || isEcc(s) || isEd(s);
 
 /** The usages AWS allows for each spec; the first is the default. */

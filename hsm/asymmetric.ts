@@ -2,7 +2,7 @@
 // RSA decrypt (OAEP-SHA-1 in the token; OAEP-SHA-256 as raw RSA in the token + decoding in process), HMAC, ECDH.
 import { createPublicKey } from 'node:crypto';
 import { invalidCiphertext } from '../core/errors.js';
-import { isEcc, isEd, isRsa, type AsymmetricSpec, type EccSpec, type HmacSpec, type KeyUsage, type RsaSpec, type SigningAlgorithm } from '../core/key-spec.js';
+import { hmacKeyBytes, isEcc, isEd, isRsa, type AsymmetricSpec, type EccSpec, type HmacSpec, type KeyUsage, type RsaSpec, type SigningAlgorithm } from '../core/key-spec.js';
 import { CURVES, ecdsaDerToRaw, ecdsaRawToDer, ecSpki, ed25519Spki, unwrapEcPoint } from './der.js';
 import { afterCryptFailure, ckrName } from './errors.js';
 import { hmacMechanism } from './mechanisms.js';
@@ -56,7 +56,7 @@ export async function generateSessionKeyPair(lib: PKCS11, s: Handle, spec: EccSp
 }
 
 export async function generateHmacKey(lib: PKCS11, s: Handle, versionId: string, spec: HmacSpec): Promise<void> {
-  await lib.C_GenerateKeyAsync(s, { mechanism: ck.CKM_GENERIC_SECRET_KEY_GEN }, hmacKeyTemplate(versionId, Number(spec.slice(5)) / 8));
+  await lib.C_GenerateKeyAsync(s, { mechanism: ck.CKM_GENERIC_SECRET_KEY_GEN }, hmacKeyTemplate(versionId, hmacKeyBytes(spec)));
 }
 
 /** The DER SubjectPublicKeyInfo of a public key object. */

@@ -13,7 +13,7 @@
 //   everything else in the blob (KWP is deterministic, so it is recomputed and compared).
 import { createHash, createPublicKey, timingSafeEqual } from 'node:crypto';
 import { KmsError } from '../core/errors.js';
-import type { EccSpec, HmacSpec, RsaSpec } from '../core/key-spec.js';
+import { hmacKeyBytes, isRsa, type EccSpec, type HmacSpec, type RsaSpec } from '../core/key-spec.js';
 import { CURVES, tlv } from './der.js';
 import type { DomainKey, DomainKeyRing } from './domain-key-ring.js';
 import { afterCryptFailure, isHandleInvalid, isSessionFatal } from './errors.js';
@@ -40,11 +40,10 @@ const PAIR_CHECK_BYTES = 40;
 /** Room for the longest wrapped PKCS #8 key (RSA_4096, ≈ 2,400 bytes). */
 const PAIR_WRAPPED_MAX = 4096;
 export const isWrappablePair = (spec: string): spec is PairSpec => (PAIR_SPECS as readonly string[]).includes(spec);
-const keyTypeOf = (spec: PairSpec) => (spec.startsWith('RSA') ? ck.CKK_RSA : ck.CKK_EC);
+const keyTypeOf = (spec: PairSpec) => (isRsa(spec) ? ck.CKK_RSA : ck.CKK_EC);
 const AES_CHECK_BYTES = 32;
 const AES_WRAPPED_BYTES = 40;
 const HMAC_SPECS: readonly HmacSpec[] = ['HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512'];
-const hmacBytes = (spec: HmacSpec) => Number(spec.slice(5)) / 8;
 /** KWP pads to 8 bytes and adds 8. */
 const kwpBytes = (n: number) => Math.ceil(n / 8) * 8 + 8;
 /** Fixed IV and input of the AES check: one fixed message per key, never an IV Encrypt draws (those are random). */
@@ -67,7 +66,7 @@ const HMAC_MAX_MATERIAL = 128;
 
 function layoutOf(material: Exclude<Material, { type: 'pair' }>): Layout {
   if (material.type === 'aes') return { material, header: 1, check: AES_CHECK_BYTES, wrapped: { min: AES_WRAPPED_BYTES, max: AES_WRAPPED_BYTES } };
-  const bytes = hmacBytes(material.spec);
+  const bytes = hmacKeyBytes(material.spec);
   return { material, header: 2, check: bytes, wrapped: { min: kwpBytes(bytes), max: kwpBytes(HMAC_MAX_MATERIAL) } };
 }
 
@@ -134,7 +133,7 @@ export function pairOf(blob: Uint8Array): Extract<Material, { type: 'pair' }> | 
 export function publicKeyTemplate(m: Extract<Material, { type: 'pair' }>) {
   const jwk = createPublicKey({ key: m.publicKey, format: 'der', type: 'spki' }).export({ format: 'jwk' });
   const b = (v: string | undefined) => Buffer.from(v ?? '', 'base64url');
-  if (m.spec.startsWith('RSA')) return sessionPublicKeyTemplate(ck.CKK_RSA, m.usage, [{ type: ck.CKA_MODULUS, value: b(jwk.n) }, { type: ck.CKA_PUBLIC_EXPONENT, value: b(jwk.e) }]);
+  if (isRsa(m.spec)) return sessionPublicKeyTemplate(ck.CKK_RSA, m.usage, [{ type: ck.CKA_MODULUS, value: b(jwk.n) }, { type: ck.CKA_PUBLIC_EXPONENT, value: b(jwk.e) }]);
   const curve = CURVES[m.spec as EccSpec];
   const point = tlv(0x04, Buffer.concat([Buffer.from([4]), b(jwk.x), b(jwk.y)]));
   return sessionPublicKeyTemplate(ck.CKK_EC, m.usage, [{ type: ck.CKA_EC_PARAMS, value: curve.oid }, { type: ck.CKA_EC_POINT, value: point }]);

@@ -14,6 +14,7 @@
 // had not yet seen the rotation (its insert then fails and rolls back its CreateKey).
 import { randomBytes } from 'node:crypto';
 import { KmsError } from '../core/errors.js';
+import { hmacKeyBytes } from '../core/key-spec.js';
 import type { DomainKeyStatus, WrappedKeyStore } from '../core/ports.js';
 import { type DomainKey, DomainKeyRing } from './domain-key-ring.js';
 import { isHandleInvalid, isSessionFatal } from './errors.js';
@@ -23,6 +24,9 @@ import {
   wrappableHmacKeyTemplate, wrappableImportedHmacKeyTemplate, wrappableImportedRootKeyTemplate, wrappableRootKeyTemplate,
 } from './templates.js';
 import { AES, checkedPair, DOMAIN_KEY_ID_BYTES as ID_BYTES, open, pairOf, publicKeyTemplate, seal, type Material } from './wrapped-blob.js';
+
+/** Material made or imported as one secret key (key pairs go through sealPair). */
+type Secret = Exclude<Material, { type: 'pair' }>;
 
 /** A version's secret material (AES key, HMAC key, private key), or a key pair's public key. */
 export type Part = 'secret' | 'public';
@@ -74,17 +78,17 @@ export class WrappedKeys {
   }
 
   /** Makes a version's AES-256 root key (or HMAC key) in the token and stores it wrapped (a retried create keeps the first). */
-  async create(versionId: string, material: Material = AES): Promise<void> {
+  async create(versionId: string, material: Secret = AES): Promise<void> {
     const { id, blob } = this.sealed(versionId, material, (s) =>
       material.type === 'aes'
         ? this.lib.C_GenerateKey(s, aesKeyGen(), wrappableRootKeyTemplate())
-        : this.lib.C_GenerateKey(s, { mechanism: ck.CKM_GENERIC_SECRET_KEY_GEN }, wrappableHmacKeyTemplate(Number(material.spec.slice(5)) / 8)),
+        : this.lib.C_GenerateKey(s, { mechanism: ck.CKM_GENERIC_SECRET_KEY_GEN }, wrappableHmacKeyTemplate(hmacKeyBytes(material.spec))),
     );
     await this.store.insert(versionId, id, blob);
   }
 
   /** Wraps caller-supplied AES-256 (or HMAC) material as the version's, in place of any it had. */
-  async import(versionId: string, value: Uint8Array, material: Material = AES): Promise<void> {
+  async import(versionId: string, value: Uint8Array, material: Secret = AES): Promise<void> {
     const template = material.type === 'aes' ? wrappableImportedRootKeyTemplate(Buffer.from(value)) : wrappableImportedHmacKeyTemplate(Buffer.from(value));
     const { id, blob } = this.sealed(versionId, material, (s) => this.lib.C_CreateObject(s, template));
     await this.store.replace(versionId, id, blob);
@@ -92,7 +96,7 @@ export class WrappedKeys {
   }
 
   /** Makes an extractable copy with `make`, wraps it under the active domain key, and destroys it. */
-  private sealed(versionId: string, material: Material, make: (s: Handle) => Handle): { id: Buffer; blob: Buffer } {
+  private sealed(versionId: string, material: Secret, make: (s: Handle) => Handle): { id: Buffer; blob: Buffer } {
     return this.onSession((s) => {
       const dk = this.activeKey(s);
       const copy = make(s);
