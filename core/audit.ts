@@ -25,16 +25,45 @@ export interface AuditEvent {
   errorMessage?: string | null;
   /** Already redacted through requestParameters(). */
   requestParameters?: Record<string, unknown> | null;
+  /** ReEncrypt's source key when it opened the ciphertext (keyArn is then the destination). */
+  sourceKeyArn?: string | null;
 }
 
 /** What a service fills in while it runs; the runner completes and stores it. */
 export interface AuditDraft {
   keyArn: string | null;
   encryptionContextKeys: string[];
+  /** Set by ReEncrypt once the source opened. */
+  sourceKeyArn?: string | null;
 }
 
 export function newDraft(): AuditDraft {
   return { keyArn: null, encryptionContextKeys: [] };
+}
+
+/** The successful cryptographic operations GetKeyLastUsage reports (AWS's KeyLastUsageTrackingOperation less ML-KEM's). */
+export const USAGE_TRACKED_OPERATIONS: ReadonlySet<string> = new Set([
+  'Decrypt', 'DeriveSharedSecret', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext',
+  'GenerateDataKeyWithoutPlaintext', 'GenerateMac', 'ReEncrypt', 'Sign', 'Verify', 'VerifyMac',
+]);
+
+/** A key's last successful cryptographic use, from the event that recorded it. */
+export interface KeyLastUse {
+  operation: string;
+  time: Date;
+  eventId: string;
+  requestId: string;
+}
+
+/** The keys whose last usage an event counts as (ReEncrypt: source and destination), as ARNs; none unless it succeeded. */
+export function keysUsedBy(e: AuditEvent): string[] {
+  return e.outcome === 'Success' && USAGE_TRACKED_OPERATIONS.has(e.operation) ? resourceArns(e) : [];
+}
+
+/** The keys of an event's record: ReEncrypt lists its source key before the destination, as CloudTrail does. */
+function resourceArns(e: AuditEvent): string[] {
+  if (!e.keyArn) return [];
+  return e.sourceKeyArn && e.sourceKeyArn !== e.keyArn ? [e.sourceKeyArn, e.keyArn] : [e.keyArn];
 }
 
 const MAX_USER_AGENT = 256;
@@ -125,7 +154,7 @@ export function cloudTrailRecord(e: AuditEvent): Record<string, unknown> {
     requestID: e.requestId,
     eventID: e.id,
     readOnly: READ_ONLY.test(e.operation),
-    resources: e.keyArn ? [{ accountId: accountId ?? e.keyArn.split(':')[4] ?? null, type: 'AWS::KMS::Key', ARN: e.keyArn }] : [],
+    resources: resourceArns(e).map((arn) => ({ accountId: arn.split(':')[4] ?? accountId, type: 'AWS::KMS::Key', ARN: arn })),
     eventType: 'AwsApiCall',
     managementEvent: true,
     recipientAccountId: accountId,
@@ -149,9 +178,9 @@ export function cloudTrailRecordJson(e: AuditEvent): string {
     ? member('accessKeyId', e.accessKeyId) + member('accountId', accountId) + member('arn', e.callerArn) + member('principalId', e.accessKeyId) +
       ',"type":"IAMUser"' + member('userName', e.userName ?? null)
     : member('accessKeyId', e.accessKeyId) + ',"type":"Unknown"';
-  const resources = e.keyArn
-    ? `[{"ARN":${canonicalJson(e.keyArn)},"accountId":${canonicalJson(accountId ?? e.keyArn.split(':')[4] ?? null)},"type":"AWS::KMS::Key"}]`
-    : '[]';
+  const resources = `[${resourceArns(e)
+    .map((arn) => `{"ARN":${canonicalJson(arn)},"accountId":${canonicalJson(arn.split(':')[4] ?? accountId)},"type":"AWS::KMS::Key"}`)
+    .join(',')}]`;
   return (
     `{"awsRegion":${canonicalJson(e.region ?? null)}` +
     (e.errorCode ? member('errorCode', e.errorCode) + member('errorMessage', e.errorMessage ? clip(e.errorMessage, MAX_MESSAGE) : null) : '') +

@@ -1,6 +1,6 @@
 // What the domain needs from outside: the HSM, the repositories, a unit of work, a clock.
 // hsm/ and db/ implement these; core never imports them.
-import type { AuditEvent } from './audit.js';
+import type { AuditEvent, KeyLastUse } from './audit.js';
 import type { ChainedEvent, ChainHead, Checkpoint } from './audit-chain.js';
 import type { AsymmetricSpec, HmacSpec, KeyUsage, RsaSpec, SigningAlgorithm } from './key-spec.js';
 import type { AccessKey, AccessKeyStatus, Alias, ImportedMaterial, Key, KeyVersion, Page, Rotation, RotationSettings, Tag, WrappingKey } from './model.js';
@@ -204,6 +204,11 @@ export interface AuditRepository {
   lastSeqBefore(time: Date): Promise<number | null>;
   /** Deletes the events up to `throughSeq` and moves the chain's base there (retention; archive first). */
   purge(throughSeq: number): Promise<number>;
+  /**
+   * The key's last successful cryptographic use (null when none since tracking began) and when this database began
+   * tracking; appending an event that uses a key records it (core/audit.ts keysUsedBy), retention keeps it.
+   */
+  keyLastUse(keyId: string): Promise<{ last: KeyLastUse | null; trackingSince: Date }>;
 }
 
 export interface AuditLookupFilter {

@@ -50,3 +50,22 @@ export const keyImports = pgTable('key_imports', {
   expirationModel: text('expiration_model').$type<ImportedMaterial['expirationModel']>().notNull(),
   validTo: tstz('valid_to'),
 });
+
+/**
+ * Each key's last successful cryptographic use (GetKeyLastUsage), upserted by the statement that appends the audit
+ * events recording it (db/repos/audit.ts). No foreign key to keys: a key deleted while a batch naming it commits
+ * must not fail every other caller's event in that batch; the key's deletion removes its row instead.
+ */
+export const keyLastUsage = pgTable('key_last_usage', {
+  keyId: uuid('key_id').primaryKey(),
+  operation: text('operation').notNull(),
+  time: tstz('time').notNull(),
+  eventId: uuid('event_id').notNull(),
+  requestId: text('request_id').notNull(),
+});
+
+/** One row (id 1): when this database began tracking key usage; keys created before it report that date. */
+export const keyUsageTracking = pgTable('key_usage_tracking', {
+  id: integer('id').primaryKey(),
+  startedAt: tstz('started_at').defaultNow().notNull(),
+});

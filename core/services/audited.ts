@@ -43,6 +43,7 @@ function eventOf(deps: ServiceDeps, s: AuditSubject, draft: AuditDraft, error: K
     region: deps.region,
     errorMessage: error?.message ?? null,
     requestParameters: s.requestParameters ?? null,
+    ...(draft.sourceKeyArn ? { sourceKeyArn: draft.sourceKeyArn } : {}),
   };
 }
 

@@ -95,6 +95,7 @@ export function reEncrypt(deps: ServiceDeps, ctx: RequestContext, input: ReEncry
   return auditedRead(deps, ctx, async (repos, draft) => {
     const sameKey = { 'kms:ReEncryptOnSameKey': await sameKeyValue(repos, scope, input) };
     const source = await openSource(deps, ctx, repos, input, draft, sameKey);
+    draft.sourceKeyArn = draft.keyArn;
     try {
       const destAlg = input.DestinationEncryptionAlgorithm;
       const dest = await keyForEncryption(deps, ctx, repos, 'kms:ReEncryptTo', input.DestinationKeyId, destAlg, input.DestinationEncryptionContext, draft, sameKey);

@@ -1,12 +1,12 @@
 // AuditRepository over Drizzle: an append-only, hash-chained log of audit events with signed checkpoints.
 import { and, desc, eq, gt, gte, isNotNull, lt, lte, max, sql, type SQL } from 'drizzle-orm';
-import { cloudTrailRecordJson, type AuditEvent } from '../../core/audit.js';
+import { cloudTrailRecordJson, keysUsedBy, type AuditEvent, type KeyLastUse } from '../../core/audit.js';
 import { type ChainedEvent, type ChainHead, type Checkpoint } from '../../core/audit-chain.js';
 import { internalError } from '../../core/errors.js';
 import type { AuditAppender, AuditLookupFilter, AuditRepository } from '../../core/ports.js';
 import type { Db } from '../client.js';
 import { guard } from '../errors.js';
-import { auditChainHead, auditCheckpoints, auditEvents } from '../schema.js';
+import { auditChainHead, auditCheckpoints, auditEvents, keyLastUsage, keyUsageTracking } from '../schema.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -53,7 +53,7 @@ export async function appendChained(db: Db, events: readonly AuditEvent[]): Prom
   }));
   // Prepared (named) on Postgres: the statement is the same text every time, so each connection parses and plans
   // it once, and a batch is one Bind/Execute instead of Parse/Describe, a round trip, then Bind/Execute.
-  const query = { sql: APPEND_CHAINED, params: [batchJson(rows), recordLines(events)] };
+  const query = { sql: APPEND_CHAINED, params: [batchJson(rows), recordLines(events), usageJson(events)] };
   const r: unknown = await db._.session.prepareQuery(query, undefined, 'coffer_audit_append', false).execute();
   const updated = (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows).length;
   if (updated !== 1) throw internalError(new Error('audit chain head missing'));
@@ -95,6 +95,32 @@ export function recordLines(events: readonly AuditEvent[]): string {
   return records.join('\n');
 }
 
+/** A key_last_usage row as jsonb_to_recordset reads it. */
+interface UsageRow {
+  key_id: string;
+  operation: string;
+  time: string;
+  event_id: string;
+  request_id: string;
+}
+
+/**
+ * The batch's key uses, one row per key (its last use in the batch; events are in order): ON CONFLICT DO UPDATE
+ * refuses to touch a row twice in one statement, and that error would fail the whole batch. Key ARNs that do not end
+ * in a key id are left out for the same reason (a uuid cast failing in SQL).
+ */
+export function usageJson(events: readonly AuditEvent[]): string {
+  const byKey = new Map<string, UsageRow>();
+  for (const e of events) {
+    for (const arn of keysUsedBy(e)) {
+      const keyId = arn.slice(arn.lastIndexOf('/') + 1);
+      if (!UUID.test(keyId)) continue;
+      byKey.set(keyId.toLowerCase(), { key_id: keyId.toLowerCase(), operation: e.operation, time: e.time.toISOString(), event_id: e.id, request_id: e.requestId });
+    }
+  }
+  return JSON.stringify([...byKey.values()]);
+}
+
 /** An audit_events row as jsonb_to_recordset reads it (column name → JSON value), `n` its place in the batch. */
 export interface BatchRow {
   n: number;
@@ -121,9 +147,12 @@ const BATCH_RECORD = Object.entries(BATCH_TYPES).map(([c, t]) => `${c} ${t}`).jo
 
 /**
  * appendChained's statement; $1 is the batch as one JSON array of BatchRow, $2 its records one per line
- * (recordLines), record n on line n. The chain steps through the records as an array (one subscript per step)
- * rather than joining the input again at every step of the recursion; the array is MATERIALIZED, or Postgres
- * inlines it and splits the text again at every step.
+ * (recordLines), record n on line n, $3 the keys it used (usageJson). The chain steps through the records as an array
+ * (one subscript per step) rather than joining the input again at every step of the recursion; the array is
+ * MATERIALIZED, or Postgres inlines it and splits the text again at every step. The usage upsert never moves a key's
+ * last use back in time (instances' clocks differ), and joins the head so that it locks no usage row before the head
+ * is locked: CTEs run in no set order, and an appender holding a usage row while it queued for the head would
+ * deadlock with the head's holder.
  */
 const APPEND_CHAINED = `
     with recursive
@@ -142,6 +171,16 @@ const APPEND_CHAINED = `
       select ${INSERTED_COLUMNS.map((c) => `i.${c}`).join(', ')}, r.recs[i.n::int], c.chain_seq, p.hash, c.hash
       from input i join chain c on c.n = i.n join chain p on p.n = i.n - 1 cross join records r
       order by i.n
+    ),
+    usage as (
+      insert into key_last_usage (key_id, operation, time, event_id, request_id)
+      select u.key_id, u.operation, u.time, u.event_id, u.request_id
+      from jsonb_to_recordset($3::jsonb) as u(key_id uuid, operation text, time timestamptz, event_id uuid, request_id text)
+      cross join head
+      order by u.key_id
+      on conflict (key_id) do update
+        set operation = excluded.operation, time = excluded.time, event_id = excluded.event_id, request_id = excluded.request_id
+        where key_last_usage.time <= excluded.time
     )
     update audit_chain_head h set seq = last.chain_seq, hash = last.hash
     from (select chain_seq, hash from chain order by n desc limit 1) last
@@ -231,6 +270,18 @@ export class DrizzleAuditRepository implements AuditRepository {
       const r = await this.db.execute(sql`select coffer_audit_purge(${throughSeq}::bigint) as n`);
       const rows = (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as { n: string | number }[];
       return Number(rows[0]?.n ?? 0);
+    });
+  }
+
+  keyLastUse(keyId: string): Promise<{ last: KeyLastUse | null; trackingSince: Date }> {
+    return guard(async () => {
+      const [tracking] = await this.db.select().from(keyUsageTracking).where(eq(keyUsageTracking.id, 1));
+      if (!tracking) throw internalError(new Error('key usage tracking row missing'));
+      const [u] = UUID.test(keyId) ? await this.db.select().from(keyLastUsage).where(eq(keyLastUsage.keyId, keyId)) : [];
+      return {
+        last: u ? { operation: u.operation, time: u.time, eventId: u.eventId, requestId: u.requestId } : null,
+        trackingSince: tracking.startedAt,
+      };
     });
   }
 }

@@ -5,7 +5,7 @@ import type { Key, KeyVersion, Page } from '../../core/model.js';
 import type { KeyRepository } from '../../core/ports.js';
 import type { Db } from '../client.js';
 import { guard } from '../errors.js';
-import { keyVersions, keys } from '../schema.js';
+import { keyLastUsage, keyVersions, keys } from '../schema.js';
 import { toPage } from './page.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -114,6 +114,7 @@ export class DrizzleKeyRepository implements KeyRepository {
   delete(keyId: string): Promise<void> {
     return guard(async () => {
       await this.db.delete(keys).where(eq(keys.id, keyId));
+      await this.db.delete(keyLastUsage).where(eq(keyLastUsage.keyId, keyId));
     });
   }
 }

@@ -34,6 +34,7 @@ export const kmsRequests = {
     XksKeyId: str(1, 128).optional(),
   }),
   DescribeKey: z.object({ KeyId: keyIdMember, GrantTokens: grantTokens }),
+  GetKeyLastUsage: z.object({ KeyId: keyIdMember }),
   ListKeys: z.object({ Limit: limit(1000), Marker: marker }),
   UpdateKeyDescription: z.object({ KeyId: keyIdMember, Description: str(0, 8192) }),
   EnableKey: z.object({ KeyId: keyIdMember }),

@@ -35,6 +35,13 @@ type Empty = Record<string, never>;
 export interface KmsResponses {
   CreateKey: { KeyMetadata?: KeyMetadata };
   DescribeKey: { KeyMetadata?: KeyMetadata };
+  GetKeyLastUsage: {
+    KeyId?: string;
+    /** Empty when the key has not been used for a successful cryptographic operation since TrackingStartDate. */
+    KeyLastUsage?: { Operation?: string; Timestamp?: Date; CloudTrailEventId?: string; KmsRequestId?: string };
+    TrackingStartDate?: Date;
+    KeyCreationDate?: Date;
+  };
   ListKeys: Paged & { Keys?: KeyListEntry[] };
   UpdateKeyDescription: Empty;
   EnableKey: Empty;
@@ -67,7 +74,7 @@ export type { _Complete };
 /** Members AWS sends as epoch seconds, decoded to Date. */
 export const DATE_MEMBERS = new Set([
   'CreationDate', 'DeletionDate', 'ValidTo', 'LastUpdatedDate', 'NextRotationDate', 'RotationDate', 'OnDemandRotationStartDate',
-  'CreateDate', 'Timestamp', 'ParametersValidTo', 'EventTime',
+  'CreateDate', 'Timestamp', 'ParametersValidTo', 'EventTime', 'TrackingStartDate', 'KeyCreationDate',
 ]);
 /** Members AWS sends as base64, decoded to bytes (and encoded from bytes in requests). */
 export const BLOB_MEMBERS = new Set([

@@ -9,6 +9,7 @@ import {
 } from '../../core/services/key-lifecycle.js';
 import { createAlias, deleteAlias, listAliases, updateAlias } from '../../core/services/aliases.js';
 import { listResourceTags, tagResource, untagResource } from '../../core/services/tags.js';
+import { getKeyLastUsage } from '../../core/services/key-usage.js';
 import type { KmsOperation, KmsRequest } from '../../sdk/contract/kms.js';
 import { aliasEntry, b64, epoch, keyMetadata, paged } from './shape.js';
 
@@ -27,6 +28,15 @@ export const kmsHandlers: KmsHandlers = {
   DescribeKey: async (d, c, i) => {
     const { key, imported } = await describeKey(d, c, i.KeyId);
     return { KeyMetadata: keyMetadata(key, scopeOf(d, c), imported) };
+  },
+  GetKeyLastUsage: async (d, c, i) => {
+    const { key, last, trackingStart } = await getKeyLastUsage(d, c, i.KeyId);
+    return {
+      KeyId: key.id,
+      KeyLastUsage: last ? { Operation: last.operation, Timestamp: epoch(last.time), CloudTrailEventId: last.eventId, KmsRequestId: last.requestId } : {},
+      TrackingStartDate: epoch(trackingStart),
+      KeyCreationDate: epoch(key.createdAt),
+    };
   },
   ListKeys: async (d, c, i) => {
     const scope = scopeOf(d, c);

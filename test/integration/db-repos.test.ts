@@ -7,6 +7,7 @@ import { KmsError } from '../../core/errors.js';
 import { ensureAccount } from '../../core/services/credentials.js';
 import type { AccessKey, Key, KeyVersion } from '../../core/model.js';
 import { DrizzleUnitOfWork, migrate, openDatabase, schema, type Database } from '../../db/index.js';
+import { appendChained } from '../../db/repos/audit.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 const pgTarget = await createTestDatabase({ allowPglite: false });
@@ -379,6 +380,39 @@ function defineAccessKeyAndAuditTests(get: () => DrizzleUnitOfWork, db: () => Da
     const types = await db().db.select({ t: sql<string>`jsonb_typeof(${t.encryptionContextKeys})` }).from(t).where(eq(t.id, e1.id));
     expect(types).toEqual([{ t: 'array' }]); // stored as a JSON array, not a JSON string
   });
+
+  it('keeps each key\'s last successful use: both keys of ReEncrypt, batches racing, never back in time, gone with the key', async () => {
+    const uow = get();
+    const account = accountId();
+    const [a, b, c] = [await insertKey(uow, account), await insertKey(uow, account), await insertKey(uow, account)];
+    const arn = (k: Key) => `arn:aws:kms:eu-west-1:${account}:key/${k.id}`;
+    let clock = Date.parse('2024-05-05T05:05:05.000Z');
+    const use = (op: string, key: Key, over: Partial<AuditEvent> = {}): AuditEvent => ({
+      id: randomUUID(), time: new Date((clock += 1000)), requestId: randomUUID(), operation: op, keyArn: arn(key),
+      callerArn: `arn:aws:iam::${account}:user/admin`, accessKeyId: null, sourceIp: null, userAgent: null, outcome: 'Success',
+      errorCode: null, encryptionContextKeys: [], ...over,
+    });
+    const since = (await uow.repos.audit.keyLastUse(a.id)).trackingSince;
+    expect(await uow.repos.audit.keyLastUse(a.id)).toEqual({ last: null, trackingSince: since });
+    // Several uses of one key in a batch (ON CONFLICT may touch a row once per statement), batches racing.
+    const batches = Array.from({ length: 12 }, (_, i) => [use('Encrypt', i % 2 ? a : b), use('Decrypt', i % 2 ? b : a), use('Sign', a), use('Encrypt', b)]);
+    await Promise.all(batches.map((batch) => appendChained(db().db, batch)));
+    const lastOfA = batches.flat().filter((e) => e.keyArn === arn(a)).sort((x, y) => y.time.getTime() - x.time.getTime())[0]!;
+    expect((await uow.repos.audit.keyLastUse(a.id)).last).toEqual({ operation: lastOfA.operation, time: lastOfA.time, eventId: lastOfA.id, requestId: lastOfA.requestId });
+    // ReEncrypt moves both keys; a failure, an untracked operation and an older event move nothing.
+    const re = use('ReEncrypt', c, { sourceKeyArn: arn(a) });
+    await uow.repos.audit.append(re);
+    const seen = { operation: 'ReEncrypt', time: re.time, eventId: re.id, requestId: re.requestId };
+    expect((await uow.repos.audit.keyLastUse(a.id)).last).toEqual(seen);
+    expect((await uow.repos.audit.keyLastUse(c.id)).last).toEqual(seen);
+    await uow.repos.audit.append(use('Encrypt', c, { outcome: 'Failure', errorCode: 'DisabledException' }));
+    await uow.repos.audit.append(use('DescribeKey', c));
+    await uow.repos.audit.append(use('Decrypt', c, { time: new Date(Date.parse('2024-01-01T00:00:00Z')) }));
+    expect((await uow.repos.audit.keyLastUse(c.id)).last).toEqual(seen);
+    await uow.repos.keys.delete(c.id);
+    expect((await uow.repos.audit.keyLastUse(c.id)).last).toBeNull();
+    expect((await uow.repos.audit.keyLastUse(a.id)).last).toEqual(seen);
+  });
 }
 
 function defineTransactionAndErrorTests(get: () => DrizzleUnitOfWork): void {
@@ -488,7 +522,7 @@ describe('db unit of work without a server', () => {
 describe('schema', () => {
   it('names every table the migrations create', () => {
     expect(Object.keys(schema).filter((k) => k !== 'bytea').sort()).toEqual(
-      ['accessKeys', 'accounts', 'aliases', 'auditChainHead', 'auditCheckpoints', 'auditEvents', 'domainKeys', 'grants', 'importWrappingKeys', 'keyImports', 'keyPolicies', 'keyRotationSettings', 'keyRotations', 'keyVersions', 'keys', 'tags', 'userPolicies', 'users', 'wrappedKeyMaterial'],
+      ['accessKeys', 'accounts', 'aliases', 'auditChainHead', 'auditCheckpoints', 'auditEvents', 'domainKeys', 'grants', 'importWrappingKeys', 'keyImports', 'keyLastUsage', 'keyPolicies', 'keyRotationSettings', 'keyRotations', 'keyUsageTracking', 'keyVersions', 'keys', 'tags', 'userPolicies', 'users', 'wrappedKeyMaterial'],
     );
   });
 });

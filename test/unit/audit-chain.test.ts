@@ -127,6 +127,7 @@ describe('cloudTrailRecordJson (the request path\'s direct form)', () => {
       userName: fc.option(maybe(text), { nil: undefined }),
       accountId: fc.option(maybe(fc.constantFrom('111122223333', '444455556666')), { nil: undefined }),
       region: fc.option(fc.constantFrom('us-east-1', 'eu-west-1'), { nil: undefined }),
+      sourceKeyArn: fc.option(maybe(fc.constantFrom('arn:aws:kms:eu-west-1:444455556666:key/x', 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab')), { nil: undefined }),
       errorMessage: fc.option(maybe(fc.string({ unit: 'binary', maxLength: 600 })), { nil: undefined }),
       requestParameters: fc.option(
         maybe(fc.record({ keyId: text, numberOfBytes: fc.integer(), encryptionContext: fc.dictionary(text, fc.constant(REDACTED), { maxKeys: 3 }), tagKeys: fc.array(text, { maxLength: 2 }) }, { requiredKeys: [] })),
