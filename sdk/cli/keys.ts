@@ -46,6 +46,18 @@ export const keys: Group = {
       return objectView(r, meta(r.KeyMetadata));
     },
   },
+  'last-usage': {
+    summary: 'when a key was last used for a successful cryptographic operation (GetKeyLastUsage)',
+    usage: 'KEY (key id or ARN)',
+    async run({ p, client }) {
+      const r = await client().getKeyLastUsage({ KeyId: subject(p, 0, 'key') });
+      const u = r.KeyLastUsage ?? {};
+      return objectView(r, {
+        KeyId: r.KeyId, Operation: u.Operation, Timestamp: u.Timestamp, CloudTrailEventId: u.CloudTrailEventId, KmsRequestId: u.KmsRequestId,
+        TrackingStartDate: r.TrackingStartDate, KeyCreationDate: r.KeyCreationDate,
+      });
+    },
+  },
   enable: {
     summary: 'enable a key',
     usage: 'KEY',

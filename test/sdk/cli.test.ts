@@ -104,6 +104,9 @@ describe('coffer encrypt / decrypt', () => {
     const dec = await cli('decrypt', '--in', sealed, '--out', back, '--context', 'app=cli');
     expect(dec.code).toBe(0);
     expect(readFileSync(back).equals(data)).toBe(true);
+    // The envelope's data key was opened last: keys last-usage says so, as a table and as the wire's JSON.
+    expect((await cli('keys', 'last-usage', key.KeyId)).stdout).toMatch(/^Operation\s+Decrypt$/m);
+    expect((await json('keys', 'last-usage', key.Arn)).KeyLastUsage).toMatchObject({ Operation: 'Decrypt', CloudTrailEventId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     const wrong = await cli('decrypt', '--in', sealed, '--out', join(dir, 'wrong.bin'), '--context', 'app=other');
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/^EnvelopeError: .*encryption context/);
