@@ -158,6 +158,7 @@ describe('console', () => {
     await heading.waitFor();
     state.keyId = ((await heading.textContent()) as string).slice(4);
     await page.getByRole('table', { name: 'Tags' }).getByText('security').waitFor();
+    expect(await page.getByTestId('key-last-used').textContent()).toMatch(/^Not used since \d{4}-\d\d-\d\d /);
     await shot('03-key-page');
 
     const described = await s.kms.send(new DescribeKeyCommand({ KeyId: keyId() }));
@@ -209,6 +210,8 @@ describe('console', () => {
 
   it('schedules deletion with a waiting period and cancels it', async () => {
     await page.goto(`${s.server.url}/console/#/keys/${keyId()}`);
+    // The Encrypt of the audit test above is the key's last use (GetKeyLastUsage).
+    expect(await page.getByTestId('key-last-used').textContent()).toMatch(/^Encrypt, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
     await page.getByLabel('Waiting period (days)').fill('7');
     await page.getByRole('button', { name: 'Schedule key deletion' }).click();
     await page.getByText('waiting period 7 days').waitFor();

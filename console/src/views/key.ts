@@ -1,4 +1,4 @@
-// A key's page: configuration and state, enable/disable, deletion scheduling, aliases, tags, rotation and versions,
+// A key's page: configuration, state and last use, enable/disable, deletion scheduling, aliases, tags, rotation and versions,
 // the key policy editor, grants with revoke, and the public key of asymmetric keys.
 import type { Api } from '../api.js';
 import { details, field, fmtDate, h, Notice, section } from '../dom.js';
@@ -12,11 +12,13 @@ export function keyView(main: HTMLElement, api: Api, keyId: string, flash?: stri
   main.replaceChildren(h('h1', {}, `Key ${keyId}`), notice.el);
   void notice.run(async () => {
     const { KeyMetadata: meta } = await api.kms<{ KeyMetadata: KeyMetadata }>('DescribeKey', { KeyId: keyId });
+    // A caller allowed DescribeKey but not GetKeyLastUsage still gets the page, without the last use.
+    const usage = await api.kms<KeyLastUsage>('GetKeyLastUsage', { KeyId: meta.KeyId }).catch(() => null);
     const reload = (message: string) => keyView(main, api, meta.KeyId, message);
     main.replaceChildren(
       h('h1', {}, `Key ${meta.KeyId}`),
       notice.el,
-      configurationSection(meta),
+      configurationSection(meta, usage),
       stateSection(api, meta, reload),
       aliasesSection(api, meta, reload),
       tagsSection(api, meta, reload),
@@ -35,7 +37,20 @@ export function keyView(main: HTMLElement, api: Api, keyId: string, flash?: stri
   });
 }
 
-function configurationSection(m: KeyMetadata): HTMLElement {
+/** GetKeyLastUsage's answer as the wire has it (dates in epoch seconds). */
+interface KeyLastUsage {
+  KeyLastUsage?: { Operation?: string; Timestamp?: number };
+  TrackingStartDate?: number;
+}
+
+/** "Encrypt, <time>", or since when it has not been used (AWS's console says the same in its words). */
+function lastUsed(u: KeyLastUsage | null): string {
+  if (!u) return '— (not allowed to read it)';
+  const last = u.KeyLastUsage;
+  return last?.Operation ? `${last.Operation}, ${fmtDate(last.Timestamp)}` : `Not used since ${fmtDate(u.TrackingStartDate)}`;
+}
+
+function configurationSection(m: KeyMetadata, usage: KeyLastUsage | null): HTMLElement {
   const algorithms = [...(m.EncryptionAlgorithms ?? []), ...(m.SigningAlgorithms ?? []), ...(m.MacAlgorithms ?? [])];
   return section(
     'Configuration',
@@ -48,6 +63,7 @@ function configurationSection(m: KeyMetadata): HTMLElement {
       ['Algorithms', algorithms.join(', ') || '—'],
       ['Origin', m.Origin ?? '—'],
       ['Created', fmtDate(m.CreationDate)],
+      ['Last used', h('span', { 'data-testid': 'key-last-used' }, lastUsed(usage))],
       ['Description', m.Description || '—'],
       ...(m.DeletionDate ? ([['Deletion date', fmtDate(m.DeletionDate)]] as [string, string][]) : []),
     ]),
