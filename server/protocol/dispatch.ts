@@ -27,8 +27,22 @@ export interface DispatchDeps {
   quotas?: QuotaLimiter;
 }
 
+/** AWS KMS operations Coffer does not serve, and why: named as such rather than as unknown operations. */
+const NOT_OFFERED: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(
+    ['CreateCustomKeyStore', 'ConnectCustomKeyStore', 'DeleteCustomKeyStore', 'DescribeCustomKeyStores', 'DisconnectCustomKeyStore', 'UpdateCustomKeyStore']
+      .map((op) => [op, 'custom key stores are not offered: every key lives in the HSM this server is configured with']),
+  ),
+  ReplicateKey: 'multi-Region keys are not offered',
+  UpdatePrimaryRegion: 'multi-Region keys are not offered',
+  Encapsulate: 'ML-KEM keys are not offered',
+  Decapsulate: 'ML-KEM keys are not offered',
+};
+
 function operationOf(target: string | undefined): Operation {
   if (target && Object.prototype.hasOwnProperty.call(OPERATIONS, target)) return OPERATIONS[target] as Operation;
+  const name = target?.startsWith('TrentService.') ? target.slice('TrentService.'.length) : '';
+  if (Object.hasOwn(NOT_OFFERED, name)) throw new KmsError('UnsupportedOperationException', `${name} is not supported by this server: ${NOT_OFFERED[name]}.`);
   throw new KmsError('UnknownOperationException', `Unknown operation ${(target ?? '').slice(0, 128)}`.trim());
 }
 

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { CreateKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DescribeCustomKeyStoresCommand, EncryptCommand, ReplicateKeyCommand } from '@aws-sdk/client-kms';
 import postgres from 'postgres';
 import { createTestDatabase } from '../helpers/database.js';
 import { ADMIN, failure, REGION, ROOT, serverPerFile, startCoffer } from '../helpers/server.js';
@@ -93,6 +93,17 @@ describe('malformed requests', () => {
     expect((await raw({ target: 'TrentService.DoMagic' })).body.__type).toBe('UnknownOperationException');
     expect((await raw({ target: 'Other.ListKeys' })).body.__type).toBe('UnknownOperationException');
     expect((await raw({})).body.__type).toBe('UnknownOperationException');
+  });
+
+  it("AWS KMS operations Coffer does not offer get UnsupportedOperationException naming why, through the AWS SDK too", async () => {
+    const r = await raw({ target: 'TrentService.CreateCustomKeyStore', body: '{"CustomKeyStoreName":"x"}' });
+    expect(r.status).toBe(400);
+    expect(r.body).toEqual({ __type: 'UnsupportedOperationException', message: expect.stringContaining('custom key stores are not offered') });
+    const replicate = await failure(ctx.kms.send(new ReplicateKeyCommand({ KeyId: '11111111-2222-3333-4444-555555555555', ReplicaRegion: 'eu-west-1' })));
+    expect(replicate).toMatchObject({ name: 'UnsupportedOperationException', message: expect.stringContaining('multi-Region') });
+    expect((await failure(ctx.kms.send(new DescribeCustomKeyStoresCommand({})))).name).toBe('UnsupportedOperationException');
+    // Not a KMS target: still unknown.
+    expect((await raw({ target: 'CofferAdmin.ReplicateKey' })).body.__type).toBe('UnknownOperationException');
   });
 
   it('malformed JSON gets SerializationException; a wrong member type too', async () => {
