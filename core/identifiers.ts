@@ -1,4 +1,6 @@
-// Key ids, key ARNs, alias names and alias ARNs: parsing the four forms a KeyId may take, and building ARNs.
+// Key ids, key ARNs, alias names and alias ARNs: parsing the four forms a KeyId may take, and building ARNs; key
+// material ids.
+import { createHash } from 'node:crypto';
 import { KmsError } from './errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -20,6 +22,23 @@ export function isKeyUuid(s: string): boolean {
 
 export function keyArn(scope: Scope, keyId: string): string {
   return `arn:aws:kms:${scope.region}:${scope.accountId}:key/${keyId}`;
+}
+
+const materialIds = new Map<string, string>();
+
+/**
+ * AWS's KeyMaterialId (64 hex digits) of a key version's material: a hash of the version id, so the same version always
+ * has the same id (re-imports of an EXTERNAL key's material keep its version) and the id says nothing of the material.
+ * Remembered (bounded): Decrypt and GenerateDataKey answer with it on every request.
+ */
+export function keyMaterialId(versionId: string): string {
+  let id = materialIds.get(versionId);
+  if (id === undefined) {
+    id = createHash('sha256').update(`coffer-key-material-v1\n${versionId}`).digest('hex');
+    if (materialIds.size >= 10_000) materialIds.clear();
+    materialIds.set(versionId, id);
+  }
+  return id;
 }
 
 export function aliasArn(scope: Scope, aliasName: string): string {

@@ -90,7 +90,7 @@ export async function openBlob(
   blob: Uint8Array,
   opts: OpenOptions,
   draft: AuditDraft,
-): Promise<{ key: Key; plaintext: Uint8Array }> {
+): Promise<{ key: Key; plaintext: Uint8Array; versionId: string }> {
   const scope = scopeOf(deps, ctx);
   draft.encryptionContextKeys = contextKeys(opts.context);
   const parsed = decodeCiphertext(blob);
@@ -110,7 +110,7 @@ export async function openBlob(
   if (!version) throw invalidCiphertext();
   if (opts.dryRun) throw dryRunSucceeded();
   const plaintext = await deps.hsm.decrypt(version.id, parsed.iv, parsed.body, additionalData(parsed.header, opts.context));
-  return { key, plaintext };
+  return { key, plaintext, versionId: version.id };
 }
 
 export function dryRunSucceeded(): KmsError {

@@ -50,14 +50,15 @@ export interface DecryptInput {
   DryRun?: boolean | undefined;
 }
 
-export function decrypt(deps: ServiceDeps, ctx: RequestContext, input: DecryptInput): Promise<{ keyArn: string; plaintext: Uint8Array; algorithm: string }> {
+/** `versionId`: the symmetric key version that opened the blob (its KeyMaterialId is answered); null for RSA. */
+export function decrypt(deps: ServiceDeps, ctx: RequestContext, input: DecryptInput): Promise<{ keyArn: string; plaintext: Uint8Array; algorithm: string; versionId: string | null }> {
   const scope = scopeOf(deps, ctx);
   return auditedRead(deps, ctx, async (repos, draft) => {
     const rsa = await rsaDecryptIfNamed(deps, ctx, repos, 'kms:Decrypt', input, draft);
-    if (rsa) return { keyArn: keyArn({ ...scope, accountId: rsa.key.accountId }, rsa.key.id), plaintext: rsa.plaintext, algorithm: rsa.algorithm };
+    if (rsa) return { keyArn: keyArn({ ...scope, accountId: rsa.key.accountId }, rsa.key.id), plaintext: rsa.plaintext, algorithm: rsa.algorithm, versionId: null };
     const opts = { keyIdInput: input.KeyId, algorithm: input.EncryptionAlgorithm, context: input.EncryptionContext, dryRun: input.DryRun };
-    const { key, plaintext } = await openBlob(deps, ctx, repos, 'kms:Decrypt', input.CiphertextBlob, opts, draft);
-    return { keyArn: keyArn({ ...scope, accountId: key.accountId }, key.id), plaintext, algorithm: 'SYMMETRIC_DEFAULT' };
+    const { key, plaintext, versionId } = await openBlob(deps, ctx, repos, 'kms:Decrypt', input.CiphertextBlob, opts, draft);
+    return { keyArn: keyArn({ ...scope, accountId: key.accountId }, key.id), plaintext, algorithm: 'SYMMETRIC_DEFAULT', versionId };
   });
 }
 
@@ -78,13 +79,16 @@ export interface ReEncrypted {
   ciphertext: Uint8Array;
   sourceAlgorithm: string;
   destinationAlgorithm: string;
+  /** The symmetric versions used (their KeyMaterialIds are answered); null for an RSA side. */
+  sourceVersionId: string | null;
+  destinationVersionId: string | null;
 }
 
 /** Opens the source: with the RSA key SourceKeyId names (AWS requires it for asymmetric sources), else as a blob. */
 async function openSource(deps: ServiceDeps, ctx: RequestContext, repos: Repositories, input: ReEncryptInput, draft: AuditDraft, conditions: ConditionValues) {
   const rsaInput = { CiphertextBlob: input.CiphertextBlob, KeyId: input.SourceKeyId, EncryptionContext: input.SourceEncryptionContext, EncryptionAlgorithm: input.SourceEncryptionAlgorithm };
   const rsa = await rsaDecryptIfNamed(deps, ctx, repos, 'kms:ReEncryptFrom', rsaInput, draft, conditions);
-  if (rsa) return rsa;
+  if (rsa) return { ...rsa, versionId: null };
   const opts = { keyIdInput: input.SourceKeyId, algorithm: input.SourceEncryptionAlgorithm, context: input.SourceEncryptionContext, conditions };
   return { ...(await openBlob(deps, ctx, repos, 'kms:ReEncryptFrom', input.CiphertextBlob, opts, draft)), algorithm: 'SYMMETRIC_DEFAULT' };
 }
@@ -106,6 +110,8 @@ export function reEncrypt(deps: ServiceDeps, ctx: RequestContext, input: ReEncry
         : await sealUnderKey(deps.hsm, dest, source.plaintext, input.DestinationEncryptionContext);
       return {
         sourceKeyArn: keyArn({ ...scope, accountId: source.key.accountId }, source.key.id),
+        sourceVersionId: source.versionId,
+        destinationVersionId: isRsa(dest.keySpec) ? null : dest.currentVersionId,
         keyArn: keyArn({ ...scope, accountId: dest.accountId }, dest.id),
         ciphertext,
         sourceAlgorithm: source.algorithm,
@@ -152,7 +158,7 @@ export function generateDataKey(
   ctx: RequestContext,
   input: GenerateDataKeyInput,
   action: 'kms:GenerateDataKey' | 'kms:GenerateDataKeyWithoutPlaintext' = 'kms:GenerateDataKey',
-): Promise<{ keyArn: string; ciphertext: Uint8Array; plaintext: Uint8Array }> {
+): Promise<{ keyArn: string; ciphertext: Uint8Array; plaintext: Uint8Array; versionId: string }> {
   const scope = scopeOf(deps, ctx);
   return auditedRead(deps, ctx, async (repos, draft) => {
     const length = dataKeyLength(input);
@@ -160,7 +166,7 @@ export function generateDataKey(
     if (input.DryRun) throw dryRunSucceeded();
     const plaintext = await deps.hsm.generateRandom(length);
     const ciphertext = await sealUnderKey(deps.hsm, key, plaintext, input.EncryptionContext);
-    return { keyArn: keyArn({ ...scope, accountId: key.accountId }, key.id), ciphertext, plaintext };
+    return { keyArn: keyArn({ ...scope, accountId: key.accountId }, key.id), ciphertext, plaintext, versionId: key.currentVersionId };
   });
 }
 

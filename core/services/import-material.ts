@@ -16,6 +16,7 @@ import { audited } from './audited.js';
 import type { RequestContext, ServiceDeps } from './context.js';
 import { checkValueOfMaterial, checkValueOfPublicKey, checkWrappingFor } from './import-checks.js';
 import { keyForUse } from './key-use.js';
+import { keyMaterialId } from '../identifiers.js';
 
 const TOKEN_LIFETIME_MS = 24 * 3_600_000;
 const KWP_IV = Buffer.from('a65959a6', 'hex');
@@ -101,6 +102,29 @@ export interface ImportInput {
   EncryptedKeyMaterial: Uint8Array;
   ValidTo?: Date | undefined;
   ExpirationModel?: string | undefined;
+  ImportType?: string | undefined;
+  KeyMaterialId?: string | undefined;
+}
+
+/**
+ * ImportType and KeyMaterialId, as AWS defines them for symmetric keys. Each key here holds one material (the key
+ * version made with it), so NEW_KEY_MATERIAL (new material for an on-demand rotation) is refused once material was
+ * imported, rather than read as a re-import and refused as different material; a KeyMaterialId must name it.
+ */
+function checkImportType(key: Key, arn: string, input: ImportInput, before: ImportedMaterial | null): void {
+  if (input.ImportType === undefined && input.KeyMaterialId === undefined) return;
+  needs(key.keySpec === 'SYMMETRIC_DEFAULT', 'ValidationException', 'ImportType and KeyMaterialId are only valid for symmetric encryption keys.');
+  needs(!(input.ImportType === 'NEW_KEY_MATERIAL' && input.KeyMaterialId !== undefined), 'ValidationException', 'You cannot specify a key material ID with ImportType set to NEW_KEY_MATERIAL.');
+  needs(
+    !(input.ImportType === 'NEW_KEY_MATERIAL' && before !== null),
+    'UnsupportedOperationException',
+    `Importing new key material into ${arn}, which already has imported key material, is not supported by this server (no on-demand rotation of imported material); re-import its existing material.`,
+  );
+  needs(
+    input.KeyMaterialId === undefined || input.KeyMaterialId === keyMaterialId(key.currentVersionId),
+    'NotFoundException',
+    `Key material ${input.KeyMaterialId ?? ''} is not associated with ${arn}.`,
+  );
 }
 
 function expiryOf(input: ImportInput, now: Date): Pick<ImportedMaterial, 'expirationModel' | 'validTo'> {
@@ -118,17 +142,20 @@ function expiryOf(input: ImportInput, now: Date): Pick<ImportedMaterial, 'expira
  * Imports the material. A token is good for one successful import: its wrapping pair is marked used in the importing
  * transaction and destroyed after it commits (the background job destroys it if that fails).
  */
-export async function importKeyMaterial(deps: ServiceDeps, ctx: RequestContext, input: ImportInput): Promise<void> {
-  const wrappingVersionId = await audited(deps, ctx, async (repos, draft) => {
+export async function importKeyMaterial(deps: ServiceDeps, ctx: RequestContext, input: ImportInput): Promise<{ keyArn: string; keyMaterialId: string | null }> {
+  const { wrappingVersionId, answer } = await audited(deps, ctx, async (repos, draft) => {
     const { key, arn } = await keyForImport(deps, ctx, repos, draft, 'kms:ImportKeyMaterial', input.KeyId);
+    checkImportType(key, arn, input, await repos.imports.get(key.id));
     const now = deps.clock.now();
     const expiry = expiryOf(input, now);
     const body = await openToken(deps.hsm, key, input.ImportToken, now);
     needs(await repos.imports.useWrappingKey(body.wrappingVersionId, now), 'InvalidImportTokenException', 'The import token has already been used. Call GetParametersForImport again.');
     await importMaterial(deps, repos, key, arn, body, input, expiry);
-    return body.wrappingVersionId;
+    const materialId = key.keySpec === 'SYMMETRIC_DEFAULT' ? keyMaterialId(key.currentVersionId) : null;
+    return { wrappingVersionId: body.wrappingVersionId, answer: { keyArn: arn, keyMaterialId: materialId } };
   });
   await destroyWrappingKey(deps, deps.uow.repos, wrappingVersionId).catch(() => undefined);
+  return answer;
 }
 
 async function destroyWrappingKey(deps: ServiceDeps, repos: Repositories, versionId: string): Promise<void> {
@@ -188,11 +215,15 @@ async function putInToken(hsm: Hsm, key: Key, material: Buffer): Promise<void> {
   else await hsm.importRootKey(key.currentVersionId, material);
 }
 
-export function deleteImportedKeyMaterial(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<void> {
+/** Deletes the key's material (the one KeyMaterialId names, when given: it must be the key's). */
+export function deleteImportedKeyMaterial(deps: ServiceDeps, ctx: RequestContext, keyId: string, materialId?: string): Promise<{ keyArn: string; keyMaterialId: string | null }> {
   return audited(deps, ctx, async (repos, draft) => {
-    const { key } = await keyForImport(deps, ctx, repos, draft, 'kms:DeleteImportedKeyMaterial', keyId);
+    const { key, arn } = await keyForImport(deps, ctx, repos, draft, 'kms:DeleteImportedKeyMaterial', keyId);
+    const own = keyMaterialId(key.currentVersionId);
+    needs(materialId === undefined || materialId === own, 'NotFoundException', `Key material ${materialId ?? ''} is not associated with ${arn}.`);
     await deps.hsm.destroyRootKey(key.currentVersionId);
     await repos.keys.update(key.id, { state: 'PendingImport' });
+    return { keyArn: arn, keyMaterialId: key.keySpec === 'SYMMETRIC_DEFAULT' ? own : null };
   });
 }
 

@@ -66,6 +66,8 @@ export interface DataKeyPair {
   publicKey: Uint8Array;
   privateKey: Uint8Array;
   privateKeyCiphertext: Uint8Array;
+  /** The symmetric key version that sealed the private key. */
+  versionId: string;
 }
 
 /**
@@ -86,6 +88,6 @@ export function generateDataKeyPair(
     if (input.DryRun) throw dryRunSucceeded();
     const { publicKey, privateKey } = await make();
     const privateKeyCiphertext = await sealUnderKey(deps.hsm, key, privateKey, input.EncryptionContext);
-    return { keyArn: keyArn({ ...scope, accountId: key.accountId }, key.id), publicKey, privateKey, privateKeyCiphertext };
+    return { keyArn: keyArn({ ...scope, accountId: key.accountId }, key.id), publicKey, privateKey, privateKeyCiphertext, versionId: key.currentVersionId };
   });
 }

@@ -24,6 +24,8 @@ export interface KeyMetadata {
   KeyAgreementAlgorithms?: string[];
   MultiRegion?: boolean;
   PendingDeletionWindowInDays?: number;
+  /** Symmetric keys with material: the current version's material. */
+  CurrentKeyMaterialId?: string;
 }
 
 export interface KeyListEntry { KeyId?: string; KeyArn?: string }
@@ -52,10 +54,10 @@ export interface KmsResponses {
   Decrypt: { KeyId?: string; Plaintext?: Uint8Array; EncryptionAlgorithm?: string; CiphertextForRecipient?: Uint8Array; KeyMaterialId?: string };
   ReEncrypt: {
     CiphertextBlob?: Uint8Array; SourceKeyId?: string; KeyId?: string;
-    SourceEncryptionAlgorithm?: string; DestinationEncryptionAlgorithm?: string;
+    SourceEncryptionAlgorithm?: string; DestinationEncryptionAlgorithm?: string; SourceKeyMaterialId?: string; DestinationKeyMaterialId?: string;
   };
-  GenerateDataKey: { CiphertextBlob?: Uint8Array; Plaintext?: Uint8Array; KeyId?: string; CiphertextForRecipient?: Uint8Array };
-  GenerateDataKeyWithoutPlaintext: { CiphertextBlob?: Uint8Array; KeyId?: string };
+  GenerateDataKey: { CiphertextBlob?: Uint8Array; Plaintext?: Uint8Array; KeyId?: string; CiphertextForRecipient?: Uint8Array; KeyMaterialId?: string };
+  GenerateDataKeyWithoutPlaintext: { CiphertextBlob?: Uint8Array; KeyId?: string; KeyMaterialId?: string };
   GenerateRandom: { Plaintext?: Uint8Array; CiphertextForRecipient?: Uint8Array };
   CreateAlias: Empty;
   UpdateAlias: Empty;

@@ -4,6 +4,7 @@ import { deriveSharedSecret, generateDataKeyPair } from '../../core/services/key
 import { generateMac, verifyMac } from '../../core/services/mac.js';
 import { getPublicKey, sign, verify } from '../../core/services/sign.js';
 import type { KmsAsymmetricOperation, KmsAsymmetricRequest } from '../../sdk/contract/kms-asymmetric.js';
+import { keyMaterialId } from '../../core/identifiers.js';
 import { b64 } from './shape.js';
 
 type Handler<O extends KmsAsymmetricOperation> = (deps: ServiceDeps, ctx: RequestContext, input: KmsAsymmetricRequest<O>) => Promise<object>;
@@ -51,6 +52,7 @@ export const kmsAsymmetricHandlers: KmsAsymmetricHandlers = {
       PublicKey: b64(r.publicKey),
       KeyId: r.keyArn,
       KeyPairSpec: i.KeyPairSpec,
+      KeyMaterialId: keyMaterialId(r.versionId),
     };
     r.privateKey.fill(0);
     return body;
@@ -58,6 +60,6 @@ export const kmsAsymmetricHandlers: KmsAsymmetricHandlers = {
   GenerateDataKeyPairWithoutPlaintext: async (d, c, i) => {
     const r = await generateDataKeyPair(d, c, i, 'kms:GenerateDataKeyPairWithoutPlaintext');
     r.privateKey.fill(0);
-    return { PrivateKeyCiphertextBlob: b64(r.privateKeyCiphertext), PublicKey: b64(r.publicKey), KeyId: r.keyArn, KeyPairSpec: i.KeyPairSpec };
+    return { PrivateKeyCiphertextBlob: b64(r.privateKeyCiphertext), PublicKey: b64(r.publicKey), KeyId: r.keyArn, KeyPairSpec: i.KeyPairSpec, KeyMaterialId: keyMaterialId(r.versionId) };
   },
 };

@@ -1,5 +1,5 @@
 // Thin handlers for EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand and ListKeyRotations.
-import { keyArn } from '../../core/identifiers.js';
+import { keyArn, keyMaterialId } from '../../core/identifiers.js';
 import { scopeOf, type RequestContext, type ServiceDeps } from '../../core/services/context.js';
 import {
   disableKeyRotation, enableKeyRotation, getKeyRotationStatus, listKeyRotations, rotateKeyOnDemand,
@@ -32,6 +32,8 @@ export const kmsRotationHandlers: KmsRotationHandlers = {
   ListKeyRotations: async (d, c, i) => {
     const scope = scopeOf(d, c);
     const page = await listKeyRotations(d, c, i.KeyId, i.Limit ?? 100, i.Marker ?? null);
-    return paged(page, 'Rotations', (r) => ({ KeyId: keyArn(scope, r.keyId), RotationDate: epoch(r.rotationDate), RotationType: r.rotationType }));
+    return paged(page, 'Rotations', (r) => ({
+      KeyId: keyArn(scope, r.keyId), KeyMaterialId: keyMaterialId(r.versionId), RotationDate: epoch(r.rotationDate), RotationType: r.rotationType,
+    }));
   },
 };

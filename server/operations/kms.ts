@@ -1,6 +1,6 @@
 // Thin handlers for the KMS operations: validated input in, a core service called, the AWS shape out.
 import { KmsError } from '../../core/errors.js';
-import { keyArn } from '../../core/identifiers.js';
+import { keyArn, keyMaterialId } from '../../core/identifiers.js';
 import { scopeOf, type RequestContext, type ServiceDeps } from '../../core/services/context.js';
 import { createKey } from '../../core/services/create-key.js';
 import { decrypt, encrypt, generateDataKey, generateRandom, reEncrypt } from '../../core/services/encrypt.js';
@@ -22,6 +22,9 @@ function refuseUnsupported(members: Record<string, unknown>): void {
     if (value !== undefined) throw new KmsError('UnsupportedOperationException', `${name} is not supported by this server.`);
   }
 }
+
+/** KeyMaterialId of the symmetric key version an operation used; nothing for an RSA key (AWS sends none). */
+const materialOf = (versionId: string | null) => (versionId ? { KeyMaterialId: keyMaterialId(versionId) } : {});
 
 export const kmsHandlers: KmsHandlers = {
   CreateKey: async (d, c, i) => ({ KeyMetadata: keyMetadata(await createKey(d, c, i), scopeOf(d, c)) }),
@@ -66,7 +69,7 @@ export const kmsHandlers: KmsHandlers = {
   Decrypt: async (d, c, i) => {
     refuseUnsupported({ Recipient: i.Recipient });
     const r = await decrypt(d, c, i);
-    const body = { KeyId: r.keyArn, Plaintext: b64(r.plaintext), EncryptionAlgorithm: r.algorithm };
+    const body = { KeyId: r.keyArn, Plaintext: b64(r.plaintext), EncryptionAlgorithm: r.algorithm, ...materialOf(r.versionId) };
     r.plaintext.fill(0);
     return body;
   },
@@ -78,19 +81,21 @@ export const kmsHandlers: KmsHandlers = {
       KeyId: r.keyArn,
       SourceEncryptionAlgorithm: r.sourceAlgorithm,
       DestinationEncryptionAlgorithm: r.destinationAlgorithm,
+      ...(r.sourceVersionId ? { SourceKeyMaterialId: keyMaterialId(r.sourceVersionId) } : {}),
+      ...(r.destinationVersionId ? { DestinationKeyMaterialId: keyMaterialId(r.destinationVersionId) } : {}),
     };
   },
   GenerateDataKey: async (d, c, i) => {
     refuseUnsupported({ Recipient: i.Recipient });
     const r = await generateDataKey(d, c, i);
-    const body = { CiphertextBlob: b64(r.ciphertext), Plaintext: b64(r.plaintext), KeyId: r.keyArn };
+    const body = { CiphertextBlob: b64(r.ciphertext), Plaintext: b64(r.plaintext), KeyId: r.keyArn, KeyMaterialId: keyMaterialId(r.versionId) };
     r.plaintext.fill(0);
     return body;
   },
   GenerateDataKeyWithoutPlaintext: async (d, c, i) => {
     const r = await generateDataKey(d, c, i, 'kms:GenerateDataKeyWithoutPlaintext');
     r.plaintext.fill(0);
-    return { CiphertextBlob: b64(r.ciphertext), KeyId: r.keyArn };
+    return { CiphertextBlob: b64(r.ciphertext), KeyId: r.keyArn, KeyMaterialId: keyMaterialId(r.versionId) };
   },
   GenerateRandom: async (d, c, i) => {
     refuseUnsupported({ Recipient: i.Recipient, CustomKeyStoreId: i.CustomKeyStoreId });

@@ -1,5 +1,5 @@
 // Turns domain records into AWS's response shapes: ARNs, epoch-second dates, base64 blobs.
-import { aliasArn, keyArn, type Scope } from '../../core/identifiers.js';
+import { aliasArn, keyArn, keyMaterialId, type Scope } from '../../core/identifiers.js';
 import type { Alias, ImportedMaterial, Key, Page } from '../../core/model.js';
 import { algorithmsOf } from '../../core/key-spec.js';
 import { KmsError, type ErrorCode } from '../../core/errors.js';
@@ -13,6 +13,9 @@ function importedMetadata(key: Key, imported: ImportedMaterial | null) {
   const expires = imported.expirationModel === 'KEY_MATERIAL_EXPIRES' && imported.validTo;
   return { ExpirationModel: imported.expirationModel, ...(expires ? { ValidTo: epoch(expires) } : {}) };
 }
+
+/** AWS shows CurrentKeyMaterialId for symmetric encryption keys, EXTERNAL ones once their material is imported. */
+const hasSymmetricMaterial = (key: Key) => key.keySpec === 'SYMMETRIC_DEFAULT' && key.state !== 'PendingImport';
 
 export function keyMetadata(key: Key, scope: Scope, imported: ImportedMaterial | null = null) {
   return {
@@ -33,6 +36,7 @@ export function keyMetadata(key: Key, scope: Scope, imported: ImportedMaterial |
     ...algorithmsOf(key.keySpec, key.keyUsage),
     MultiRegion: false,
     ...importedMetadata(key, imported),
+    ...(hasSymmetricMaterial(key) ? { CurrentKeyMaterialId: keyMaterialId(key.currentVersionId) } : {}),
   };
 }
 

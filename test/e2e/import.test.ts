@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPublicKey, randomBytes } from 'node:crypto';
 import {
-  CreateKeyCommand, DecryptCommand, DeleteImportedKeyMaterialCommand, DescribeKeyCommand, EncryptCommand, GetParametersForImportCommand,
+  CreateKeyCommand, DecryptCommand, DeleteImportedKeyMaterialCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, GetParametersForImportCommand,
   ImportKeyMaterialCommand, type AlgorithmSpec, type WrappingKeySpec,
 } from '@aws-sdk/client-kms';
 import { failure, serverPerFile } from '../helpers/server.js';
@@ -91,6 +91,36 @@ describe('imported key material', () => {
     expect([lasting.KeyState, lasting.ExpirationModel, lasting.ValidTo]).toEqual(['Enabled', 'KEY_MATERIAL_DOES_NOT_EXPIRE', undefined]);
     const own = (await ctx.kms.send(new DescribeKeyCommand({ KeyId: (await ctx.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId }))).KeyMetadata!;
     expect(own.ExpirationModel).toBeUndefined();
+  });
+
+  it('KeyMaterialId: answered by import, DescribeKey, Decrypt and GenerateDataKey alike; ImportType NEW_KEY_MATERIAL refused once material exists', async () => {
+    const key = await externalKey();
+    const material = randomBytes(32);
+    const imported = await importInto(key.KeyId!, material);
+    expect(imported.KeyId).toBe(key.Arn);
+    const id = imported.KeyMaterialId!;
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect((await ctx.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.CurrentKeyMaterialId).toBe(id);
+    const enc = await ctx.kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: new Uint8Array([7]) }));
+    expect((await ctx.kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob }))).KeyMaterialId).toBe(id);
+    expect((await ctx.kms.send(new GenerateDataKeyCommand({ KeyId: key.KeyId, KeySpec: 'AES_256' }))).KeyMaterialId).toBe(id);
+
+    // New material for an on-demand rotation is not offered: refused as such (not as different material), the token unspent.
+    const p = await ctx.kms.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const again = (over: object) => ctx.kms.send(new ImportKeyMaterialCommand({
+      KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap('RSAES_OAEP_SHA_256', p.PublicKey!, material), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...over,
+    }));
+    expect(await failure(again({ ImportType: 'NEW_KEY_MATERIAL' }))).toMatchObject({ name: 'UnsupportedOperationException', message: expect.stringContaining('on-demand rotation') });
+    expect((await failure(again({ ImportType: 'NEW_KEY_MATERIAL', KeyMaterialId: id }))).name).toBe('ValidationException');
+    expect((await failure(again({ KeyMaterialId: 'ab'.repeat(32) }))).name).toBe('NotFoundException');
+    expect((await failure(again({ KeyMaterialId: 'not-hex' }))).name).toBe('ValidationException');
+    expect((await again({ ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: id })).KeyMaterialId).toBe(id);
+
+    expect((await failure(ctx.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: key.KeyId, KeyMaterialId: 'cd'.repeat(32) })))).name).toBe('NotFoundException');
+    expect(await ctx.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: key.KeyId, KeyMaterialId: id }))).toMatchObject({ KeyId: key.Arn, KeyMaterialId: id });
+    const pending = (await ctx.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!;
+    expect(pending.KeyState).toBe('PendingImport');
+    expect(pending.CurrentKeyMaterialId).toBeUndefined();
   });
 
   it('refuses import operations on keys of AWS_KMS origin', async () => {

@@ -2,7 +2,7 @@
 // decrypts and the newest version encrypts; rotation settings, limits and the refusals AWS gives.
 import { describe, expect, it } from 'vitest';
 import {
-  CreateKeyCommand, DecryptCommand, DisableKeyCommand, DisableKeyRotationCommand, EnableKeyRotationCommand, EncryptCommand,
+  CreateKeyCommand, DecryptCommand, DescribeKeyCommand, DisableKeyCommand, ReEncryptCommand, DisableKeyRotationCommand, EnableKeyRotationCommand, EncryptCommand,
   GetKeyRotationStatusCommand, ListKeyRotationsCommand, RotateKeyOnDemandCommand,
 } from '@aws-sdk/client-kms';
 import { failure, serverPerFile } from '../helpers/server.js';
@@ -35,6 +35,14 @@ describe('on-demand rotation', () => {
     }
     const newest = await encrypt(5);
     expect(versionOf(newest)).toBe(versionOf(blobs[3]!));
+    // KeyMaterialId: each version's own; DescribeKey names the current one, the newest rotation's, and Decrypt the blob's.
+    const rotations = (await ctx.kms.send(new ListKeyRotationsCommand({ KeyId: key.KeyId }))).Rotations!;
+    const ids = rotations.map((r) => r.KeyMaterialId);
+    expect(new Set([key.CurrentKeyMaterialId, ...ids]).size).toBe(4);
+    expect((await ctx.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.CurrentKeyMaterialId).toBe(ids[2]);
+    expect((await ctx.kms.send(new DecryptCommand({ CiphertextBlob: blobs[0], EncryptionContext: { v: '1' } }))).KeyMaterialId).toBe(key.CurrentKeyMaterialId);
+    const re = await ctx.kms.send(new ReEncryptCommand({ CiphertextBlob: blobs[1], SourceEncryptionContext: { v: '2' }, DestinationKeyId: key.KeyId }));
+    expect(re).toMatchObject({ SourceKeyMaterialId: ids[0], DestinationKeyMaterialId: ids[2] });
     const list = await ctx.kms.send(new ListKeyRotationsCommand({ KeyId: key.KeyId }));
     expect(list.Rotations).toHaveLength(3);
     expect(list.Rotations!.every((r) => r.RotationType === 'ON_DEMAND' && r.KeyId === key.Arn && r.RotationDate instanceof Date)).toBe(true);
