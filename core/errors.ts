@@ -62,6 +62,10 @@ export function isKmsError(e: unknown): e is KmsError {
   return e instanceof KmsError;
 }
 
+/** AWS's message for a paging marker it did not hand out. */
+export const INVALID_MARKER_MESSAGE =
+  'The request was rejected because the marker that specifies where pagination should next begin is not valid.';
+
 /** Precondition helper in the AWS Encryption SDK's style: the message names the rule a test repeats. */
 export function needs(condition: unknown, code: ErrorCode, message: string): asserts condition {
   if (!condition) throw new KmsError(code, message);

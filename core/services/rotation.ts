@@ -1,10 +1,10 @@
 // Key rotation for symmetric keys: Enable/DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand, ListKeyRotations,
 // and the automatic rotation the background job runs. Each rotation is a new key version with a new root key in the token.
 import { drainClaims } from './claimed-jobs.js';
-import { KmsError, needs } from '../errors.js';
+import { INVALID_MARKER_MESSAGE, KmsError, needs } from '../errors.js';
 import { keyArn } from '../identifiers.js';
 import { assertStateAllows } from '../key-state.js';
-import type { Key, KeyVersion, Page, Rotation, RotationSettings, RotationType } from '../model.js';
+import type { ImportedMaterial, Key, KeyVersion, Page, Rotation, RotationSettings, RotationType } from '../model.js';
 import type { Repositories } from '../ports.js';
 import { audited, auditedRead } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
@@ -82,11 +82,38 @@ export function rotateKeyOnDemand(deps: ServiceDeps, ctx: RequestContext, keyId:
   });
 }
 
-export function listKeyRotations(deps: ServiceDeps, ctx: RequestContext, keyId: string, limit: number, marker: string | null): Promise<Page<Rotation>> {
+/** One key material of ListKeyRotations: a version, with its rotation (none for the first material). */
+export interface MaterialEntry {
+  versionId: string;
+  version: number;
+  rotation: Rotation | null;
+}
+
+export interface KeyMaterials {
+  key: Key;
+  /** An EXTERNAL key's imported material (expiry), else null. */
+  imported: ImportedMaterial | null;
+  page: Page<MaterialEntry>;
+}
+
+/**
+ * The key's rotations (AWS's ROTATIONS_ONLY), or with `allMaterial` (ALL_KEY_MATERIAL) its first material too. Either
+ * way paged by version number; a key has a few dozen versions at most, so the second form pages in memory.
+ */
+export function listKeyRotations(deps: ServiceDeps, ctx: RequestContext, keyId: string, limit: number, marker: string | null, allMaterial = false): Promise<KeyMaterials> {
   return auditedRead(deps, ctx, async (repos, draft) => {
     const key = await rotatableKey(deps, ctx, repos, draft, 'kms:ListKeyRotations', keyId, 'read');
     needs(key.keySpec === 'SYMMETRIC_DEFAULT', 'UnsupportedOperationException', `${draft.keyArn} key spec ${key.keySpec} does not support rotation.`);
-    return repos.rotations.list(key.id, limit, marker);
+    const imported = key.origin === 'EXTERNAL' ? await repos.imports.get(key.id) : null;
+    if (!allMaterial) {
+      const page = await repos.rotations.list(key.id, limit, marker);
+      return { key, imported, page: { next: page.next, items: page.items.map((r) => ({ versionId: r.versionId, version: r.version, rotation: r })) } };
+    }
+    needs(marker === null || /^[0-9]{1,9}$/.test(marker), 'InvalidMarkerException', INVALID_MARKER_MESSAGE);
+    const rotations = new Map((await repos.rotations.list(key.id, 10_000, null)).items.map((r) => [r.versionId, r]));
+    const after = (await repos.keys.listVersions(key.id)).filter((v) => marker === null || v.version > Number(marker));
+    const items = after.slice(0, limit).map((v) => ({ versionId: v.id, version: v.version, rotation: rotations.get(v.id) ?? null }));
+    return { key, imported, page: { items, next: after.length > limit ? String(items[items.length - 1]?.version) : null } };
   });
 }
 

@@ -1,6 +1,6 @@
 // KeyRepository over Drizzle: keys and their versions; deleting a key cascades to versions, aliases and tags.
 import { and, asc, eq, gt, lte } from 'drizzle-orm';
-import { KmsError } from '../../core/errors.js';
+import { INVALID_MARKER_MESSAGE, KmsError } from '../../core/errors.js';
 import type { Key, KeyVersion, Page } from '../../core/model.js';
 import type { KeyRepository } from '../../core/ports.js';
 import type { Db } from '../client.js';
@@ -12,8 +12,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Ids are uuid columns: anything else cannot match, and would make Postgres raise 22P02. */
 const isUuid = (s: string): boolean => UUID.test(s);
 
-export const INVALID_MARKER_MESSAGE =
-  'The request was rejected because the marker that specifies where pagination should next begin is not valid.';
+export { INVALID_MARKER_MESSAGE };
 
 type KeyRow = typeof keys.$inferSelect;
 type VersionRow = typeof keyVersions.$inferSelect;

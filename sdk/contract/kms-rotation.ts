@@ -1,6 +1,6 @@
 // Request shapes of the key rotation operations with AWS's member constraints.
 import { z } from 'zod';
-import { int, keyIdMember, marker } from './shapes.js';
+import { int, keyIdMember, marker, oneOf } from './shapes.js';
 
 export const kmsRotationRequests = {
   EnableKeyRotation: z.object({ KeyId: keyIdMember, RotationPeriodInDays: int(90, 2560).optional() }),
@@ -9,7 +9,7 @@ export const kmsRotationRequests = {
   RotateKeyOnDemand: z.object({ KeyId: keyIdMember }),
   ListKeyRotations: z.object({
     KeyId: keyIdMember,
-    IncludeKeyMaterial: z.string().optional(),
+    IncludeKeyMaterial: oneOf(['ALL_KEY_MATERIAL', 'ROTATIONS_ONLY'] as const).optional(),
     Limit: int(1, 1000).optional(),
     Marker: marker,
   }),

@@ -1,5 +1,6 @@
 // Thin handlers for EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand and ListKeyRotations.
 import { keyArn, keyMaterialId } from '../../core/identifiers.js';
+import type { ImportedMaterial, Key } from '../../core/model.js';
 import { scopeOf, type RequestContext, type ServiceDeps } from '../../core/services/context.js';
 import {
   disableKeyRotation, enableKeyRotation, getKeyRotationStatus, listKeyRotations, rotateKeyOnDemand,
@@ -9,6 +10,16 @@ import { epoch, paged } from './shape.js';
 
 type Handler<O extends KmsRotationOperation> = (deps: ServiceDeps, ctx: RequestContext, input: KmsRotationRequest<O>) => Promise<object>;
 export type KmsRotationHandlers = { [O in KmsRotationOperation]: Handler<O> };
+
+/** ImportState, ExpirationModel and ValidTo of an EXTERNAL key's (one) material, as ListKeyRotations shows them. */
+function importState(key: Key, imported: ImportedMaterial | null) {
+  const expires = imported?.expirationModel === 'KEY_MATERIAL_EXPIRES' && imported.validTo;
+  return {
+    ImportState: key.state === 'PendingImport' ? 'PENDING_IMPORT' : 'IMPORTED',
+    ...(imported ? { ExpirationModel: imported.expirationModel } : {}),
+    ...(expires ? { ValidTo: epoch(expires) } : {}),
+  };
+}
 
 export const kmsRotationHandlers: KmsRotationHandlers = {
   EnableKeyRotation: async (d, c, i) => (await enableKeyRotation(d, c, i.KeyId, i.RotationPeriodInDays), {}),
@@ -31,9 +42,14 @@ export const kmsRotationHandlers: KmsRotationHandlers = {
   },
   ListKeyRotations: async (d, c, i) => {
     const scope = scopeOf(d, c);
-    const page = await listKeyRotations(d, c, i.KeyId, i.Limit ?? 100, i.Marker ?? null);
-    return paged(page, 'Rotations', (r) => ({
-      KeyId: keyArn(scope, r.keyId), KeyMaterialId: keyMaterialId(r.versionId), RotationDate: epoch(r.rotationDate), RotationType: r.rotationType,
+    const { key, imported, page } = await listKeyRotations(d, c, i.KeyId, i.Limit ?? 100, i.Marker ?? null, i.IncludeKeyMaterial === 'ALL_KEY_MATERIAL');
+    const arn = keyArn({ ...scope, accountId: key.accountId }, key.id);
+    return paged(page, 'Rotations', (m) => ({
+      KeyId: arn,
+      KeyMaterialId: keyMaterialId(m.versionId),
+      KeyMaterialState: m.versionId === key.currentVersionId ? 'CURRENT' : 'NON_CURRENT',
+      ...(key.origin === 'EXTERNAL' ? importState(key, imported) : {}),
+      ...(m.rotation ? { RotationDate: epoch(m.rotation.rotationDate), RotationType: m.rotation.rotationType } : {}),
     }));
   },
 };

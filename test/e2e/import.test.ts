@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createPublicKey, randomBytes } from 'node:crypto';
 import {
   CreateKeyCommand, DecryptCommand, DeleteImportedKeyMaterialCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, GetParametersForImportCommand,
-  ImportKeyMaterialCommand, type AlgorithmSpec, type WrappingKeySpec,
+  ImportKeyMaterialCommand, ListKeyRotationsCommand, type AlgorithmSpec, type WrappingKeySpec,
 } from '@aws-sdk/client-kms';
 import { failure, serverPerFile } from '../helpers/server.js';
 import { oaep, wrap } from '../helpers/wrap-material.js';
@@ -104,6 +104,9 @@ describe('imported key material', () => {
     const enc = await ctx.kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: new Uint8Array([7]) }));
     expect((await ctx.kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob }))).KeyMaterialId).toBe(id);
     expect((await ctx.kms.send(new GenerateDataKeyCommand({ KeyId: key.KeyId, KeySpec: 'AES_256' }))).KeyMaterialId).toBe(id);
+    const listed = await ctx.kms.send(new ListKeyRotationsCommand({ KeyId: key.KeyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }));
+    expect(listed.Rotations).toEqual([{ KeyId: key.Arn, KeyMaterialId: id, KeyMaterialState: 'CURRENT', ImportState: 'IMPORTED', ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }]);
+    expect((await ctx.kms.send(new ListKeyRotationsCommand({ KeyId: key.KeyId }))).Rotations).toEqual([]);
 
     // New material for an on-demand rotation is not offered: refused as such (not as different material), the token unspent.
     const p = await ctx.kms.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));

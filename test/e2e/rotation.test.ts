@@ -43,6 +43,16 @@ describe('on-demand rotation', () => {
     expect((await ctx.kms.send(new DecryptCommand({ CiphertextBlob: blobs[0], EncryptionContext: { v: '1' } }))).KeyMaterialId).toBe(key.CurrentKeyMaterialId);
     const re = await ctx.kms.send(new ReEncryptCommand({ CiphertextBlob: blobs[1], SourceEncryptionContext: { v: '2' }, DestinationKeyId: key.KeyId }));
     expect(re).toMatchObject({ SourceKeyMaterialId: ids[0], DestinationKeyMaterialId: ids[2] });
+    expect(rotations.map((r) => r.KeyMaterialState)).toEqual(['NON_CURRENT', 'NON_CURRENT', 'CURRENT']);
+    // ALL_KEY_MATERIAL adds the first material (no rotation date), paged like the rotations.
+    const all = async (Marker?: string) => ctx.kms.send(new ListKeyRotationsCommand({ KeyId: key.KeyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL', Limit: 3, Marker }));
+    const firstPage = await all();
+    expect(firstPage.Rotations![0]).toEqual({ KeyId: key.Arn, KeyMaterialId: key.CurrentKeyMaterialId, KeyMaterialState: 'NON_CURRENT' });
+    expect(firstPage.Truncated).toBe(true);
+    const lastPage = await all(firstPage.NextMarker);
+    expect([...firstPage.Rotations!, ...lastPage.Rotations!].map((r) => r.KeyMaterialId)).toEqual([key.CurrentKeyMaterialId, ...ids]);
+    expect(lastPage).toMatchObject({ Truncated: false, Rotations: [{ KeyMaterialState: 'CURRENT', RotationType: 'ON_DEMAND' }] });
+    expect((await failure(all('not-a-marker'))).name).toBe('InvalidMarkerException');
     const list = await ctx.kms.send(new ListKeyRotationsCommand({ KeyId: key.KeyId }));
     expect(list.Rotations).toHaveLength(3);
     expect(list.Rotations!.every((r) => r.RotationType === 'ON_DEMAND' && r.KeyId === key.Arn && r.RotationDate instanceof Date)).toBe(true);
