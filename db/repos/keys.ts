@@ -113,6 +113,8 @@ export class DrizzleKeyRepository implements KeyRepository {
   delete(keyId: string): Promise<void> {
     return guard(async () => {
       await this.db.delete(keys).where(eq(keys.id, keyId));
+      // Locks the usage row before the transaction's audit append locks the chain head, the reverse of an append's
+      // order; no append can want this row meanwhile: a key is deleted after ≥ 7 days pending deletion, unusable.
       await this.db.delete(keyLastUsage).where(eq(keyLastUsage.keyId, keyId));
     });
   }
