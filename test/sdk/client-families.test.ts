@@ -120,6 +120,10 @@ describe('rotation', () => {
     expect(listed.Rotations![0]!.RotationDate).toBeInstanceOf(Date);
     expect(listed.Truncated).toBe(false);
     expect(Buffer.from((await client.decrypt({ CiphertextBlob: before.CiphertextBlob! })).Plaintext!).toString()).toBe('before rotation');
+    // The Decrypt just made is the key's last use, its dates decoded as Dates like every other.
+    const usage = await client.getKeyLastUsage({ KeyId: key.KeyId });
+    expect(usage).toMatchObject({ KeyId: key.KeyId, KeyLastUsage: { Operation: 'Decrypt' } });
+    for (const d of [usage.KeyLastUsage!.Timestamp, usage.TrackingStartDate, usage.KeyCreationDate]) expect(d).toBeInstanceOf(Date);
     await client.disableKeyRotation({ KeyId: key.KeyId });
     expect((await client.getKeyRotationStatus({ KeyId: key.KeyId })).KeyRotationEnabled).toBe(false);
   });
