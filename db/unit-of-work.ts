@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import type { AuditAppender, ChangeFeed, Repositories, UnitOfWork, WrappedKeyStore } from '../core/ports.js';
 import { wrappedKeyStoreOver } from './wrapped-key-store.js';
 import { changeFeedOver } from './change-feed.js';
-import { AuditBatcher } from './audit-batcher.js';
+import { AuditBatcher, DEFAULT_GATHER_TURNS, MAX_AUDIT_BATCH } from './audit-batcher.js';
 import type { Database, DatabaseOptions, Db } from './client.js';
 import { openDatabase } from './client.js';
 import { guard } from './errors.js';
@@ -22,6 +22,11 @@ import { DrizzleRotationRepository } from './repos/rotations.js';
 import { DrizzleImportRepository } from './repos/imports.js';
 
 const HEALTH_TIMEOUT_MS = 2_000;
+
+export interface UnitOfWorkTuning {
+  /** Event-loop turns an audit batch may wait for more events (db/audit-batcher.ts); 0: none. */
+  auditGatherTurns?: number;
+}
 
 /** Every repository over one database handle or transaction. */
 export function repositoriesOver(db: Db, inTransaction = false, auditAppender: AuditAppender | null = null): Repositories {
@@ -54,16 +59,16 @@ export class DrizzleUnitOfWork implements UnitOfWork {
   /** Transactions whose callback is still running: see transaction(). */
   private openTransactions = 0;
 
-  /** Takes ownership of `database`: close() closes it. */
-  constructor(private readonly database: Database) {
-    this.auditAppender = new AuditBatcher(database.db);
+  /** Takes ownership of `database`: close() closes it. `auditGatherTurns`: see db/audit-batcher.ts. */
+  constructor(private readonly database: Database, tuning: UnitOfWorkTuning = {}) {
+    this.auditAppender = new AuditBatcher(database.db, MAX_AUDIT_BATCH, tuning.auditGatherTurns ?? DEFAULT_GATHER_TURNS);
     this.changes = changeFeedOver(database, () => this.active.getStore());
     this.repos = repositoriesOver(database.db, false, this.auditAppender);
     this.wrappedKeys = wrappedKeyStoreOver(database, () => this.active.getStore());
   }
 
   /** Opens the database, applies migrations and returns a unit of work over it. */
-  static async open(options: DatabaseOptions = {}): Promise<DrizzleUnitOfWork> {
+  static async open(options: DatabaseOptions = {}, tuning: UnitOfWorkTuning = {}): Promise<DrizzleUnitOfWork> {
     if (options.url && options.migrationUrl) {
       const owner = await guard(() => openDatabase({ url: options.migrationUrl }));
       try {
@@ -79,7 +84,7 @@ export class DrizzleUnitOfWork implements UnitOfWork {
       await database.close().catch(() => {});
       throw e;
     }
-    return new DrizzleUnitOfWork(database);
+    return new DrizzleUnitOfWork(database, tuning);
   }
 
   get kind(): Database['kind'] {

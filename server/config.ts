@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { Secret } from './secret.js';
 import { DEFAULT_QUOTAS, type QuotaConfig } from './quotas.js';
+import { DEFAULT_GATHER_TURNS } from '../db/audit-batcher.js';
 
 export const DEFAULT_SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 export const DEV_TOKEN_LABEL = 'coffer-dev';
@@ -47,6 +48,7 @@ const schema = z.object({
   COFFER_HSM_SYNC_MAX_BYTES: z.union([z.literal('auto'), z.coerce.number().int().min(0).max(65536)]).default('auto'),
   COFFER_HSM_HEAVY_CONCURRENCY: z.coerce.number().int().min(0).max(1024).optional(),
   COFFER_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
+  COFFER_AUDIT_GATHER_TURNS: z.coerce.number().int().min(0).max(64).default(DEFAULT_GATHER_TURNS),
   COFFER_METADATA_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
   COFFER_HELPER_THREAD_NICE: z.coerce.number().int().min(0).max(19).default(5),
   COFFER_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default('auto'),
@@ -95,6 +97,8 @@ export interface Config {
   quotas: QuotaConfig;
   /** How long a looked-up access key (its unsealed secret) is reused, at most 1 s; 0 = not cached. */
   credentialCacheMs: number;
+  /** Event-loop turns an audit batch may wait for more events before it starts (db/audit-batcher.ts). */
+  auditGatherTurns: number;
   /** How long key metadata, policies and grants read by requests that change nothing are reused (≤ 1000; 0: never). */
   metadataCacheMs: number;
   /**
@@ -236,6 +240,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       management: env.COFFER_QUOTA_MANAGEMENT_RPS,
     },
     credentialCacheMs: env.COFFER_CREDENTIAL_CACHE_MS,
+    auditGatherTurns: env.COFFER_AUDIT_GATHER_TURNS,
     metadataCacheMs: env.COFFER_METADATA_CACHE_MS,
     workers: workersFor(env.COFFER_WORKERS, dbUrl !== null),
     helperThreadNice: env.COFFER_HELPER_THREAD_NICE,

@@ -66,6 +66,7 @@ async function openDatabaseFor(config: Config, hsm: Pkcs11Hsm): Promise<DrizzleU
       config.databaseUrl
         ? { url: config.databaseUrl.reveal(), ...(config.migrationDatabaseUrl ? { migrationUrl: config.migrationDatabaseUrl.reveal() } : {}) }
         : { pgliteDir: join(config.dataDir, 'pglite') },
+      { auditGatherTurns: config.auditGatherTurns },
     );
   } catch (e) {
     await hsm.close();

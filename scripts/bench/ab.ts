@@ -12,6 +12,8 @@ import { loopStats, NO_THROTTLE, phases, prepare, signOpsOf, verifyOpsOf, type P
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** BENCH_CONNECTIONS (64): e.g. 1 for the latency of a lone client. */
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 
 /** The commit's source tree in a temporary directory, with this checkout's node_modules. */
 function treeOf(ref: string): string {
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
           const ticks0 = cpuTicks(pid);
           const url = dbs[i]?.url;
           const account = { serverPid: pid, database: url ? new URL(url).pathname.slice(1) : null };
-          const r = await runLoadProcess({ url: (servers[i] as { url: string }).url, target: phase.target, bodies: phase.bodies, credentials: { ...ADMIN, region: REGION }, connections: 64, warmupMs: 1000, durationMs: SECONDS * 1000, account });
+          const r = await runLoadProcess({ url: (servers[i] as { url: string }).url, target: phase.target, bodies: phase.bodies, credentials: { ...ADMIN, region: REGION }, connections: CONNECTIONS, warmupMs: 1000, durationMs: SECONDS * 1000, account });
           if (r.errors) throw new Error(`${op} on ${variants[i]}: ${r.errors} errors, first: ${r.firstError}`);
           // Over the measured window when the load generator accounted it; else warm-up requests counted too.
           const perReq = r.cpu ? r.cpu.server / r.requests : ((cpuTicks(pid) - ticks0) * 10) / (r.requests * (1 + 1 / SECONDS));
@@ -77,7 +79,7 @@ async function main(): Promise<void> {
           cpuMs[i]?.push(Math.round(perReq * 100) / 100);
           rps[i]?.push(r.rps);
           p99[i]?.push(r.p99Ms);
-          process.stderr.write(`[ab] ${op} round ${round + 1} ${variants[i] || '(default)'}: ${r.rps} req/s, p99 ${r.p99Ms} ms, server CPU ${cpuMs[i]?.at(-1)} ms/req, loop p99/max ${loop ? `${loop.p99Ms}/${loop.maxMs}` : '-'} ms\n`);
+          process.stderr.write(`[ab] ${op} round ${round + 1} ${variants[i] || '(default)'}: ${r.rps} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, server CPU ${cpuMs[i]?.at(-1)} ms/req, loop p99/max ${loop ? `${loop.p99Ms}/${loop.maxMs}` : '-'} ms\n`);
         }
       }
       for (const i of [0, 1]) {

@@ -10,7 +10,7 @@ import { ownerOnlyAuthorizer } from '../../core/authorization.js';
 import { systemClock, type Clock } from '../../core/ports.js';
 import { audited, auditedRead } from '../../core/services/audited.js';
 import type { RequestContext, ServiceDeps } from '../../core/services/context.js';
-import { DrizzleUnitOfWork } from '../../db/index.js';
+import { DrizzleUnitOfWork, type UnitOfWorkTuning } from '../../db/index.js';
 import { ensureDevToken, openHsm, type Pkcs11Hsm } from '../../hsm/index.js';
 import { runAudit } from '../../sdk/cli/audit.js';
 import { ADMIN, REGION } from './server.js';
@@ -21,8 +21,8 @@ export async function openTestToken(): Promise<Pkcs11Hsm> {
   return openHsm({ ...token, poolSize: 3 });
 }
 
-export async function servicesOver(url: string, hsm: Pkcs11Hsm, clock: Clock = systemClock): Promise<ServiceDeps & { uow: DrizzleUnitOfWork }> {
-  const uow = await DrizzleUnitOfWork.open({ url });
+export async function servicesOver(url: string, hsm: Pkcs11Hsm, clock: Clock = systemClock, tuning: UnitOfWorkTuning = {}): Promise<ServiceDeps & { uow: DrizzleUnitOfWork }> {
+  const uow = await DrizzleUnitOfWork.open({ url }, tuning);
   return { uow, hsm, clock, authorizer: ownerOnlyAuthorizer, region: REGION, newId: randomUUID };
 }
 

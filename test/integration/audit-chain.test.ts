@@ -16,6 +16,8 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { adminContext, appendEvents, audit, openTestToken, servicesOver } from '../helpers/audit.js';
 import { auditedRead } from '../../core/services/audited.js';
 import type { AuditEvent } from '../../core/audit.js';
+import type { AuditBatcher } from '../../db/audit-batcher.js';
+import type { UnitOfWorkTuning } from '../../db/index.js';
 
 const auditEvent = (id: string): AuditEvent => ({
   id, time: new Date(), requestId: randomUUID(), operation: 'Encrypt', keyArn: null, callerArn: null, accessKeyId: null,
@@ -34,11 +36,11 @@ afterAll(async () => {
 });
 
 /** A fresh Postgres database holding a verified chain of `n` events; returns its URL and a superuser connection. */
-async function chain(n: number, concurrency = 1, mixed = false) {
+async function chain(n: number, concurrency = 1, mixed = false, tuning: UnitOfWorkTuning = {}) {
   const db = await createTestDatabase({ allowPglite: false });
   if (!db?.url) throw new Error('these tests need Postgres (the local server or TEST_DATABASE_URL)');
   dbs.push(db);
-  const deps = await servicesOver(db.url, hsm);
+  const deps = await servicesOver(db.url, hsm, undefined, tuning);
   await appendEvents(deps, n, concurrency, mixed);
   const sql = postgres(db.url, { max: 1, onnotice: () => {} });
   return { url: db.url, deps, sql, close: async () => (await sql.end(), await deps.uow.close()) };
@@ -186,12 +188,40 @@ describe('group commit (requests that change no state)', () => {
     }
   });
 
+  it('a batch waits a few event-loop turns for events appended meanwhile (COFFER_AUDIT_GATHER_TURNS), and with 0 commits at once', async () => {
+    for (const turns of [0, 4]) {
+      const db = await createTestDatabase({ allowPglite: false });
+      if (!db?.url) throw new Error('these tests need Postgres');
+      dbs.push(db);
+      const deps = await servicesOver(db.url, hsm, undefined, { auditGatherTurns: turns });
+      try {
+        const batcher = deps.uow.auditAppender as AuditBatcher;
+        // Three events one event-loop turn apart, as requests handled side by side append them: each turn's append is
+        // scheduled before the batcher looks again (a request's I/O comes in before the turn's setImmediate callbacks).
+        await new Promise<void>((done, fail) => {
+          const appended: Promise<void>[] = [];
+          const step = () => {
+            if (appended.length < 2) setImmediate(step);
+            appended.push(batcher.append(auditEvent(randomUUID())));
+            if (appended.length === 3) Promise.all(appended).then(() => done(), fail);
+          };
+          setImmediate(step);
+        });
+        if (turns === 0) expect(batcher.batches).toBeGreaterThan(1);
+        else expect(batcher.batches).toBe(1);
+      } finally {
+        await deps.uow.close();
+      }
+    }
+  });
+
   it('a failed batch fails every request in it and stores none of its events', async () => {
-    const c = await chain(0);
+    const c = await chain(0, 1, false, { auditGatherTurns: 0 });
     try {
       const appender = c.deps.uow.auditAppender;
       const dup = randomUUID();
-      // The first event commits alone; the three that arrive meanwhile form the next batch, which holds a duplicate id.
+      // Committing at once (no gathering), the first event commits alone; the three that arrive meanwhile form the
+      // next batch, which holds a duplicate id.
       const ids = [randomUUID(), dup, dup, randomUUID()];
       const outcomes = await Promise.allSettled(ids.map((id) => appender.append(auditEvent(id))));
       expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'rejected']);
