@@ -183,6 +183,8 @@ export interface AuditAppender {
   append(event: AuditEvent): Promise<void>;
   /** Events waiting for or inside a commit now. */
   readonly depth: number;
+  /** Group commits made so far (committed or failed): events appended over batches is the mean batch size. */
+  readonly batches: number;
 }
 
 export interface AuditRepository {

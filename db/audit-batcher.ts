@@ -32,8 +32,7 @@ export class AuditBatcher implements AuditAppender {
   private queue: Pending[] = [];
   private committing = 0;
   private draining = false;
-  /** Batches sent so far (committed or failed). */
-  batches = 0;
+  private sent = 0;
 
   constructor(
     private readonly db: Db,
@@ -43,6 +42,10 @@ export class AuditBatcher implements AuditAppender {
 
   get depth(): number {
     return this.queue.length + this.committing;
+  }
+
+  get batches(): number {
+    return this.sent;
   }
 
   append(event: AuditEvent): Promise<void> {
@@ -74,7 +77,7 @@ export class AuditBatcher implements AuditAppender {
         if (this.gatherTurns > 0) await this.gather(); // not even a microtask's wait when off
         const batch = this.queue.splice(0, this.maxBatch);
         this.committing = batch.length;
-        this.batches += 1;
+        this.sent += 1;
         try {
           await guard(() => appendChained(this.db, batch.map((p) => p.event)), DUPLICATE_EVENT);
           for (const p of batch) p.resolve();

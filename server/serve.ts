@@ -99,6 +99,7 @@ async function selfTest(hsm: Pkcs11Hsm, config: Config, log: Logger) {
 
 function registerGauges(metrics: Metrics, hsm: Pkcs11Hsm, audit: AuditAppender): void {
   metrics.gauge({ name: 'coffer_audit_queue_depth', help: 'Audit events waiting for, or inside, a group commit (requests wait for theirs).', read: () => audit.depth });
+  metrics.gauge({ name: 'coffer_audit_batches_total', help: 'Group commits of audit events made outside state changes (with coffer_audit_writes_total: the mean batch size).', read: () => audit.batches, type: 'counter' });
   const pool = hsm.pool;
   metrics.gauge({ name: 'coffer_hsm_sessions_in_use', help: 'Token sessions checked out by an operation.', read: () => pool.inUseCount });
   metrics.gauge({ name: 'coffer_hsm_sessions_open', help: 'Token sessions open (idle or in use).', read: () => pool.openCount });

@@ -136,6 +136,9 @@ describe('metrics', () => {
     expect(delta('coffer_request_duration_seconds_count{operation="Encrypt"}')).toBe(3);
     expect(delta('coffer_request_errors_total{operation="Decrypt",error="InvalidCiphertextException"}')).toBe(1);
     expect(delta('coffer_audit_writes_total')).toBe(5);
+    // One request at a time: each Encrypt and the refused Decrypt is a group commit of its own (CreateKey commits
+    // its event in its own transaction).
+    expect(delta('coffer_audit_batches_total')).toBe(4);
     expect(metric(after, 'coffer_throttles_total')).toBe(0);
     expect(metric(after, 'coffer_hsm_sessions_max')).toBeGreaterThan(0);
     expect(metric(after, 'coffer_hsm_sessions_in_use')).toBe(0);
