@@ -45,7 +45,7 @@ interface KeyLastUsage {
 
 /** "Encrypt, <time>", or since when it has not been used (AWS's console says the same in its words). */
 function lastUsed(u: KeyLastUsage | null): string {
-  if (!u) return '— (not allowed to read it)';
+  if (!u) return '—'; // GetKeyLastUsage refused (not allowed, or failed): the rest of the page still stands
   const last = u.KeyLastUsage;
   return last?.Operation ? `${last.Operation}, ${fmtDate(last.Timestamp)}` : `Not used since ${fmtDate(u.TrackingStartDate)}`;
 }
