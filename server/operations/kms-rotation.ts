@@ -6,20 +6,16 @@ import {
   disableKeyRotation, enableKeyRotation, getKeyRotationStatus, listKeyRotations, rotateKeyOnDemand,
 } from '../../core/services/rotation.js';
 import type { KmsRotationOperation, KmsRotationRequest } from '../../sdk/contract/kms-rotation.js';
-import { epoch, paged } from './shape.js';
+import { epoch, importedMetadata, paged } from './shape.js';
 
 type Handler<O extends KmsRotationOperation> = (deps: ServiceDeps, ctx: RequestContext, input: KmsRotationRequest<O>) => Promise<object>;
 export type KmsRotationHandlers = { [O in KmsRotationOperation]: Handler<O> };
 
-/** ImportState, ExpirationModel and ValidTo of an EXTERNAL key's (one) material, as ListKeyRotations shows them. */
-function importState(key: Key, imported: ImportedMaterial | null) {
-  const expires = imported?.expirationModel === 'KEY_MATERIAL_EXPIRES' && imported.validTo;
-  return {
-    ImportState: key.state === 'PendingImport' ? 'PENDING_IMPORT' : 'IMPORTED',
-    ...(imported ? { ExpirationModel: imported.expirationModel } : {}),
-    ...(expires ? { ValidTo: epoch(expires) } : {}),
-  };
-}
+/** ImportState, and ExpirationModel and ValidTo as DescribeKey shows them, of an EXTERNAL key's (one) material. */
+const importState = (key: Key, imported: ImportedMaterial | null) => ({
+  ImportState: key.state === 'PendingImport' ? 'PENDING_IMPORT' : 'IMPORTED',
+  ...importedMetadata(key, imported),
+});
 
 export const kmsRotationHandlers: KmsRotationHandlers = {
   EnableKeyRotation: async (d, c, i) => (await enableKeyRotation(d, c, i.KeyId, i.RotationPeriodInDays), {}),

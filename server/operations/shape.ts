@@ -8,7 +8,7 @@ export const epoch = (d: Date) => d.getTime() / 1000;
 export const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 
 /** ExpirationModel and ValidTo of an EXTERNAL key's material, as AWS shows them: absent while the key awaits material. */
-function importedMetadata(key: Key, imported: ImportedMaterial | null) {
+export function importedMetadata(key: Key, imported: ImportedMaterial | null) {
   if (key.origin !== 'EXTERNAL' || key.state === 'PendingImport' || !imported) return {};
   const expires = imported.expirationModel === 'KEY_MATERIAL_EXPIRES' && imported.validTo;
   return { ExpirationModel: imported.expirationModel, ...(expires ? { ValidTo: epoch(expires) } : {}) };
