@@ -120,11 +120,12 @@ function checkImportType(key: Key, arn: string, input: ImportInput, before: Impo
     'UnsupportedOperationException',
     `Importing new key material into ${arn}, which already has imported key material, is not supported by this server (no on-demand rotation of imported material); re-import its existing material.`,
   );
-  needs(
-    input.KeyMaterialId === undefined || input.KeyMaterialId === keyMaterialId(key.currentVersionId),
-    'NotFoundException',
-    `Key material ${input.KeyMaterialId ?? ''} is not associated with ${arn}.`,
-  );
+  needsOwnMaterial(key, arn, input.KeyMaterialId);
+}
+
+/** A KeyMaterialId, when given, must name the key's material (each key here has one). */
+function needsOwnMaterial(key: Key, arn: string, materialId: string | undefined): void {
+  needs(materialId === undefined || materialId === keyMaterialId(key.currentVersionId), 'NotFoundException', `Key material ${materialId ?? ''} is not associated with ${arn}.`);
 }
 
 function expiryOf(input: ImportInput, now: Date): Pick<ImportedMaterial, 'expirationModel' | 'validTo'> {
@@ -219,11 +220,10 @@ async function putInToken(hsm: Hsm, key: Key, material: Buffer): Promise<void> {
 export function deleteImportedKeyMaterial(deps: ServiceDeps, ctx: RequestContext, keyId: string, materialId?: string): Promise<{ keyArn: string; keyMaterialId: string | null }> {
   return audited(deps, ctx, async (repos, draft) => {
     const { key, arn } = await keyForImport(deps, ctx, repos, draft, 'kms:DeleteImportedKeyMaterial', keyId);
-    const own = keyMaterialId(key.currentVersionId);
-    needs(materialId === undefined || materialId === own, 'NotFoundException', `Key material ${materialId ?? ''} is not associated with ${arn}.`);
+    needsOwnMaterial(key, arn, materialId);
     await deps.hsm.destroyRootKey(key.currentVersionId);
     await repos.keys.update(key.id, { state: 'PendingImport' });
-    return { keyArn: arn, keyMaterialId: key.keySpec === 'SYMMETRIC_DEFAULT' ? own : null };
+    return { keyArn: arn, keyMaterialId: key.keySpec === 'SYMMETRIC_DEFAULT' ? keyMaterialId(key.currentVersionId) : null };
   });
 }
 
