@@ -32,6 +32,16 @@ export function describeError(e: unknown): Record<string, unknown> {
   return { type: typeof e };
 }
 
+/**
+ * Logs a rejected promise nobody awaited, and lets the process serve on: Node would end it. Seen once in eight runs of
+ * test/e2e/db-faults.test.ts: postgres.js rejected a promise no caller held with `read ECONNRESET` while Postgres
+ * stopped under load (porsager/postgres#600 reports the same). No request waits on such a promise, so the work it
+ * carried has failed already; thrown exceptions still end the process.
+ */
+export function serveOnUnhandledRejections(events: { on(event: 'unhandledRejection', fn: (reason: unknown) => void): unknown }, log: Logger): void {
+  events.on('unhandledRejection', (reason) => log.error('unhandled promise rejection: serving on', { error: describeError(reason) }));
+}
+
 /** A pino logger behind Coffer's Logger interface; `write` replaces stderr (tests). Lines are written synchronously. */
 export function createLogger(level: Level, write?: (line: string) => void): Logger {
   const destination: DestinationStream = write

@@ -19,7 +19,7 @@ import { ensureBootstrapAdmin } from './bootstrap.js';
 import type { Config } from './config.js';
 import { startDeletionJob, startRewrapJob, startRotationJob, type Job } from './jobs.js';
 import { startAuditJob } from './audit-jobs.js';
-import { describeError, type Logger } from './log.js';
+import { describeError, serveOnUnhandledRejections, type Logger } from './log.js';
 import { meteredUnitOfWork } from './metered-uow.js';
 import { cachedUnitOfWork, proveFeed } from './cached-uow.js';
 import { MetadataCache } from '../core/services/metadata-cache.js';
@@ -197,6 +197,7 @@ export async function runServer(config: Config, log: Logger, heldSignal: string 
   let stop = (signal: string) => void (held ??= signal);
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  serveOnUnhandledRejections(process, log);
   const benchStats = startBenchStats(process.env, log);
   let running: RunningServer;
   try {

@@ -7,9 +7,24 @@ import { isKmsError, KmsError } from '../../core/errors.js';
 import { FipsPolicy, registerFallback, FALLBACKS } from '../../hsm/fips.js';
 import type { Capabilities } from '../../hsm/probe.js';
 import { ConfigError, loadConfig } from '../../server/config.js';
-import { createLogger, REDACTED } from '../../server/log.js';
+import { EventEmitter } from 'node:events';
+import { createLogger, REDACTED, serveOnUnhandledRejections } from '../../server/log.js';
 import { Metrics } from '../../server/metrics.js';
 import { checkReadiness } from '../../server/readiness.js';
+
+describe('unhandled promise rejections', () => {
+  it('are logged with the error described (no message: it may hold bound values) and do not throw', () => {
+    const lines: string[] = [];
+    const events = new EventEmitter();
+    serveOnUnhandledRejections(events, createLogger('info', (l) => lines.push(l)));
+    const reset = Object.assign(new Error('read ECONNRESET params: secret-value-1234'), { code: 'ECONNRESET' });
+    expect(() => events.emit('unhandledRejection', reset)).not.toThrow();
+    expect(lines).toHaveLength(1);
+    const line = JSON.parse(lines[0]!) as { msg: string; error: { name: string; code: string } };
+    expect(line).toMatchObject({ msg: 'unhandled promise rejection: serving on', error: { name: 'Error', code: 'ECONNRESET' } });
+    expect(lines[0]).not.toContain('secret-value-1234');
+  });
+});
 
 describe('metrics', () => {
   it('renders counters, a cumulative histogram and gauges in the text format', () => {
