@@ -45,12 +45,18 @@ export interface Rotation {
   rotationType: RotationType;
 }
 
-/** What is known of a key's imported material: a check value (to refuse different material later) and its expiry. */
+/**
+ * What is known of one imported key material (a key version): a check value (to refuse different material later),
+ * its expiry and description, and whether it is in the token now (false once deleted or expired).
+ */
 export interface ImportedMaterial {
   keyId: string;
+  versionId: string;
   checkValue: Uint8Array;
   expirationModel: 'KEY_MATERIAL_EXPIRES' | 'KEY_MATERIAL_DOES_NOT_EXPIRE';
   validTo: Date | null;
+  description: string | null;
+  imported: boolean;
 }
 
 export interface Alias {

@@ -131,6 +131,10 @@ export interface KeyRepository {
   update(keyId: string, patch: Partial<Pick<Key, 'description' | 'state' | 'deletionDate' | 'pendingWindowDays' | 'currentVersionId'>>): Promise<void>;
   getVersion(keyId: string, versionId: string): Promise<KeyVersion | null>;
   listVersions(keyId: string): Promise<KeyVersion[]>;
+  /** Adds a version that is not current (imported material pending an on-demand rotation). */
+  addVersion(version: KeyVersion): Promise<void>;
+  /** Removes a version that never became current, with its import record. */
+  deleteVersion(keyId: string, versionId: string): Promise<void>;
   /**
    * Inside a unit of work: locks and returns one key whose deletion date has passed, skipping keys
    * another instance has locked (FOR UPDATE SKIP LOCKED), or null.
@@ -229,6 +233,8 @@ export interface RotationRepository {
   putSettings(settings: RotationSettings): Promise<void>;
   /** Adds a key version made by a rotation and its rotation row, and makes it the key's current version. */
   addRotation(version: KeyVersion, rotation: Rotation): Promise<void>;
+  /** Adds the rotation row of an existing version (imported material pending rotation) and makes it current. */
+  promote(rotation: Rotation): Promise<void>;
   /** Rotations of a key, oldest first, after `marker` (a version number) when given. */
   list(keyId: string, limit: number, marker: string | null): Promise<Page<Rotation>>;
   countOnDemand(keyId: string): Promise<number>;
@@ -240,11 +246,13 @@ export interface RotationRepository {
 }
 
 export interface ImportRepository {
-  get(keyId: string): Promise<ImportedMaterial | null>;
+  /** Every material ever imported into the key (one per version that has had material). */
+  list(keyId: string): Promise<ImportedMaterial[]>;
+  /** Adds or replaces the record of one material (by version). */
   put(record: ImportedMaterial): Promise<void>;
   /**
-   * Inside a unit of work: locks and returns one key whose imported material's ValidTo has passed and that still has
-   * material (Enabled or Disabled), skipping keys another instance has locked (FOR UPDATE SKIP LOCKED), or null.
+   * Inside a unit of work: locks and returns one material still in the token whose ValidTo has passed, of a key not
+   * pending deletion, skipping rows another instance has locked (FOR UPDATE SKIP LOCKED), or null.
    */
   claimExpired(now: Date): Promise<{ key: Key; material: ImportedMaterial } | null>;
   /** Records a wrapping key pair GetParametersForImport made. */

@@ -42,14 +42,28 @@ export const keyRotations = pgTable(
   (t) => [index('key_rotations_key_id_idx').on(t.keyId, t.version)],
 );
 
-export const keyImports = pgTable('key_imports', {
-  keyId: uuid('key_id')
-    .primaryKey()
-    .references(() => keys.id, { onDelete: 'cascade' }),
-  checkValue: bytea('check_value').notNull(),
-  expirationModel: text('expiration_model').$type<ImportedMaterial['expirationModel']>().notNull(),
-  validTo: tstz('valid_to'),
-});
+/**
+ * One row per imported key material (a key version): its check value (to refuse different material on re-import),
+ * expiry, description, and whether the material is in the token now (false once deleted or expired, until
+ * re-imported). A symmetric key may have several: AWS's on-demand rotation of imported material.
+ */
+export const keyImports = pgTable(
+  'key_imports',
+  {
+    versionId: uuid('version_id')
+      .primaryKey()
+      .references(() => keyVersions.id, { onDelete: 'cascade' }),
+    keyId: uuid('key_id')
+      .notNull()
+      .references(() => keys.id, { onDelete: 'cascade' }),
+    checkValue: bytea('check_value').notNull(),
+    expirationModel: text('expiration_model').$type<ImportedMaterial['expirationModel']>().notNull(),
+    validTo: tstz('valid_to'),
+    description: text('description'),
+    imported: boolean('imported').notNull().default(true),
+  },
+  (t) => [index('key_imports_key_id_idx').on(t.keyId), index('key_imports_valid_to_idx').on(t.validTo).where(sql`imported`)],
+);
 
 /**
  * Each key's last successful cryptographic use (GetKeyLastUsage), upserted by the statement that appends the audit

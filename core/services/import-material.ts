@@ -9,7 +9,8 @@ import { drainClaims } from './claimed-jobs.js';
 import { createDecipheriv, timingSafeEqual } from 'node:crypto';
 import { invalidCiphertext, KmsError, needs } from '../errors.js';
 import { isAsymmetric, isHmac, isRsa, type RsaSpec } from '../key-spec.js';
-import type { ImportedMaterial, Key } from '../model.js';
+import type { ImportedMaterial, Key, KeyVersion } from '../model.js';
+import { everyUsableImported, pendingVersion } from '../imported-material.js';
 import type { Hsm, Repositories } from '../ports.js';
 import type { AuditDraft } from '../audit.js';
 import { audited } from './audited.js';
@@ -103,29 +104,60 @@ export interface ImportInput {
   ValidTo?: Date | undefined;
   ExpirationModel?: string | undefined;
   ImportType?: string | undefined;
+  KeyMaterialDescription?: string | undefined;
   KeyMaterialId?: string | undefined;
 }
 
-/**
- * ImportType and KeyMaterialId, as AWS defines them for symmetric keys. Each key here holds one material (the key
- * version made with it), so NEW_KEY_MATERIAL (new material for an on-demand rotation) is refused once material was
- * imported, rather than read as a re-import and refused as different material; a KeyMaterialId must name it.
- */
-function checkImportType(key: Key, arn: string, input: ImportInput, before: ImportedMaterial | null): void {
-  if (input.ImportType === undefined && input.KeyMaterialId === undefined) return;
-  needs(key.keySpec === 'SYMMETRIC_DEFAULT', 'ValidationException', 'ImportType and KeyMaterialId are only valid for symmetric encryption keys.');
-  needs(!(input.ImportType === 'NEW_KEY_MATERIAL' && input.KeyMaterialId !== undefined), 'ValidationException', 'You cannot specify a key material ID with ImportType set to NEW_KEY_MATERIAL.');
-  needs(
-    !(input.ImportType === 'NEW_KEY_MATERIAL' && before !== null),
-    'UnsupportedOperationException',
-    `Importing new key material into ${arn}, which already has imported key material, is not supported by this server (no on-demand rotation of imported material); re-import its existing material.`,
-  );
-  needsOwnMaterial(key, arn, input.KeyMaterialId);
+/** Where imported material goes, decided from its check value before the token is touched. */
+interface Placement {
+  versionId: string;
+  /** The record of the material it re-imports, or null for new material. */
+  before: ImportedMaterial | null;
+  /** A new version, pending on-demand rotation, that this import adds. */
+  pending: KeyVersion | null;
 }
 
-/** A KeyMaterialId, when given, must name the key's material (each key here has one). */
-function needsOwnMaterial(key: Key, arn: string, materialId: string | undefined): void {
-  needs(materialId === undefined || materialId === keyMaterialId(key.currentVersionId), 'NotFoundException', `Key material ${materialId ?? ''} is not associated with ${arn}.`);
+type Place = (checkValue: Uint8Array) => Placement;
+
+const sameCheckValue = (m: ImportedMaterial, checkValue: Uint8Array): boolean =>
+  m.checkValue.length === checkValue.length && timingSafeEqual(m.checkValue, checkValue);
+
+/**
+ * ImportType and KeyMaterialId, as AWS defines them: new material (the default while the key never had any) is the
+ * key's first material, or for a symmetric key that has material, material pending an on-demand rotation (one at a
+ * time); existing material (the default after that) must be one the key had, the one KeyMaterialId names when given.
+ * Everything that can be refused without the material is refused before the import token is spent.
+ */
+function placementFor(deps: ServiceDeps, key: Key, arn: string, input: ImportInput, materials: ImportedMaterial[], versions: KeyVersion[]): Place {
+  const symmetric = key.keySpec === 'SYMMETRIC_DEFAULT';
+  needs(symmetric || (input.ImportType === undefined && input.KeyMaterialId === undefined && input.KeyMaterialDescription === undefined), 'ValidationException', 'ImportType, KeyMaterialId and KeyMaterialDescription are only valid for symmetric encryption keys.');
+  const type = input.ImportType ?? (materials.length === 0 ? 'NEW_KEY_MATERIAL' : 'EXISTING_KEY_MATERIAL');
+  needs(!(type === 'NEW_KEY_MATERIAL' && input.KeyMaterialId !== undefined), 'ValidationException', 'You cannot specify a key material ID with ImportType set to NEW_KEY_MATERIAL.');
+  const mismatch = () => new KmsError('IncorrectKeyMaterialException', `The key material is not the material ${arn} had before.`);
+  if (type === 'EXISTING_KEY_MATERIAL') {
+    needs(materials.length > 0, 'IncorrectKeyMaterialException', `${arn} has no key material to re-import; import it with ImportType NEW_KEY_MATERIAL.`);
+    const named = input.KeyMaterialId === undefined ? null : findMaterial(key, arn, materials, input.KeyMaterialId);
+    return (checkValue) => {
+      const before = named ?? materials.find((m) => sameCheckValue(m, checkValue));
+      if (!before || !sameCheckValue(before, checkValue)) throw mismatch();
+      return { versionId: before.versionId, before, pending: null };
+    };
+  }
+  if (materials.length === 0) return () => ({ versionId: key.currentVersionId, before: null, pending: null });
+  const pending = pendingVersion(key, versions);
+  needs(pending === null, 'KMSInvalidStateException', `${arn} already has key material pending rotation (${pending ? keyMaterialId(pending.id) : ''}); rotate to it with RotateKeyOnDemand, or delete it, before importing new key material.`);
+  const version: KeyVersion = { id: deps.newId(), keyId: key.id, version: Math.max(0, ...versions.map((v) => v.version)) + 1, createdAt: deps.clock.now() };
+  return (checkValue) => {
+    needs(!materials.some((m) => sameCheckValue(m, checkValue)), 'IncorrectKeyMaterialException', `This key material is already associated with ${arn}; import it with ImportType EXISTING_KEY_MATERIAL.`);
+    return { versionId: version.id, before: null, pending: version };
+  };
+}
+
+/** The key's material a KeyMaterialId names, or NotFoundException. */
+function findMaterial(key: Key, arn: string, materials: ImportedMaterial[], materialId: string): ImportedMaterial {
+  const found = materials.find((m) => keyMaterialId(m.versionId) === materialId);
+  if (!found) throw new KmsError('NotFoundException', `Key material ${materialId} is not associated with ${arn}.`);
+  return found;
 }
 
 function expiryOf(input: ImportInput, now: Date): Pick<ImportedMaterial, 'expirationModel' | 'validTo'> {
@@ -146,13 +178,27 @@ function expiryOf(input: ImportInput, now: Date): Pick<ImportedMaterial, 'expira
 export async function importKeyMaterial(deps: ServiceDeps, ctx: RequestContext, input: ImportInput): Promise<{ keyArn: string; keyMaterialId: string | null }> {
   const { wrappingVersionId, answer } = await audited(deps, ctx, async (repos, draft) => {
     const { key, arn } = await keyForImport(deps, ctx, repos, draft, 'kms:ImportKeyMaterial', input.KeyId);
-    checkImportType(key, arn, input, await repos.imports.get(key.id));
+    const materials = await repos.imports.list(key.id);
+    const versions = await repos.keys.listVersions(key.id);
+    const place = placementFor(deps, key, arn, input, materials, versions);
     const now = deps.clock.now();
     const expiry = expiryOf(input, now);
     const body = await openToken(deps.hsm, key, input.ImportToken, now);
     needs(await repos.imports.useWrappingKey(body.wrappingVersionId, now), 'InvalidImportTokenException', 'The import token has already been used. Call GetParametersForImport again.');
-    await importMaterial(deps, repos, key, arn, body, input, expiry);
-    const materialId = key.keySpec === 'SYMMETRIC_DEFAULT' ? keyMaterialId(key.currentVersionId) : null;
+    const placed = await importMaterial(deps.hsm, key, body, input.EncryptedKeyMaterial, materials, place);
+    try {
+      if (placed.pending) await repos.keys.addVersion(placed.pending);
+      const description = input.KeyMaterialDescription ?? placed.before?.description ?? null;
+      const record: ImportedMaterial = { keyId: key.id, versionId: placed.versionId, checkValue: placed.checkValue, ...expiry, description, imported: true };
+      await repos.imports.put(record);
+      const all = [...materials.filter((m) => m.versionId !== record.versionId), record];
+      if (key.state === 'PendingImport' && everyUsableImported(key, all, [...versions, ...(placed.pending ? [placed.pending] : [])])) await repos.keys.update(key.id, { state: 'Enabled' });
+    } catch (e) {
+      // New pending material has no ciphertexts yet: the token object is destroyed with the transaction's failure.
+      if (placed.pending) await deps.hsm.destroyRootKey(placed.pending.id).catch(() => undefined);
+      throw e;
+    }
+    const materialId = key.keySpec === 'SYMMETRIC_DEFAULT' ? keyMaterialId(placed.versionId) : null;
     return { wrappingVersionId: body.wrappingVersionId, answer: { keyArn: arn, keyMaterialId: materialId } };
   });
   await destroyWrappingKey(deps, deps.uow.repos, wrappingVersionId).catch(() => undefined);
@@ -164,79 +210,82 @@ async function destroyWrappingKey(deps: ServiceDeps, repos: Repositories, versio
   await repos.imports.removeWrappingKey(versionId);
 }
 
-type Expiry = Pick<ImportedMaterial, 'expirationModel' | 'validTo'>;
-
-async function importMaterial(deps: ServiceDeps, repos: Repositories, key: Key, arn: string, body: TokenBody, input: ImportInput, expiry: Expiry): Promise<void> {
-  const before = await repos.imports.get(key.id);
-  const refuse = () => new KmsError('IncorrectKeyMaterialException', `The key material is not the material ${arn} had before.`);
-  let checkValue = await unwrapInToken(deps.hsm, key, body, input.EncryptedKeyMaterial);
-  if (checkValue && !sameMaterial(before, checkValue)) {
-    await deps.hsm.destroyRootKey(key.currentVersionId); // the key was PendingImport: it had no material to lose
-    throw refuse();
+/** Unwraps the material, places it by its check value, and creates it in the token under the placed version. */
+async function importMaterial(hsm: Hsm, key: Key, body: TokenBody, wrapped: Uint8Array, materials: ImportedMaterial[], place: Place): Promise<Placement & { checkValue: Buffer }> {
+  const inToken = await unwrapInToken(hsm, key, body, wrapped, materials);
+  if (inToken) {
+    try {
+      return { ...place(inToken), checkValue: inToken };
+    } catch (e) {
+      await hsm.destroyRootKey(key.currentVersionId); // the key had no material in the token to lose
+      throw e;
+    }
   }
-  checkValue ??= await unwrapInProcess(deps.hsm, key, body, input.EncryptedKeyMaterial, before, refuse);
-  await repos.imports.put({ keyId: key.id, checkValue, ...expiry });
-  if (key.state === 'PendingImport') await repos.keys.update(key.id, { state: 'Enabled' });
-}
-
-const sameMaterial = (before: ImportedMaterial | null, checkValue: Buffer): boolean =>
-  !before || (before.checkValue.length === checkValue.length && timingSafeEqual(before.checkValue, checkValue));
-
-/**
- * RSA_AES_KEY_WRAP_SHA_1 of an RSA private key, unwrapped by the token itself where it can: the material never enters
- * the process. Only for a key without material (PendingImport), since the token objects are made before the check value
- * can be compared. Returns the check value, or null when the in-process path must do it.
- */
-async function unwrapInToken(hsm: Hsm, key: Key, body: TokenBody, wrapped: Uint8Array): Promise<Buffer | null> {
-  if (!isRsa(key.keySpec) || body.algorithm !== 'RSA_AES_KEY_WRAP_SHA_1' || key.state !== 'PendingImport') return null;
-  const target = { versionId: key.currentVersionId, spec: key.keySpec, usage: key.keyUsage };
-  const publicKey = await hsm.unwrapRsaKeyPair({ versionId: body.wrappingVersionId, spec: body.spec }, wrapped, target);
-  return publicKey ? checkValueOfPublicKey(publicKey) : null;
-}
-
-/** Unwraps in process (labelled fallback, refused in FIPS mode), checks the material, and creates it in the token. */
-async function unwrapInProcess(hsm: Hsm, key: Key, body: TokenBody, wrapped: Uint8Array, before: ImportedMaterial | null, refuse: () => KmsError): Promise<Buffer> {
   const material = await unwrap(hsm, body, wrapped);
   try {
     const checkValue = checkValueOfMaterial(key.keySpec, material);
-    // Refused before the token is touched, so a key that still has its material keeps it.
-    if (!sameMaterial(before, checkValue)) throw refuse();
-    await putInToken(hsm, key, material);
-    return checkValue;
+    // Placed (or refused) before the token is touched, so a key that still has its material keeps it.
+    const placed = place(checkValue);
+    await putInToken(hsm, key, placed.versionId, material);
+    return { ...placed, checkValue };
   } finally {
     material.fill(0);
   }
 }
 
-/** Creates the material in the token as the current version's AES root key, HMAC key or key pair, by spec. */
-async function putInToken(hsm: Hsm, key: Key, material: Buffer): Promise<void> {
-  const spec = key.keySpec;
-  if (isAsymmetric(spec)) await hsm.importKeyPair(key.currentVersionId, spec, key.keyUsage, material);
-  else if (isHmac(spec)) await hsm.importHmacKey(key.currentVersionId, spec, material);
-  else await hsm.importRootKey(key.currentVersionId, material);
+/**
+ * RSA_AES_KEY_WRAP_SHA_1 of an RSA private key, unwrapped by the token itself where it can: the material never enters
+ * the process. Only while the key has no material in the token, since the token objects are made before the check
+ * value can be compared. Returns the check value, or null when the in-process path must do it.
+ */
+async function unwrapInToken(hsm: Hsm, key: Key, body: TokenBody, wrapped: Uint8Array, materials: ImportedMaterial[]): Promise<Buffer | null> {
+  if (!isRsa(key.keySpec) || body.algorithm !== 'RSA_AES_KEY_WRAP_SHA_1' || materials.some((m) => m.imported)) return null;
+  const target = { versionId: key.currentVersionId, spec: key.keySpec, usage: key.keyUsage };
+  const publicKey = await hsm.unwrapRsaKeyPair({ versionId: body.wrappingVersionId, spec: body.spec }, wrapped, target);
+  return publicKey ? checkValueOfPublicKey(publicKey) : null;
 }
 
-/** Deletes the key's material (the one KeyMaterialId names, when given: it must be the key's). */
+/** Creates the material in the token as the version's AES root key, HMAC key or key pair, by spec. */
+async function putInToken(hsm: Hsm, key: Key, versionId: string, material: Buffer): Promise<void> {
+  const spec = key.keySpec;
+  if (isAsymmetric(spec)) await hsm.importKeyPair(versionId, spec, key.keyUsage, material);
+  else if (isHmac(spec)) await hsm.importHmacKey(versionId, spec, material);
+  else await hsm.importRootKey(versionId, material);
+}
+
+/**
+ * Deletes one material: the one KeyMaterialId names, else the current one. Material pending rotation was never the
+ * key's: it goes entirely and the key's state stays. Any other material's deletion makes the key PendingImport until
+ * it is re-imported (AWS: "the deletion or expiration of any key material in a state other than PENDING_ROTATION
+ * changes the key state to Pending import").
+ */
 export function deleteImportedKeyMaterial(deps: ServiceDeps, ctx: RequestContext, keyId: string, materialId?: string): Promise<{ keyArn: string; keyMaterialId: string | null }> {
   return audited(deps, ctx, async (repos, draft) => {
     const { key, arn } = await keyForImport(deps, ctx, repos, draft, 'kms:DeleteImportedKeyMaterial', keyId);
-    needsOwnMaterial(key, arn, materialId);
-    await deps.hsm.destroyRootKey(key.currentVersionId);
-    await repos.keys.update(key.id, { state: 'PendingImport' });
-    return { keyArn: arn, keyMaterialId: key.keySpec === 'SYMMETRIC_DEFAULT' ? keyMaterialId(key.currentVersionId) : null };
+    const materials = await repos.imports.list(key.id);
+    const target = materialId === undefined ? key.currentVersionId : findMaterial(key, arn, materials, materialId).versionId;
+    await deleteMaterial(deps, repos, key, target);
+    return { keyArn: arn, keyMaterialId: key.keySpec === 'SYMMETRIC_DEFAULT' ? keyMaterialId(target) : null };
   });
 }
 
-/** The background job: deletes imported material whose ValidTo has passed (the key goes to PendingImport), once per key across instances. */
+async function deleteMaterial(deps: ServiceDeps, repos: Repositories, key: Key, versionId: string): Promise<void> {
+  const pending = pendingVersion(key, await repos.keys.listVersions(key.id));
+  await deps.hsm.destroyRootKey(versionId);
+  if (pending?.id === versionId) return repos.keys.deleteVersion(key.id, versionId);
+  const record = (await repos.imports.list(key.id)).find((m) => m.versionId === versionId);
+  if (record) await repos.imports.put({ ...record, validTo: null, imported: false });
+  if (key.state !== 'PendingImport') await repos.keys.update(key.id, { state: 'PendingImport' });
+}
+
+/** The background job: deletes imported material whose ValidTo has passed, as DeleteImportedKeyMaterial does, once per material across instances. */
 export function expireImportedMaterial(deps: ServiceDeps): Promise<number> {
   return drainClaims(deps, {
     operation: 'DeleteExpiredKeyMaterial',
     userAgent: 'coffer-import-expiry-job',
     claim: (repos, now) => repos.imports.claimExpired(now),
     handle: async (repos, claimed) => {
-      await deps.hsm.destroyRootKey(claimed.key.currentVersionId);
-      await repos.keys.update(claimed.key.id, { state: 'PendingImport' });
-      await repos.imports.put({ ...claimed.material, validTo: null });
+      await deleteMaterial(deps, repos, claimed.key, claimed.material.versionId);
       return claimed.key;
     },
   });

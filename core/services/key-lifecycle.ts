@@ -6,11 +6,13 @@ import type { ImportedMaterial, Key, Page } from '../model.js';
 import { audited, auditedRead } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { resolveKey, resolveKeyById } from './resolve.js';
+import { everyUsableImported } from '../imported-material.js';
+import type { Repositories } from '../ports.js';
 
 export const DEFAULT_PENDING_WINDOW_DAYS = 30;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** A key as DescribeKey shows it: with its imported material's expiry when its origin is EXTERNAL. */
+/** A key as DescribeKey shows it: with its current imported material's expiry when its origin is EXTERNAL. */
 export interface KeyDescription {
   key: Key;
   imported: ImportedMaterial | null;
@@ -22,7 +24,8 @@ export async function describeKey(deps: ServiceDeps, ctx: RequestContext, keyId:
     const key = await resolveKey(repos, scope, keyId);
     draft.keyArn = keyArn({ ...scope, accountId: key.accountId }, key.id);
     await authorize(deps, repos, ctx, 'kms:DescribeKey', key);
-    return { key, imported: key.origin === 'EXTERNAL' ? await repos.imports.get(key.id) : null };
+    const imported = key.origin === 'EXTERNAL' ? (await repos.imports.list(key.id)).find((m) => m.versionId === key.currentVersionId) : null;
+    return { key, imported: imported ?? null };
   });
 }
 
@@ -41,7 +44,7 @@ async function manage(
   ctx: RequestContext,
   action: string,
   keyId: string,
-  change: (key: Key, arn: string) => Partial<Key> | null,
+  change: (key: Key, arn: string, repos: Repositories) => Partial<Key> | null | Promise<Partial<Key> | null>,
   allowPendingDeletion = false,
 ): Promise<Key> {
   const scope = scopeOf(deps, ctx);
@@ -51,7 +54,7 @@ async function manage(
     draft.keyArn = arn;
     await authorize(deps, repos, ctx, action, key);
     assertStateAllows(key.state, arn, 'manage', allowPendingDeletion);
-    const patch = change(key, arn);
+    const patch = await change(key, arn, repos);
     if (patch === null) return key;
     await repos.keys.update(key.id, patch);
     return { ...key, ...patch };
@@ -87,9 +90,11 @@ export function cancelKeyDeletion(deps: ServiceDeps, ctx: RequestContext, keyId:
     ctx,
     'kms:CancelKeyDeletion',
     keyId,
-    (key, arn) => {
+    async (key, arn, repos) => {
       needs(key.state === 'PendingDeletion', 'KMSInvalidStateException', `${arn} is not pending deletion.`);
-      return { state: 'Disabled', deletionDate: null, pendingWindowDays: null };
+      // As AWS does: Disabled, or PendingImport for a key of imported material that lacks some of it.
+      const lacksMaterial = key.origin === 'EXTERNAL' && !everyUsableImported(key, await repos.imports.list(key.id), await repos.keys.listVersions(key.id));
+      return { state: lacksMaterial ? 'PendingImport' : 'Disabled', deletionDate: null, pendingWindowDays: null };
     },
     true,
   );

@@ -147,14 +147,16 @@ export function scopesOfWrite(repo: string, method: string, args: Args): string[
   const key = (id: string | undefined) => (id ? [scopes.key(id)] : null);
   switch (repo) {
     case 'keys':
-      // insert(key, version), update(keyId, patch); delete(keyId) also removes the key's aliases: everything goes.
+      // insert(key, version), update(keyId, patch), addVersion(version), deleteVersion(keyId, versionId); delete(keyId)
+      // also removes the key's aliases: everything goes.
       if (method === 'delete') return null;
+      if (method === 'addVersion') return key(field(a, 'keyId'));
       return method === 'insert' ? key(field(a, 'id')) : key(typeof a === 'string' ? a : undefined);
     case 'keyPolicies':
       return key(typeof a === 'string' ? a : undefined);
     case 'rotations':
-      // addRotation(version, rotation) moves the key's current version; settings are not cached.
-      return method === 'addRotation' ? key(field(a, 'keyId')) : method === 'putSettings' ? [] : null;
+      // addRotation(version, rotation) and promote(rotation) move the key's current version; settings are not cached.
+      return method === 'addRotation' || method === 'promote' ? key(field(a, 'keyId')) : method === 'putSettings' ? [] : null;
     case 'grants':
       // insert(grant); delete(grantId) does not name its key.
       return method === 'insert' ? key(field(a, 'keyId')) : null;

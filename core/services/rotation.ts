@@ -1,10 +1,12 @@
 // Key rotation for symmetric keys: Enable/DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand, ListKeyRotations,
-// and the automatic rotation the background job runs. Each rotation is a new key version with a new root key in the token.
+// and the automatic rotation the background job runs. Each rotation of a key whose material Coffer makes is a new key
+// version with a new root key in the token; an EXTERNAL key's on-demand rotation makes the material imported for it current.
 import { drainClaims } from './claimed-jobs.js';
 import { INVALID_MARKER_MESSAGE, KmsError, needs } from '../errors.js';
 import { keyArn } from '../identifiers.js';
 import { assertStateAllows } from '../key-state.js';
 import type { ImportedMaterial, Key, KeyVersion, Page, Rotation, RotationSettings, RotationType } from '../model.js';
+import { materialState, pendingVersion, type KeyMaterialState } from '../imported-material.js';
 import type { Repositories } from '../ports.js';
 import { audited, auditedRead } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
@@ -14,8 +16,11 @@ export const DEFAULT_ROTATION_DAYS = 365;
 export const MAX_ON_DEMAND_ROTATIONS = 25;
 const DAY_MS = 86_400_000;
 
-/** Finds the key (id or ARN only, as AWS requires for rotation) and authorizes; refuses keys that cannot rotate. */
-async function rotatableKey(deps: ServiceDeps, ctx: RequestContext, repos: Repositories, draft: { keyArn: string | null }, action: string, input: string, op: 'manage' | 'read'): Promise<Key> {
+/**
+ * Finds the key (id or ARN only, as AWS requires for rotation) and authorizes; refuses keys that cannot rotate. With
+ * `imported`, a symmetric EXTERNAL key may too (RotateKeyOnDemand to its material pending rotation).
+ */
+async function rotatableKey(deps: ServiceDeps, ctx: RequestContext, repos: Repositories, draft: { keyArn: string | null }, action: string, input: string, op: 'manage' | 'read', imported = false): Promise<Key> {
   const scope = scopeOf(deps, ctx);
   const key = await resolveKeyById(repos, scope, input);
   const arn = keyArn({ ...scope, accountId: key.accountId }, key.id);
@@ -24,7 +29,8 @@ async function rotatableKey(deps: ServiceDeps, ctx: RequestContext, repos: Repos
   assertStateAllows(key.state, arn, op);
   if (op === 'manage') {
     needs(key.keySpec === 'SYMMETRIC_DEFAULT', 'UnsupportedOperationException', `${arn} key spec ${key.keySpec} does not support automatic or on-demand rotation.`);
-    needs(key.origin === 'AWS_KMS', 'UnsupportedOperationException', `${arn} origin ${key.origin} does not support rotation.`);
+    const origins = imported ? ['AWS_KMS', 'EXTERNAL'] : ['AWS_KMS'];
+    needs(origins.includes(key.origin), 'UnsupportedOperationException', `${arn} origin ${key.origin} does not support ${imported ? 'on-demand' : 'automatic'} rotation.`);
   }
   return key;
 }
@@ -73,47 +79,67 @@ export async function rotate(deps: ServiceDeps, repos: Repositories, key: Key, t
 
 export function rotateKeyOnDemand(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<Key> {
   return audited(deps, ctx, async (repos, draft) => {
-    const key = await rotatableKey(deps, ctx, repos, draft, 'kms:RotateKeyOnDemand', keyId, 'manage');
-    if (key.state === 'Disabled') throw new KmsError('DisabledException', `${draft.keyArn} is disabled.`);
+    const key = await rotatableKey(deps, ctx, repos, draft, 'kms:RotateKeyOnDemand', keyId, 'manage', true);
+    assertStateAllows(key.state, draft.keyArn!, 'crypto');
     const done = await repos.rotations.countOnDemand(key.id);
     needs(done < MAX_ON_DEMAND_ROTATIONS, 'LimitExceededException', `${draft.keyArn} has reached the limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations.`);
-    await rotate(deps, repos, key, 'ON_DEMAND');
+    if (key.origin === 'EXTERNAL') await rotateToPending(deps, repos, key, draft.keyArn!);
+    else await rotate(deps, repos, key, 'ON_DEMAND');
     return key;
   });
 }
 
-/** One key material of ListKeyRotations: a version, with its rotation (none for the first material). */
+/** An EXTERNAL key's on-demand rotation: the material imported for it (PENDING_ROTATION) becomes current. */
+async function rotateToPending(deps: ServiceDeps, repos: Repositories, key: Key, arn: string): Promise<void> {
+  const pending = pendingVersion(key, await repos.keys.listVersions(key.id));
+  const material = pending && (await repos.imports.list(key.id)).find((m) => m.versionId === pending.id);
+  needs(
+    material?.imported === true,
+    'KMSInvalidStateException',
+    `${arn} has no imported key material pending rotation. Import new key material with ImportType NEW_KEY_MATERIAL first.`,
+  );
+  await repos.rotations.promote({ keyId: key.id, versionId: material.versionId, version: pending!.version, rotationDate: deps.clock.now(), rotationType: 'ON_DEMAND' });
+}
+
+/** One key material of ListKeyRotations: a version, with its rotation (none for the first material or one pending). */
 export interface MaterialEntry {
   versionId: string;
   version: number;
   rotation: Rotation | null;
+  state: KeyMaterialState;
+  /** An EXTERNAL key's record of this material (import state, expiry, description), else null. */
+  imported: ImportedMaterial | null;
 }
 
 export interface KeyMaterials {
   key: Key;
-  /** An EXTERNAL key's imported material (expiry), else null. */
-  imported: ImportedMaterial | null;
   page: Page<MaterialEntry>;
 }
 
 /**
- * The key's rotations (AWS's ROTATIONS_ONLY), or with `allMaterial` (ALL_KEY_MATERIAL) its first material too. Either
- * way paged by version number; a key has a few dozen versions at most, so the second form pages in memory.
+ * The key's rotations (AWS's ROTATIONS_ONLY), or with `allMaterial` (ALL_KEY_MATERIAL) its first material and any
+ * pending rotation too. Either way paged by version number; a key has a few dozen versions at most, so the second
+ * form pages in memory.
  */
 export function listKeyRotations(deps: ServiceDeps, ctx: RequestContext, keyId: string, limit: number, marker: string | null, allMaterial = false): Promise<KeyMaterials> {
   return auditedRead(deps, ctx, async (repos, draft) => {
     const key = await rotatableKey(deps, ctx, repos, draft, 'kms:ListKeyRotations', keyId, 'read');
     needs(key.keySpec === 'SYMMETRIC_DEFAULT', 'UnsupportedOperationException', `${draft.keyArn} key spec ${key.keySpec} does not support rotation.`);
-    const imported = key.origin === 'EXTERNAL' ? await repos.imports.get(key.id) : null;
+    const materials = new Map((key.origin === 'EXTERNAL' ? await repos.imports.list(key.id) : []).map((m) => [m.versionId, m]));
+    const versions = await repos.keys.listVersions(key.id);
+    const pending = pendingVersion(key, versions);
+    const entry = (v: Pick<KeyVersion, 'id' | 'version'>, rotation: Rotation | null): MaterialEntry => ({
+      versionId: v.id, version: v.version, rotation, state: materialState(key, v, pending), imported: materials.get(v.id) ?? null,
+    });
     if (!allMaterial) {
       const page = await repos.rotations.list(key.id, limit, marker);
-      return { key, imported, page: { next: page.next, items: page.items.map((r) => ({ versionId: r.versionId, version: r.version, rotation: r })) } };
+      return { key, page: { next: page.next, items: page.items.map((r) => entry({ id: r.versionId, version: r.version }, r)) } };
     }
     needs(marker === null || /^[0-9]{1,9}$/.test(marker), 'InvalidMarkerException', INVALID_MARKER_MESSAGE);
     const rotations = new Map((await repos.rotations.list(key.id, 10_000, null)).items.map((r) => [r.versionId, r]));
-    const after = (await repos.keys.listVersions(key.id)).filter((v) => marker === null || v.version > Number(marker));
-    const items = after.slice(0, limit).map((v) => ({ versionId: v.id, version: v.version, rotation: rotations.get(v.id) ?? null }));
-    return { key, imported, page: { items, next: after.length > limit ? String(items[items.length - 1]?.version) : null } };
+    const after = versions.filter((v) => marker === null || v.version > Number(marker));
+    const items = after.slice(0, limit).map((v) => entry(v, rotations.get(v.id) ?? null));
+    return { key, page: { items, next: after.length > limit ? String(items[items.length - 1]?.version) : null } };
   });
 }
 

@@ -1,4 +1,4 @@
-// ImportRepository over Drizzle: the check value and expiry of a key's imported material, and the wrapping key pairs.
+// ImportRepository over Drizzle: the check value, expiry and state of each imported key material, and the wrapping key pairs.
 import { and, asc, eq, inArray, isNotNull, isNull, lte, or } from 'drizzle-orm';
 import type { ImportedMaterial, Key, WrappingKey } from '../../core/model.js';
 import type { ImportRepository } from '../../core/ports.js';
@@ -10,16 +10,16 @@ import { toKey } from './keys.js';
 export class DrizzleImportRepository implements ImportRepository {
   constructor(private readonly db: Db) {}
 
-  get(keyId: string): Promise<ImportedMaterial | null> {
+  list(keyId: string): Promise<ImportedMaterial[]> {
     return guard(async () => {
       const rows = await this.db.select().from(keyImports).where(eq(keyImports.keyId, keyId));
-      return rows[0] ? { ...rows[0] } : null;
+      return rows.map((r) => ({ ...r }));
     });
   }
 
   put(record: ImportedMaterial): Promise<void> {
     return guard(async () => {
-      await this.db.insert(keyImports).values({ ...record }).onConflictDoUpdate({ target: keyImports.keyId, set: { ...record } });
+      await this.db.insert(keyImports).values({ ...record }).onConflictDoUpdate({ target: keyImports.versionId, set: { ...record } });
     });
   }
 
@@ -29,7 +29,7 @@ export class DrizzleImportRepository implements ImportRepository {
         .select({ m: keyImports, k: keys })
         .from(keyImports)
         .innerJoin(keys, eq(keys.id, keyImports.keyId))
-        .where(and(lte(keyImports.validTo, now), inArray(keys.state, ['Enabled', 'Disabled'])))
+        .where(and(lte(keyImports.validTo, now), eq(keyImports.imported, true), inArray(keys.state, ['Enabled', 'Disabled', 'PendingImport'])))
         .orderBy(asc(keyImports.validTo))
         .limit(1)
         .for('update', { skipLocked: true });

@@ -97,6 +97,19 @@ export class DrizzleKeyRepository implements KeyRepository {
     });
   }
 
+  addVersion(version: KeyVersion): Promise<void> {
+    return guard(async () => {
+      await this.db.insert(keyVersions).values({ ...version });
+    }, 'This key version already exists.');
+  }
+
+  deleteVersion(keyId: string, versionId: string): Promise<void> {
+    return guard(async () => {
+      // key_imports rows go with it (ON DELETE CASCADE).
+      await this.db.delete(keyVersions).where(and(eq(keyVersions.keyId, keyId), eq(keyVersions.id, versionId)));
+    });
+  }
+
   claimDueForDeletion(now: Date): Promise<Key | null> {
     return guard(async () => {
       const rows = await this.db

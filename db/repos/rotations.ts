@@ -34,9 +34,17 @@ export class DrizzleRotationRepository implements RotationRepository {
   addRotation(version: KeyVersion, rotation: Rotation): Promise<void> {
     return guard(async () => {
       await this.db.insert(keyVersions).values({ ...version });
-      await this.db.insert(keyRotations).values({ ...rotation });
-      await this.db.update(keys).set({ currentVersionId: version.id }).where(eq(keys.id, version.keyId));
+      await this.promoteVersion(rotation);
     }, 'This key version already exists.');
+  }
+
+  promote(rotation: Rotation): Promise<void> {
+    return guard(() => this.promoteVersion(rotation), 'This key version was already rotated to.');
+  }
+
+  private async promoteVersion(rotation: Rotation): Promise<void> {
+    await this.db.insert(keyRotations).values({ ...rotation });
+    await this.db.update(keys).set({ currentVersionId: rotation.versionId }).where(eq(keys.id, rotation.keyId));
   }
 
   list(keyId: string, limit: number, marker: string | null): Promise<Page<Rotation>> {

@@ -27,7 +27,7 @@ export const kmsImportRequests = {
     ValidTo: timestamp.optional(),
     ExpirationModel: oneOf(EXPIRATION_MODELS).optional(),
     ImportType: oneOf(['NEW_KEY_MATERIAL', 'EXISTING_KEY_MATERIAL'] as const).optional(),
-    KeyMaterialDescription: z.string().optional(),
+    KeyMaterialDescription: str(0, 256).optional(),
     KeyMaterialId: keyMaterialId.optional(),
   }),
   DeleteImportedKeyMaterial: z.object({ KeyId: keyIdMember, KeyMaterialId: keyMaterialId.optional() }),

@@ -1,20 +1,21 @@
 // Thin handlers for EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand and ListKeyRotations.
 import { keyArn, keyMaterialId } from '../../core/identifiers.js';
-import type { ImportedMaterial, Key } from '../../core/model.js';
+import type { ImportedMaterial } from '../../core/model.js';
 import { scopeOf, type RequestContext, type ServiceDeps } from '../../core/services/context.js';
 import {
   disableKeyRotation, enableKeyRotation, getKeyRotationStatus, listKeyRotations, rotateKeyOnDemand,
 } from '../../core/services/rotation.js';
 import type { KmsRotationOperation, KmsRotationRequest } from '../../sdk/contract/kms-rotation.js';
-import { epoch, importedMetadata, paged } from './shape.js';
+import { epoch, expiryOf, paged } from './shape.js';
 
 type Handler<O extends KmsRotationOperation> = (deps: ServiceDeps, ctx: RequestContext, input: KmsRotationRequest<O>) => Promise<object>;
 export type KmsRotationHandlers = { [O in KmsRotationOperation]: Handler<O> };
 
-/** ImportState, and ExpirationModel and ValidTo as DescribeKey shows them, of an EXTERNAL key's (one) material. */
-const importState = (key: Key, imported: ImportedMaterial | null) => ({
-  ImportState: key.state === 'PendingImport' ? 'PENDING_IMPORT' : 'IMPORTED',
-  ...importedMetadata(key, imported),
+/** An EXTERNAL key's material: ImportState, its description, and its ExpirationModel and ValidTo while it is imported. */
+const importState = (m: ImportedMaterial | null) => ({
+  ImportState: m?.imported ? 'IMPORTED' : 'PENDING_IMPORT',
+  ...(m?.description ? { KeyMaterialDescription: m.description } : {}),
+  ...(m?.imported ? expiryOf(m) : {}),
 });
 
 export const kmsRotationHandlers: KmsRotationHandlers = {
@@ -38,13 +39,13 @@ export const kmsRotationHandlers: KmsRotationHandlers = {
   },
   ListKeyRotations: async (d, c, i) => {
     const scope = scopeOf(d, c);
-    const { key, imported, page } = await listKeyRotations(d, c, i.KeyId, i.Limit ?? 100, i.Marker ?? null, i.IncludeKeyMaterial === 'ALL_KEY_MATERIAL');
+    const { key, page } = await listKeyRotations(d, c, i.KeyId, i.Limit ?? 100, i.Marker ?? null, i.IncludeKeyMaterial === 'ALL_KEY_MATERIAL');
     const arn = keyArn({ ...scope, accountId: key.accountId }, key.id);
     return paged(page, 'Rotations', (m) => ({
       KeyId: arn,
       KeyMaterialId: keyMaterialId(m.versionId),
-      KeyMaterialState: m.versionId === key.currentVersionId ? 'CURRENT' : 'NON_CURRENT',
-      ...(key.origin === 'EXTERNAL' ? importState(key, imported) : {}),
+      KeyMaterialState: m.state,
+      ...(key.origin === 'EXTERNAL' ? importState(m.imported) : {}),
       ...(m.rotation ? { RotationDate: epoch(m.rotation.rotationDate), RotationType: m.rotation.rotationType } : {}),
     }));
   },

@@ -10,8 +10,13 @@ export const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byte
 /** ExpirationModel and ValidTo of an EXTERNAL key's material, as AWS shows them: absent while the key awaits material. */
 export function importedMetadata(key: Key, imported: ImportedMaterial | null) {
   if (key.origin !== 'EXTERNAL' || key.state === 'PendingImport' || !imported) return {};
-  const expires = imported.expirationModel === 'KEY_MATERIAL_EXPIRES' && imported.validTo;
-  return { ExpirationModel: imported.expirationModel, ...(expires ? { ValidTo: epoch(expires) } : {}) };
+  return expiryOf(imported);
+}
+
+/** ExpirationModel, and ValidTo when the material expires, of one imported material. */
+export function expiryOf(m: ImportedMaterial) {
+  const expires = m.expirationModel === 'KEY_MATERIAL_EXPIRES' && m.validTo;
+  return { ExpirationModel: m.expirationModel, ...(expires ? { ValidTo: epoch(expires) } : {}) };
 }
 
 /** AWS shows CurrentKeyMaterialId for symmetric encryption keys, EXTERNAL ones once their material is imported. */

@@ -93,7 +93,7 @@ describe('imported key material', () => {
     expect(own.ExpirationModel).toBeUndefined();
   });
 
-  it('KeyMaterialId: answered by import, DescribeKey, Decrypt and GenerateDataKey alike; ImportType NEW_KEY_MATERIAL refused once material exists', async () => {
+  it('KeyMaterialId: answered by import, DescribeKey, Decrypt and GenerateDataKey alike; the same material is not new material', async () => {
     const key = await externalKey();
     const material = randomBytes(32);
     const imported = await importInto(key.KeyId!, material);
@@ -108,12 +108,13 @@ describe('imported key material', () => {
     expect(listed.Rotations).toEqual([{ KeyId: key.Arn, KeyMaterialId: id, KeyMaterialState: 'CURRENT', ImportState: 'IMPORTED', ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }]);
     expect((await ctx.kms.send(new ListKeyRotationsCommand({ KeyId: key.KeyId }))).Rotations).toEqual([]);
 
-    // New material for an on-demand rotation is not offered: refused as such (not as different material), the token unspent.
+    // The key's own material offered as new material (for an on-demand rotation: import-rotation.test.ts) is refused,
+    // and each refusal leaves the token unspent.
     const p = await ctx.kms.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
     const again = (over: object) => ctx.kms.send(new ImportKeyMaterialCommand({
       KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap('RSAES_OAEP_SHA_256', p.PublicKey!, material), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...over,
     }));
-    expect(await failure(again({ ImportType: 'NEW_KEY_MATERIAL' }))).toMatchObject({ name: 'UnsupportedOperationException', message: expect.stringContaining('on-demand rotation') });
+    expect(await failure(again({ ImportType: 'NEW_KEY_MATERIAL' }))).toMatchObject({ name: 'IncorrectKeyMaterialException', message: expect.stringContaining('already associated') });
     expect((await failure(again({ ImportType: 'NEW_KEY_MATERIAL', KeyMaterialId: id }))).name).toBe('ValidationException');
     expect((await failure(again({ KeyMaterialId: 'ab'.repeat(32) }))).name).toBe('NotFoundException');
     expect((await failure(again({ KeyMaterialId: 'not-hex' }))).name).toBe('ValidationException');

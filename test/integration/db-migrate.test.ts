@@ -52,24 +52,55 @@ it('finds the migration journal next to the module', () => {
   expect(existsSync(`${dir}meta/_journal.json`)).toBe(true);
 });
 
+/** A PGlite database as the migrations up to `tag` left it. */
+async function migratedUpTo(tag: string, dir: string): Promise<Database> {
+  cpSync(migrationsFolder(), dir, { recursive: true });
+  const journal = JSON.parse(readFileSync(join(dir, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> };
+  const upTo = journal.entries.findIndex((e) => e.tag === tag);
+  expect(upTo).toBeGreaterThan(0);
+  writeFileSync(join(dir, 'meta', '_journal.json'), JSON.stringify({ ...journal, entries: journal.entries.slice(0, upTo + 1) }));
+  const d = await open();
+  if (d.kind !== 'pglite') throw new Error('expected PGlite');
+  await migratePglite(d.native, { migrationsFolder: dir });
+  return d;
+}
+
 it('0007 registers the domain keys that existing wrapped material names before it adds the foreign key', async () => {
   // A database as 0006 left it, with wrapped material, then every migration.
   const before = mkdtempSync(join(tmpdir(), 'coffer-migrations-0006-'));
   try {
-    cpSync(migrationsFolder(), before, { recursive: true });
-    const journal = JSON.parse(readFileSync(join(before, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> };
-    const upTo = journal.entries.findIndex((e) => e.tag === '0006_wrapped_key_material');
-    expect(upTo).toBeGreaterThan(0);
-    writeFileSync(join(before, 'meta', '_journal.json'), JSON.stringify({ ...journal, entries: journal.entries.slice(0, upTo + 1) }));
-    const d = await open();
-    if (d.kind !== 'pglite') throw new Error('expected PGlite');
-    await migratePglite(d.native, { migrationsFolder: before });
+    const d = await migratedUpTo('0006_wrapped_key_material', before);
     const domainKey = randomBytes(16);
     await d.client.query('insert into wrapped_key_material (version_id, domain_key_id, blob) values ($1, $2, $3), ($4, $2, $3)', [randomUUID(), domainKey, randomBytes(89), randomUUID()]);
     await migrate(d);
     const registered = await d.client.query<{ id: Uint8Array }>('select id from domain_keys');
     expect(registered.rows.map((r) => Buffer.from(r.id).toString('hex'))).toEqual([domainKey.toString('hex')]);
     await expect(d.client.query('insert into wrapped_key_material (version_id, domain_key_id, blob) values ($1, $2, $3)', [randomUUID(), randomBytes(16), randomBytes(89)])).rejects.toMatchObject({ code: '23503' });
+  } finally {
+    rmSync(before, { recursive: true, force: true });
+  }
+});
+
+it('0009 gives each existing import record its key\'s version, imported unless the key awaits its material', async () => {
+  const before = mkdtempSync(join(tmpdir(), 'coffer-migrations-0008-'));
+  try {
+    const d = await migratedUpTo('0008_key_last_usage', before);
+    const keys = [[randomUUID(), randomUUID(), 'Enabled'], [randomUUID(), randomUUID(), 'PendingImport']] as const;
+    for (const [keyId, versionId, state] of keys) {
+      await d.client.query(
+        `insert into keys (id, account_id, description, key_spec, key_usage, origin, state, created_at, current_version_id)
+         values ($1, '111122223333', '', 'SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT', 'EXTERNAL', $2, now(), $3)`,
+        [keyId, state, versionId],
+      );
+      await d.client.query('insert into key_versions (id, key_id, version, created_at) values ($1, $2, 1, now())', [versionId, keyId]);
+      await d.client.query(`insert into key_imports (key_id, check_value, expiration_model) values ($1, $2, 'KEY_MATERIAL_DOES_NOT_EXPIRE')`, [keyId, randomBytes(32)]);
+    }
+    await migrate(d);
+    const rows = await d.client.query<{ key_id: string; version_id: string; imported: boolean }>('select key_id, version_id, imported from key_imports order by imported desc');
+    expect(rows.rows).toEqual([
+      { key_id: keys[0][0], version_id: keys[0][1], imported: true },
+      { key_id: keys[1][0], version_id: keys[1][1], imported: false },
+    ]);
   } finally {
     rmSync(before, { recursive: true, force: true });
   }

@@ -100,6 +100,27 @@ describe('imported key material expiry', () => {
     await importOnce(undefined);
     expect([...(await decrypt(da, ctx(), { CiphertextBlob: blob.ciphertext })).plaintext]).toEqual([9]);
   });
+  it('expiry of material pending rotation deletes that material alone: the key stays Enabled on its current material', async (t) => {
+    if (!db) return t.skip();
+    const da = depsOf(a);
+    const key = await createKey(da, ctx(), { Origin: 'EXTERNAL' });
+    const importOnce = async (material: Buffer, extra: { ValidTo?: Date; ImportType?: string }) => {
+      const p = await getParametersForImport(da, ctx(), { KeyId: key.id, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
+      const pub = createPublicKey({ key: Buffer.from(p.publicKey), format: 'der', type: 'spki' });
+      const wrapped = publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, material);
+      await importKeyMaterial(da, ctx(), { KeyId: key.id, ImportToken: p.importToken, EncryptedKeyMaterial: wrapped, ...extra });
+    };
+    await importOnce(randomBytes(32), {});
+    await importOnce(randomBytes(32), { ImportType: 'NEW_KEY_MATERIAL', ValidTo: new Date(now.getTime() + 3_600_000) });
+    const pending = (await a.repos.keys.listVersions(key.id))[1]!;
+    expect(await hsm.hasRootKey(pending.id)).toBe(true);
+    now = new Date(now.getTime() + 2 * 3_600_000);
+    expect(await expireImportedMaterial(da)).toBe(1);
+    expect(await hsm.hasRootKey(pending.id)).toBe(false);
+    expect((await a.repos.keys.listVersions(key.id)).map((v) => v.id)).toEqual([key.currentVersionId]);
+    expect((await a.repos.keys.get(key.accountId, key.id))!.state).toBe('Enabled');
+    expect([...(await decrypt(da, ctx(), { CiphertextBlob: (await encrypt(da, ctx(), { KeyId: key.id, Plaintext: new Uint8Array([5]) })).ciphertext })).plaintext]).toEqual([5]);
+  });
 });
 
 describe('import wrapping key pairs', () => {
