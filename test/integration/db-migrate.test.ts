@@ -53,7 +53,7 @@ it('finds the migration journal next to the module', () => {
 });
 
 /** A PGlite database as the migrations up to `tag` left it. */
-async function migratedUpTo(tag: string, dir: string): Promise<Database> {
+async function migratedUpTo(tag: string, dir: string): Promise<Extract<Database, { kind: 'pglite' }>> {
   cpSync(migrationsFolder(), dir, { recursive: true });
   const journal = JSON.parse(readFileSync(join(dir, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> };
   const upTo = journal.entries.findIndex((e) => e.tag === tag);
