@@ -112,6 +112,8 @@ export const auditEvents = pgTable(
     requestId: text('request_id').notNull(),
     operation: text('operation').notNull(),
     keyArn: text('key_arn'),
+    /** ReEncrypt's source key, when it differs from the destination (key_arn): LookupEvents finds the event under both. */
+    sourceKeyArn: text('source_key_arn'),
     callerArn: text('caller_arn'),
     accessKeyId: text('access_key_id'),
     sourceIp: text('source_ip'),
@@ -128,6 +130,7 @@ export const auditEvents = pgTable(
   (t) => [
     index('audit_events_time_idx').on(t.time),
     index('audit_events_key_arn_idx').on(t.keyArn),
+    index('audit_events_source_key_arn_idx').on(t.sourceKeyArn).where(sql`source_key_arn is not null`),
     index('audit_events_caller_arn_idx').on(t.callerArn),
   ],
 );

@@ -1,5 +1,5 @@
 // AuditRepository over Drizzle: an append-only, hash-chained log of audit events with signed checkpoints.
-import { and, desc, eq, gt, gte, isNotNull, lt, lte, max, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, gte, isNotNull, lt, lte, max, or, sql, type SQL } from 'drizzle-orm';
 import { cloudTrailRecordJson, keysUsedBy, type AuditEvent, type KeyLastUse } from '../../core/audit.js';
 import { type ChainedEvent, type ChainHead, type Checkpoint } from '../../core/audit-chain.js';
 import { internalError } from '../../core/errors.js';
@@ -18,6 +18,7 @@ const toEvent = (r: AuditRow): AuditEvent => ({
   requestId: r.requestId,
   operation: r.operation,
   keyArn: r.keyArn,
+  ...(r.sourceKeyArn ? { sourceKeyArn: r.sourceKeyArn } : {}),
   callerArn: r.callerArn,
   accessKeyId: r.accessKeyId,
   sourceIp: r.sourceIp,
@@ -46,11 +47,16 @@ export const DUPLICATE_EVENT = 'An audit event with this id already exists.';
  */
 export async function appendChained(db: Db, events: readonly AuditEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const rows: BatchRow[] = events.map((event, i) => ({
-    n: i + 1, id: event.id, time: event.time.toISOString(), request_id: event.requestId, operation: event.operation, key_arn: event.keyArn,
-    caller_arn: event.callerArn, access_key_id: event.accessKeyId, source_ip: event.sourceIp, user_agent: event.userAgent,
-    outcome: event.outcome, error_code: event.errorCode, encryption_context_keys: event.encryptionContextKeys,
-  }));
+  const rows = events.map((event, i) => {
+    const row: BatchRow = {
+      n: i + 1, id: event.id, time: event.time.toISOString(), request_id: event.requestId, operation: event.operation, key_arn: event.keyArn,
+      caller_arn: event.callerArn, access_key_id: event.accessKeyId, source_ip: event.sourceIp, user_agent: event.userAgent,
+      outcome: event.outcome, error_code: event.errorCode, encryption_context_keys: event.encryptionContextKeys,
+    };
+    // Only ReEncrypt has one; absent from the JSON, jsonb_to_recordset reads NULL.
+    if (event.sourceKeyArn && event.sourceKeyArn !== event.keyArn) row.source_key_arn = event.sourceKeyArn;
+    return row;
+  });
   // Prepared (named) on Postgres: the statement is the same text every time, so each connection parses and plans
   // it once, and a batch is one Bind/Execute instead of Parse/Describe, a round trip, then Bind/Execute.
   const query = { sql: APPEND_CHAINED, params: [batchJson(rows), recordLines(events), usageJson(events)] };
@@ -129,6 +135,7 @@ export interface BatchRow {
   request_id: string;
   operation: string;
   key_arn: string | null;
+  source_key_arn?: string;
   caller_arn: string | null;
   access_key_id: string | null;
   source_ip: string | null;
@@ -139,7 +146,7 @@ export interface BatchRow {
 }
 
 const BATCH_TYPES: Record<keyof BatchRow, string> = {
-  n: 'bigint', id: 'uuid', time: 'timestamptz', request_id: 'text', operation: 'text', key_arn: 'text', caller_arn: 'text',
+  n: 'bigint', id: 'uuid', time: 'timestamptz', request_id: 'text', operation: 'text', key_arn: 'text', source_key_arn: 'text', caller_arn: 'text',
   access_key_id: 'text', source_ip: 'text', user_agent: 'text', outcome: 'text', error_code: 'text', encryption_context_keys: 'jsonb',
 };
 const INSERTED_COLUMNS = Object.keys(BATCH_TYPES).filter((c) => c !== 'n');
@@ -241,7 +248,7 @@ export class DrizzleAuditRepository implements AuditRepository {
 
   lookup(f: AuditLookupFilter, limit: number, beforeSeq: number | null): Promise<ChainedEvent[]> {
     const where: SQL[] = [isNotNull(auditEvents.chainSeq), sql`${auditEvents.callerArn} like ${`arn:aws:iam::${f.accountId}:%`}`];
-    if (f.keyArn !== undefined) where.push(eq(auditEvents.keyArn, f.keyArn));
+    if (f.keyArn !== undefined) where.push(or(eq(auditEvents.keyArn, f.keyArn), eq(auditEvents.sourceKeyArn, f.keyArn))!);
     if (f.callerArn !== undefined) where.push(eq(auditEvents.callerArn, f.callerArn));
     if (f.accessKeyId !== undefined) where.push(eq(auditEvents.accessKeyId, f.accessKeyId));
     if (f.eventName !== undefined) where.push(eq(auditEvents.operation, f.eventName));

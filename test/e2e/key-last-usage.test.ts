@@ -47,7 +47,7 @@ describe('GetKeyLastUsage', () => {
     expect((await lastUsage(key.KeyId!)).KeyLastUsage).toMatchObject({ Operation: 'Decrypt', KmsRequestId: dec.$metadata.requestId });
   });
 
-  it('ReEncrypt counts for the source and the destination key, and its record lists both', async () => {
+  it('ReEncrypt counts for the source and the destination key; its record lists both and LookupEvents finds it under either', async () => {
     const [a, b] = await Promise.all([0, 1].map(async () => (await ctx.kms.send(new CreateKeyCommand({}))).KeyMetadata!));
     const enc = await ctx.kms.send(new EncryptCommand({ KeyId: a!.KeyId, Plaintext: data }));
     const re = await ctx.kms.send(new ReEncryptCommand({ CiphertextBlob: enc.CiphertextBlob, DestinationKeyId: b!.KeyId }));
@@ -59,6 +59,14 @@ describe('GetKeyLastUsage', () => {
       { ResourceType: 'AWS::KMS::Key', ResourceName: a!.Arn },
       { ResourceType: 'AWS::KMS::Key', ResourceName: b!.Arn },
     ]);
+    // LookupEvents by ResourceName finds it under either key (the source by key id, the destination by ARN).
+    const byResource = async (name: string) => {
+      const r = await call(ctx.server.url, ADMIN, 'LookupEvents', { LookupAttributes: [{ AttributeKey: 'ResourceName', AttributeValue: name }] }, 'CofferAudit.');
+      const events = (r.body.Events as Array<{ EventName: string; EventId: string }>).filter((e) => e.EventName !== 'GetKeyLastUsage');
+      return events.map((e) => [e.EventName, e.EventId === ua.CloudTrailEventId]);
+    };
+    expect(await byResource(a!.KeyId!)).toEqual([['ReEncrypt', true], ['Encrypt', false], ['CreateKey', false]]);
+    expect(await byResource(b!.Arn!)).toEqual([['ReEncrypt', true], ['CreateKey', false]]);
   });
 
   it('signing and MAC keys: Sign, then Verify; GenerateMac', async () => {

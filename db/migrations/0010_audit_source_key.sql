@@ -1,0 +1,2 @@
+ALTER TABLE "audit_events" ADD COLUMN "source_key_arn" text;--> statement-breakpoint
+CREATE INDEX "audit_events_source_key_arn_idx" ON "audit_events" USING btree ("source_key_arn") WHERE source_key_arn is not null;
