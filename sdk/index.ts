@@ -8,5 +8,6 @@ export type { RetryOptions } from './retry.js';
 export * from './contract/responses.js';
 export { kmsRequests, KMS_OPERATIONS, type KmsOperation } from './contract/kms.js';
 export * from './envelope/index.js';
+export * from './import-material.js';
 export * from './contract/responses-families.js';
 export { FAMILIES, trentRequests, type Family, type TrentOperation } from './contract/operations.js';

@@ -4,6 +4,7 @@ import { allPages, type Group } from './command.js';
 import { emptyView, listView, objectView } from './output.js';
 import type { KeyMetadata } from '../contract/responses.js';
 import { readFileSync } from 'node:fs';
+import { keyMaterialCommands } from './key-material.js';
 
 const META_COLUMNS: (keyof KeyMetadata)[] = [
   'KeyId', 'Arn', 'Description', 'KeyState', 'Enabled', 'KeySpec', 'KeyUsage', 'Origin', 'CreationDate', 'DeletionDate',
@@ -13,13 +14,13 @@ const meta = (m: KeyMetadata | undefined) => Object.fromEntries(META_COLUMNS.map
 export const keys: Group = {
   create: {
     summary: 'create a KMS key',
-    usage: '[--description TEXT] [--key-spec SPEC] [--key-usage USAGE] [--tag KEY=VALUE]... [--policy-file FILE]',
-    flags: { description: 'string', 'key-spec': 'string', 'key-usage': 'string', tag: 'list', 'policy-file': 'string' },
+    usage: '[--description TEXT] [--key-spec SPEC] [--key-usage USAGE] [--origin AWS_KMS|EXTERNAL] [--tag KEY=VALUE]... [--policy-file FILE]',
+    flags: { description: 'string', 'key-spec': 'string', 'key-usage': 'string', origin: 'string', tag: 'list', 'policy-file': 'string' },
     async run({ p, client }) {
       const tags = Object.entries(pairs(list(p, 'tag'), 'tag')).map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
       const policy = str(p, 'policy-file');
       const r = await client().createKey({
-        Description: str(p, 'description'), KeySpec: str(p, 'key-spec'), KeyUsage: str(p, 'key-usage'),
+        Description: str(p, 'description'), KeySpec: str(p, 'key-spec'), KeyUsage: str(p, 'key-usage'), Origin: str(p, 'origin'),
         Tags: tags.length ? tags : undefined, Policy: policy ? readFileSync(policy, 'utf8') : undefined,
       });
       return objectView(r, meta(r.KeyMetadata));
@@ -93,6 +94,7 @@ export const keys: Group = {
       return objectView(r, r);
     },
   },
+  ...keyMaterialCommands,
 };
 
 export const aliases: Group = {

@@ -1,4 +1,5 @@
 // The coffer CLI as a subprocess against the real server: each command group, output modes and exit codes.
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,6 +72,41 @@ describe('coffer keys', () => {
     writeFileSync(file, `[coffer]\naws_access_key_id = ${ADMIN.accessKeyId}\naws_secret_access_key = ${ADMIN.secretAccessKey}\n`);
     const r = await runCli(['keys', 'list', '--limit', '1'], { COFFER_ENDPOINT: server.url, AWS_SHARED_CREDENTIALS_FILE: file, AWS_PROFILE: 'coffer' });
     expect(r.code).toBe(0);
+  });
+});
+
+describe('coffer keys import-material / materials / delete-material', () => {
+  it('imports material from a file, then new material for an on-demand rotation; lists both and deletes one', async () => {
+    const key = (await json('keys', 'create', '--origin', 'EXTERNAL')).KeyMetadata;
+    expect(key.KeyState).toBe('PendingImport');
+    const [first, second] = ['material-1.bin', 'material-2.bin'].map((f) => join(dir, f));
+    writeFileSync(first!, randomBytes(32));
+    writeFileSync(second!, randomBytes(32));
+    const a = await json('keys', 'import-material', key.KeyId, '--material-file', first!, '--description', 'first');
+    expect(a.KeyMaterialId).toMatch(/^[0-9a-f]{64}$/);
+    const b = await json('keys', 'import-material', key.KeyId, '--material-file', second!, '--new', '--valid-to', '2099-01-01T00:00:00Z');
+    const table = (await cli('keys', 'materials', key.KeyId)).stdout.split('\n').filter((l) => !/^-+[\s-]*$/.test(l));
+    expect(table[0]).toMatch(/^KeyMaterialId\s+KeyMaterialState\s+ImportState\s+ValidTo\s+RotationDate\s+KeyMaterialDescription$/);
+    expect(table[1]).toMatch(new RegExp(`^${a.KeyMaterialId}\\s+CURRENT\\s+IMPORTED\\s+.*first$`));
+    expect(table[2]).toMatch(new RegExp(`^${b.KeyMaterialId}\\s+PENDING_ROTATION\\s+IMPORTED\\s+2099-01-01T00:00:00`));
+    expect((await cli('keys', 'rotate', key.KeyId)).code).toBe(0);
+    expect((await json('keys', 'describe', key.KeyId)).KeyMetadata.KeyState).toBe('Enabled');
+    expect((await json('keys', 'delete-material', key.KeyId, '--material-id', a.KeyMaterialId)).KeyMaterialId).toBe(a.KeyMaterialId);
+    const listed = (await json('keys', 'materials', key.KeyId)).Rotations as Array<{ KeyMaterialState: string; ImportState: string }>;
+    expect(listed.map((r) => [r.KeyMaterialState, r.ImportState])).toEqual([['NON_CURRENT', 'PENDING_IMPORT'], ['CURRENT', 'IMPORTED']]);
+    // Re-imported from the same file without naming it: found by its value.
+    expect((await json('keys', 'import-material', key.KeyId, '--material-file', first!)).KeyMaterialId).toBe(a.KeyMaterialId);
+    expect((await json('keys', 'describe', key.KeyId)).KeyMetadata.KeyState).toBe('Enabled');
+  });
+
+  it('refuses a key of AWS_KMS origin (exit 1), and exits 2 without --material-file or with a bad --valid-to', async () => {
+    const own = (await json('keys', 'create')).KeyMetadata.KeyId as string;
+    const file = join(dir, 'material-3.bin');
+    writeFileSync(file, randomBytes(32));
+    const refused = await cli('keys', 'import-material', own, '--material-file', file);
+    expect([refused.code, refused.stderr]).toEqual([1, expect.stringMatching(/^UnsupportedOperationException: /)]);
+    expect((await cli('keys', 'import-material', own)).code).toBe(2);
+    expect((await cli('keys', 'import-material', own, '--material-file', file, '--valid-to', 'soon')).code).toBe(2);
   });
 });
 
