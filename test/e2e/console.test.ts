@@ -8,13 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import {
-  CreateGrantCommand, CreateKeyCommand, DescribeKeyCommand, DisableKeyCommand, EncryptCommand, GetKeyPolicyCommand, GetPublicKeyCommand, ListAliasesCommand,
-  ListGrantsCommand, ListResourceTagsCommand,
+  CreateGrantCommand, CreateKeyCommand, DescribeKeyCommand, DisableKeyCommand, EncryptCommand, GetKeyPolicyCommand, GetParametersForImportCommand, GetPublicKeyCommand,
+  ImportKeyMaterialCommand, ListAliasesCommand, ListGrantsCommand, ListResourceTagsCommand,
 } from '@aws-sdk/client-kms';
+import { randomBytes } from 'node:crypto';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers/audit.js';
+import { wrap } from '../helpers/wrap-material.js';
 import { ACCOUNT, ADMIN, ROOT, serverPerFile } from '../helpers/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -322,6 +324,31 @@ describe('console', () => {
     await page.getByLabel('Key state').selectOption('');
     expect(await info.textContent()).toBe('Page 1 of 1 (1 key)');
     await shot('12-keys-filtered');
+  });
+
+  it("shows an imported key's materials, and Rotate now makes the material pending rotation current", async () => {
+    const key = (await s.kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL', Description: 'byok' }))).KeyMetadata!;
+    const importMaterial = async (extra: { ImportType?: 'NEW_KEY_MATERIAL'; KeyMaterialDescription?: string }) => {
+      const p = await s.kms.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+      const EncryptedKeyMaterial = wrap('RSAES_OAEP_SHA_256', p.PublicKey!, randomBytes(32));
+      return s.kms.send(new ImportKeyMaterialCommand({ KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...extra }));
+    };
+    const first = (await importMaterial({})).KeyMaterialId!;
+    const second = (await importMaterial({ ImportType: 'NEW_KEY_MATERIAL', KeyMaterialDescription: 'next year' })).KeyMaterialId!;
+    await page.goto(`${s.server.url}/console/#/keys/${key.KeyId}`);
+    const rows = page.getByTestId('key-materials').locator('tr');
+    const cells = async () => (await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.getAttribute('title') || td.textContent))));
+    await rows.nth(1).waitFor();
+    expect(await cells()).toEqual([[first, 'CURRENT', '—', 'IMPORTED', 'Never', ''], [second, 'PENDING_ROTATION', '—', 'IMPORTED', 'Never', 'next year']]);
+    // Automatic rotation is not offered for imported material: only Rotate now.
+    expect(await page.getByRole('button', { name: 'Save rotation settings' }).count()).toBe(0);
+    await shot('12-imported-key-materials');
+
+    await page.getByRole('button', { name: 'Rotate now' }).click();
+    await page.getByText('the pending key material is now current').waitFor();
+    // The page is drawn again: its table fills once ListKeyRotations answers.
+    await expect.poll(async () => (await cells()).map((c) => [c[0], c[1]])).toEqual([[first, 'NON_CURRENT'], [second, 'CURRENT']]);
+    expect((await s.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.CurrentKeyMaterialId).toBe(second);
   });
 
   it('is usable by keyboard: sign out, sign in and open the wizard without the mouse', async () => {

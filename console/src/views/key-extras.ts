@@ -1,4 +1,4 @@
-// The rest of a key's page: rotation settings and versions, grants with revoke, and the public key download.
+// The rest of a key's page: rotation settings and key materials, grants with revoke, and the public key download.
 import type { Api } from '../api.js';
 import { details, field, fmtDate, h, Notice, section } from '../dom.js';
 import type { KeyMetadata } from './keys.js';
@@ -11,12 +11,28 @@ interface RotationStatus {
   OnDemandRotationStartDate?: number;
 }
 
+/** One key material as ListKeyRotations (ALL_KEY_MATERIAL) lists it, dates in epoch seconds. */
+interface Material {
+  KeyMaterialId?: string;
+  KeyMaterialState?: string;
+  ImportState?: string;
+  RotationDate?: number;
+  RotationType?: string;
+  ValidTo?: number;
+  KeyMaterialDescription?: string;
+}
+
+/**
+ * Rotation settings (automatic rotation only for keys whose material Coffer makes) and the key's materials: the
+ * first, one per rotation, and for a key of imported material any pending rotation, with its import state.
+ */
 export function rotationSection(api: Api, m: KeyMetadata, reload: (msg: string) => void): HTMLElement {
   const notice = new Notice();
   const status = h('div');
+  const imported = m.Origin === 'EXTERNAL';
   const enabled = h('input', { type: 'checkbox', name: 'rotationEnabled' });
   const period = h('input', { type: 'number', min: 90, max: 2560, value: 365, name: 'rotationPeriod' });
-  const versions = h('tbody');
+  const versions = h('tbody', { 'data-testid': 'key-materials' });
   const save = () =>
     void notice.run(async () => {
       if (enabled.checked) await api.kms('EnableKeyRotation', { KeyId: m.KeyId, RotationPeriodInDays: Number(period.value) });
@@ -26,7 +42,7 @@ export function rotationSection(api: Api, m: KeyMetadata, reload: (msg: string) 
   const rotateNow = () =>
     void notice.run(async () => {
       await api.kms('RotateKeyOnDemand', { KeyId: m.KeyId });
-      reload('Key rotated: a new version is in use.');
+      reload(imported ? 'Key rotated: the pending key material is now current.' : 'Key rotated: a new version is in use.');
     });
   void notice.run(async () => {
     const s = await api.kms<RotationStatus>('GetKeyRotationStatus', { KeyId: m.KeyId });
@@ -34,29 +50,35 @@ export function rotationSection(api: Api, m: KeyMetadata, reload: (msg: string) 
     if (s.RotationPeriodInDays) period.value = String(s.RotationPeriodInDays);
     status.replaceChildren(
       details([
-        ['Automatic rotation', s.KeyRotationEnabled ? 'Enabled' : 'Disabled'],
-        ['Rotation period', s.RotationPeriodInDays ? `${s.RotationPeriodInDays} days` : '—'],
-        ['Next rotation', fmtDate(s.NextRotationDate)],
+        ['Automatic rotation', imported ? 'Not available for imported key material' : s.KeyRotationEnabled ? 'Enabled' : 'Disabled'],
+        ...(imported ? [] : ([['Rotation period', s.RotationPeriodInDays ? `${s.RotationPeriodInDays} days` : '—'], ['Next rotation', fmtDate(s.NextRotationDate)]] as [string, string][])),
       ]),
     );
-    const rotations = await listAll<{ RotationDate?: number; RotationType?: string }>(api, 'ListKeyRotations', 'Rotations', { KeyId: m.KeyId });
+    const materials = await listAll<Material>(api, 'ListKeyRotations', 'Rotations', { KeyId: m.KeyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' });
     versions.replaceChildren(
-      h('tr', {}, h('td', {}, 'Original'), h('td', {}, fmtDate(m.CreationDate)), h('td', {}, 'Creation')),
-      ...rotations.map((r, i) => h('tr', {}, h('td', {}, `Rotation ${i + 1}`), h('td', {}, fmtDate(r.RotationDate)), h('td', {}, r.RotationType ?? '—'))),
+      ...materials.map((r) =>
+        h(
+          'tr',
+          {},
+          h('td', { title: r.KeyMaterialId ?? '' }, (r.KeyMaterialId ?? '').slice(0, 12)),
+          h('td', {}, r.KeyMaterialState ?? '—'),
+          h('td', {}, r.RotationDate ? `${fmtDate(r.RotationDate)} (${r.RotationType ?? ''})` : '—'),
+          ...(imported ? [h('td', {}, r.ImportState ?? '—'), h('td', {}, r.ValidTo ? fmtDate(r.ValidTo) : 'Never'), h('td', {}, r.KeyMaterialDescription ?? '')] : []),
+        ),
+      ),
     );
   });
+  const columns = ['Material', 'State', 'Rotated', ...(imported ? ['Import state', 'Expires', 'Description'] : [])];
+  const automatic = imported ? [] : [
+    h('div', { class: 'choice' }, enabled, h('label', { for: (enabled.id = 'rotation-enabled') }, 'Rotate automatically')),
+    field('Rotation period (days)', period),
+    h('button', { type: 'submit' }, 'Save rotation settings'),
+  ];
   return section(
-    'Rotation and versions',
+    'Rotation and key material',
     status,
-    h(
-      'form',
-      { class: 'row', 'aria-label': 'Rotation settings', onsubmit: (e: Event) => (e.preventDefault(), save()) },
-      h('div', { class: 'choice' }, enabled, h('label', { for: (enabled.id = 'rotation-enabled') }, 'Rotate automatically')),
-      field('Rotation period (days)', period),
-      h('button', { type: 'submit' }, 'Save rotation settings'),
-      h('button', { type: 'button', onclick: rotateNow }, 'Rotate now'),
-    ),
-    h('table', {}, h('caption', {}, 'Key versions'), h('thead', {}, h('tr', {}, ...['Version', 'Date', 'Type'].map((c) => h('th', { scope: 'col' }, c)))), versions),
+    h('form', { class: 'row', 'aria-label': 'Rotation settings', onsubmit: (e: Event) => (e.preventDefault(), save()) }, ...automatic, h('button', { type: 'button', onclick: rotateNow }, 'Rotate now')),
+    h('table', {}, h('caption', {}, 'Key materials'), h('thead', {}, h('tr', {}, ...columns.map((c) => h('th', { scope: 'col' }, c)))), versions),
     notice.el,
   );
 }
