@@ -7,7 +7,7 @@ import type { Key, KeyVersion, Tag } from '../model.js';
 import { audited } from './audited.js';
 import { checkKeyPolicy } from './key-policies.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
-import { validateNewTags } from './tags.js';
+import { requestTagConditions, validateNewTags } from './tags.js';
 
 export interface CreateKeyInput {
   Description?: string;
@@ -48,6 +48,7 @@ export async function createKey(deps: ServiceDeps, ctx: RequestContext, input: C
       'kms:KeyUsage': input.KeyUsage ?? 'ENCRYPT_DECRYPT',
       'kms:KeyOrigin': input.Origin ?? 'AWS_KMS',
       'kms:BypassPolicyLockoutSafetyCheck': input.BypassPolicyLockoutSafetyCheck ?? false,
+      ...(input.Tags?.length ? requestTagConditions(input.Tags) : {}),
     });
     const tags = validateNewTags(input.Tags ?? [], 0);
     const now = deps.clock.now();

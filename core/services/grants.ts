@@ -13,6 +13,13 @@ import { resolveKeyById } from './resolve.js';
 import { keyPolicyText, wouldAllow } from '../policy/authorizer.js';
 import { accessDenied, type AuthorizationRequest, type ConditionValues } from '../authorization.js';
 
+/**
+ * kms:GrantIsForAWSResource, which AWS sets for CreateGrant, ListGrants and RevokeGrant: true only when an AWS service
+ * integrated with KMS calls on a user's behalf, which never happens here. Key policies written for AWS ("Bool": true)
+ * therefore never match, and "Bool": false does.
+ */
+const NOT_FOR_AWS_RESOURCE = { 'kms:GrantIsForAWSResource': false } as const;
+
 export const GRANT_OPERATIONS = [
   'Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo', 'Sign', 'Verify',
   'GetPublicKey', 'CreateGrant', 'RetireGrant', 'DescribeKey', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext',
@@ -56,6 +63,7 @@ export function createGrant(deps: ServiceDeps, ctx: RequestContext, input: Creat
       'kms:RetiringPrincipal': input.RetiringPrincipal,
       'kms:GrantOperations': operations,
       ...(constraints ? { 'kms:GrantConstraintType': Object.keys(constraints) } : {}),
+      ...NOT_FOR_AWS_RESOURCE,
     };
     await authorize(deps, repos, ctx, 'kms:CreateGrant', key, conditions);
     await checkDerivedGrant(deps, repos, ctx, key, { operations, constraints, conditions });
@@ -124,7 +132,7 @@ export function listGrants(
   return auditedRead(deps, ctx, async (repos, draft) => {
     const key = await resolveKeyById(repos, scope, input.KeyId);
     draft.keyArn = arnOf(deps, key);
-    await authorize(deps, repos, ctx, 'kms:ListGrants', key);
+    await authorize(deps, repos, ctx, 'kms:ListGrants', key, NOT_FOR_AWS_RESOURCE);
     const all = await repos.grants.listForKey(key.id, input.GranteePrincipal);
     return { key, grants: input.GrantId === undefined ? all : all.filter((g) => g.grantId === input.GrantId) };
   });
@@ -176,7 +184,7 @@ export function revokeGrant(deps: ServiceDeps, ctx: RequestContext, input: { Key
   return audited(deps, ctx, async (repos, draft) => {
     const key = await resolveKeyById(repos, scope, input.KeyId);
     draft.keyArn = arnOf(deps, key);
-    await authorize(deps, repos, ctx, 'kms:RevokeGrant', key);
+    await authorize(deps, repos, ctx, 'kms:RevokeGrant', key, NOT_FOR_AWS_RESOURCE);
     const grant = await repos.grants.get(key.id, input.GrantId);
     if (!grant) throw new KmsError('NotFoundException', `Grant ID ${input.GrantId} not found`);
     if (input.DryRun) throw dryRunSucceeded();

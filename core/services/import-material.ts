@@ -5,6 +5,7 @@
 // wrapping private key inside the token (raw RSA + OAEP decoding for SHA-256), the AES-KWP layer is undone in process,
 // and the material is created in the token as a non-extractable key (a key pair from its PKCS #8 private key): a clearly
 // labelled in-process unwrap, refused in FIPS mode.
+import type { ConditionValues } from '../authorization.js';
 import { drainClaims } from './claimed-jobs.js';
 import { createDecipheriv, timingSafeEqual } from 'node:crypto';
 import { invalidCiphertext, KmsError, needs } from '../errors.js';
@@ -44,7 +45,8 @@ export interface ImportParameters {
 
 export function getParametersForImport(deps: ServiceDeps, ctx: RequestContext, input: { KeyId: string; WrappingAlgorithm: string; WrappingKeySpec: string }): Promise<ImportParameters> {
   return audited(deps, ctx, async (repos, draft) => {
-    const { key, arn } = await keyForImport(deps, ctx, repos, draft, 'kms:GetParametersForImport', input.KeyId);
+    const conditions = { 'kms:WrappingAlgorithm': input.WrappingAlgorithm, 'kms:WrappingKeySpec': input.WrappingKeySpec };
+    const { key, arn } = await keyForImport(deps, ctx, repos, draft, 'kms:GetParametersForImport', input.KeyId, conditions);
     needs(/^RSA_(2048|3072|4096)$/.test(input.WrappingKeySpec), 'UnsupportedOperationException', `WrappingKeySpec ${input.WrappingKeySpec} is not supported.`);
     needs(/^(RSAES_OAEP_SHA_(1|256)|RSA_AES_KEY_WRAP_SHA_(1|256))$/.test(input.WrappingAlgorithm), 'UnsupportedOperationException', `WrappingAlgorithm ${input.WrappingAlgorithm} is not supported.`);
     checkWrappingFor(key.keySpec, input.WrappingAlgorithm, input.WrappingKeySpec);
@@ -61,9 +63,9 @@ export function getParametersForImport(deps: ServiceDeps, ctx: RequestContext, i
   });
 }
 
-async function keyForImport(deps: ServiceDeps, ctx: RequestContext, repos: Repositories, draft: AuditDraft, action: string, keyId: string) {
+async function keyForImport(deps: ServiceDeps, ctx: RequestContext, repos: Repositories, draft: AuditDraft, action: string, keyId: string, conditions: ConditionValues = {}) {
   // PendingImport keys are not usable for crypto, so the state check is the management one.
-  const found = await keyForUse(deps, ctx, repos, draft, action, keyId, null, {}, 'manage');
+  const found = await keyForUse(deps, ctx, repos, draft, action, keyId, null, conditions, 'manage');
   assertExternal(found.key, found.arn);
   return found;
 }
@@ -177,12 +179,14 @@ function expiryOf(input: ImportInput, now: Date): Pick<ImportedMaterial, 'expira
  */
 export async function importKeyMaterial(deps: ServiceDeps, ctx: RequestContext, input: ImportInput): Promise<{ keyArn: string; keyMaterialId: string | null }> {
   const { wrappingVersionId, answer } = await audited(deps, ctx, async (repos, draft) => {
-    const { key, arn } = await keyForImport(deps, ctx, repos, draft, 'kms:ImportKeyMaterial', input.KeyId);
+    const now = deps.clock.now();
+    const expiry = expiryOf(input, now);
+    // kms:ValidTo is epoch seconds, compared with the Numeric operators; absent when the material does not expire.
+    const conditions = { 'kms:ExpirationModel': expiry.expirationModel, 'kms:ValidTo': expiry.validTo ? expiry.validTo.getTime() / 1000 : undefined };
+    const { key, arn } = await keyForImport(deps, ctx, repos, draft, 'kms:ImportKeyMaterial', input.KeyId, conditions);
     const materials = await repos.imports.list(key.id);
     const versions = await repos.keys.listVersions(key.id);
     const place = placementFor(deps, key, arn, input, materials, versions);
-    const now = deps.clock.now();
-    const expiry = expiryOf(input, now);
     const body = await openToken(deps.hsm, key, input.ImportToken, now);
     needs(await repos.imports.useWrappingKey(body.wrappingVersionId, now), 'InvalidImportTokenException', 'The import token has already been used. Call GetParametersForImport again.');
     const placed = await importMaterial(deps.hsm, key, body, input.EncryptedKeyMaterial, materials, place);

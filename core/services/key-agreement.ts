@@ -82,7 +82,7 @@ export function generateDataKeyPair(
 ): Promise<DataKeyPair> {
   const scope = scopeOf(deps, ctx);
   return auditedRead(deps, ctx, async (repos, draft) => {
-    const key = await keyForEncryption(deps, ctx, repos, action, input.KeyId, undefined, input.EncryptionContext, draft);
+    const key = await keyForEncryption(deps, ctx, repos, action, input.KeyId, undefined, input.EncryptionContext, draft, { 'kms:DataKeyPairSpec': input.KeyPairSpec });
     const make = PAIR_SPECS[input.KeyPairSpec];
     needs(make, 'UnsupportedOperationException', `KeyPairSpec ${input.KeyPairSpec} is not supported by this server.`);
     if (input.DryRun) throw dryRunSucceeded();

@@ -1,4 +1,5 @@
 // DescribeKey, ListKeys, UpdateKeyDescription, EnableKey, DisableKey, ScheduleKeyDeletion, CancelKeyDeletion.
+import type { ConditionValues } from '../authorization.js';
 import { KmsError, needs, validationError } from '../errors.js';
 import { assertStateAllows } from '../key-state.js';
 import { isKeyUuid, keyArn } from '../identifiers.js';
@@ -46,13 +47,14 @@ async function manage(
   keyId: string,
   change: (key: Key, arn: string, repos: Repositories) => Partial<Key> | null | Promise<Partial<Key> | null>,
   allowPendingDeletion = false,
+  conditions: ConditionValues = {},
 ): Promise<Key> {
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
     const key = await resolveKeyById(repos, scope, keyId);
     const arn = keyArn({ ...scope, accountId: key.accountId }, key.id);
     draft.keyArn = arn;
-    await authorize(deps, repos, ctx, action, key);
+    await authorize(deps, repos, ctx, action, key, conditions);
     assertStateAllows(key.state, arn, 'manage', allowPendingDeletion);
     const patch = await change(key, arn, repos);
     if (patch === null) return key;
@@ -77,11 +79,8 @@ export function scheduleKeyDeletion(deps: ServiceDeps, ctx: RequestContext, keyI
   const window = days ?? DEFAULT_PENDING_WINDOW_DAYS;
   if (window < 7) throw validationError('pendingWindowInDays', String(window), 'Member must have value greater than or equal to 7');
   if (window > 30) throw validationError('pendingWindowInDays', String(window), 'Member must have value less than or equal to 30');
-  return manage(deps, ctx, 'kms:ScheduleKeyDeletion', keyId, () => ({
-    state: 'PendingDeletion',
-    deletionDate: new Date(deps.clock.now().getTime() + window * DAY_MS),
-    pendingWindowDays: window,
-  }));
+  const change = () => ({ state: 'PendingDeletion' as const, deletionDate: new Date(deps.clock.now().getTime() + window * DAY_MS), pendingWindowDays: window });
+  return manage(deps, ctx, 'kms:ScheduleKeyDeletion', keyId, change, false, { 'kms:ScheduleKeyDeletionPendingWindowInDays': window });
 }
 
 export function cancelKeyDeletion(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<Key> {

@@ -1,6 +1,7 @@
 // Key rotation for symmetric keys: Enable/DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand, ListKeyRotations,
 // and the automatic rotation the background job runs. Each rotation of a key whose material Coffer makes is a new key
 // version with a new root key in the token; an EXTERNAL key's on-demand rotation makes the material imported for it current.
+import type { ConditionValues } from '../authorization.js';
 import { drainClaims } from './claimed-jobs.js';
 import { INVALID_MARKER_MESSAGE, KmsError, needs } from '../errors.js';
 import { keyArn } from '../identifiers.js';
@@ -20,12 +21,14 @@ const DAY_MS = 86_400_000;
  * Finds the key (id or ARN only, as AWS requires for rotation) and authorizes; refuses keys that cannot rotate. With
  * `imported`, a symmetric EXTERNAL key may too (RotateKeyOnDemand to its material pending rotation).
  */
-async function rotatableKey(deps: ServiceDeps, ctx: RequestContext, repos: Repositories, draft: { keyArn: string | null }, action: string, input: string, op: 'manage' | 'read', imported = false): Promise<Key> {
+async function rotatableKey(
+  deps: ServiceDeps, ctx: RequestContext, repos: Repositories, draft: { keyArn: string | null }, action: string, input: string, op: 'manage' | 'read', imported = false, conditions: ConditionValues = {},
+): Promise<Key> {
   const scope = scopeOf(deps, ctx);
   const key = await resolveKeyById(repos, scope, input);
   const arn = keyArn({ ...scope, accountId: key.accountId }, key.id);
   draft.keyArn = arn;
-  await authorize(deps, repos, ctx, action, key);
+  await authorize(deps, repos, ctx, action, key, conditions);
   assertStateAllows(key.state, arn, op);
   if (op === 'manage') {
     needs(key.keySpec === 'SYMMETRIC_DEFAULT', 'UnsupportedOperationException', `${arn} key spec ${key.keySpec} does not support automatic or on-demand rotation.`);
@@ -37,9 +40,9 @@ async function rotatableKey(deps: ServiceDeps, ctx: RequestContext, repos: Repos
 
 export function enableKeyRotation(deps: ServiceDeps, ctx: RequestContext, keyId: string, periodDays: number | undefined): Promise<void> {
   return audited(deps, ctx, async (repos, draft) => {
-    const key = await rotatableKey(deps, ctx, repos, draft, 'kms:EnableKeyRotation', keyId, 'manage');
-    if (key.state === 'Disabled') throw new KmsError('DisabledException', `${draft.keyArn} is disabled.`);
     const days = periodDays ?? DEFAULT_ROTATION_DAYS;
+    const key = await rotatableKey(deps, ctx, repos, draft, 'kms:EnableKeyRotation', keyId, 'manage', false, { 'kms:RotationPeriodInDays': days });
+    if (key.state === 'Disabled') throw new KmsError('DisabledException', `${draft.keyArn} is disabled.`);
     const now = deps.clock.now();
     await repos.rotations.putSettings({ keyId: key.id, enabled: true, periodDays: days, nextRotationDate: new Date(now.getTime() + days * DAY_MS) });
   });

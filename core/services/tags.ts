@@ -1,4 +1,5 @@
 // TagResource, UntagResource, ListResourceTags, and the tag rules CreateKey shares.
+import type { ConditionValues } from '../authorization.js';
 import { KmsError, needs } from '../errors.js';
 import { assertStateAllows } from '../key-state.js';
 import { keyArn } from '../identifiers.js';
@@ -21,12 +22,19 @@ export function validateNewTags(tags: Tag[], existing: number): Tag[] {
   return tags;
 }
 
+/** aws:RequestTag/<key> for each tag a request sets, and aws:TagKeys listing their keys (CreateKey, TagResource). */
+export function requestTagConditions(tags: readonly Tag[]): ConditionValues {
+  const values: ConditionValues = { 'aws:TagKeys': tags.map((t) => t.TagKey) };
+  for (const t of tags) values[`aws:RequestTag/${t.TagKey}`] = t.TagValue;
+  return values;
+}
+
 export async function tagResource(deps: ServiceDeps, ctx: RequestContext, keyId: string, tags: Tag[]): Promise<void> {
   const scope = scopeOf(deps, ctx);
   await audited(deps, ctx, async (repos, draft) => {
     const key = await resolveKeyById(repos, scope, keyId);
     draft.keyArn = keyArn(scope, key.id);
-    await authorize(deps, repos, ctx, 'kms:TagResource', key);
+    await authorize(deps, repos, ctx, 'kms:TagResource', key, requestTagConditions(tags));
     assertStateAllows(key.state, draft.keyArn, 'manage');
     validateNewTags(tags, 0);
     await repos.tags.put(key.id, tags);
@@ -39,7 +47,7 @@ export async function untagResource(deps: ServiceDeps, ctx: RequestContext, keyI
   await audited(deps, ctx, async (repos, draft) => {
     const key = await resolveKeyById(repos, scope, keyId);
     draft.keyArn = keyArn(scope, key.id);
-    await authorize(deps, repos, ctx, 'kms:UntagResource', key);
+    await authorize(deps, repos, ctx, 'kms:UntagResource', key, { 'aws:TagKeys': tagKeys });
     assertStateAllows(key.state, draft.keyArn, 'manage');
     if (tagKeys.some((k) => k.toLowerCase().startsWith('aws:'))) throw new KmsError('TagException', 'Tags beginning with aws: are reserved.');
     await repos.tags.remove(key.id, tagKeys);

@@ -1,0 +1,90 @@
+// End-to-end: the request condition keys AWS KMS documents for management operations, through the AWS SDK. Each
+// key policy denies one value of one key (the administrator is allowed kms:* by the same policy, so only the
+// condition decides), and each test shows the same call allowed with another value.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  CancelKeyDeletionCommand, CreateGrantCommand, CreateKeyCommand, EnableKeyRotationCommand, GenerateDataKeyPairCommand, GetParametersForImportCommand,
+  ImportKeyMaterialCommand, ScheduleKeyDeletionCommand, TagResourceCommand, UntagResourceCommand,
+} from '@aws-sdk/client-kms';
+import { newUser, ok } from '../helpers/identity.js';
+import { ACCOUNT, ADMIN, failure, serverPerFile } from '../helpers/server.js';
+import { wrap } from '../helpers/wrap-material.js';
+
+const ctx = serverPerFile();
+
+const root = { Sid: 'root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' };
+const deny = (Action: string, Condition: object) => ({ Effect: 'Deny', Principal: '*', Action, Resource: '*', Condition });
+const keyWith = async (statements: object[], extra: object = {}) =>
+  (await ctx.kms.send(new CreateKeyCommand({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [root, ...statements] }), ...extra }))).KeyMetadata!.KeyId!;
+const denied = async (p: Promise<unknown>) => expect((await failure(p)).name).toBe('AccessDeniedException');
+
+describe('condition keys of management requests', () => {
+  it('kms:ScheduleKeyDeletionPendingWindowInDays and kms:RotationPeriodInDays', async () => {
+    const KeyId = await keyWith([
+      deny('kms:ScheduleKeyDeletion', { NumericLessThan: { 'kms:ScheduleKeyDeletionPendingWindowInDays': '14' } }),
+      deny('kms:EnableKeyRotation', { NumericGreaterThan: { 'kms:RotationPeriodInDays': '365' } }),
+    ]);
+    await denied(ctx.kms.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 })));
+    await denied(ctx.kms.send(new EnableKeyRotationCommand({ KeyId, RotationPeriodInDays: 400 })));
+    await ctx.kms.send(new EnableKeyRotationCommand({ KeyId, RotationPeriodInDays: 180 }));
+    // Without PendingWindowInDays the window is AWS's default, 30 days: allowed.
+    expect((await ctx.kms.send(new ScheduleKeyDeletionCommand({ KeyId }))).PendingWindowInDays).toBe(30);
+    await ctx.kms.send(new CancelKeyDeletionCommand({ KeyId }));
+  });
+
+  it('aws:RequestTag/<key> and aws:TagKeys for TagResource and UntagResource; kms:GrantIsForAWSResource is false', async () => {
+    const KeyId = await keyWith([
+      deny('kms:TagResource', { StringEquals: { 'aws:RequestTag/env': 'forbidden' } }),
+      deny('kms:TagResource', { 'ForAnyValue:StringEquals': { 'aws:TagKeys': 'owner' } }),
+      deny('kms:UntagResource', { 'ForAnyValue:StringEquals': { 'aws:TagKeys': 'team' } }),
+      deny('kms:CreateGrant', { Bool: { 'kms:GrantIsForAWSResource': 'false' } }),
+    ]);
+    await denied(ctx.kms.send(new TagResourceCommand({ KeyId, Tags: [{ TagKey: 'env', TagValue: 'forbidden' }] })));
+    await denied(ctx.kms.send(new TagResourceCommand({ KeyId, Tags: [{ TagKey: 'team', TagValue: 'a' }, { TagKey: 'owner', TagValue: 'b' }] })));
+    await ctx.kms.send(new TagResourceCommand({ KeyId, Tags: [{ TagKey: 'env', TagValue: 'dev' }, { TagKey: 'team', TagValue: 'a' }] }));
+    await denied(ctx.kms.send(new UntagResourceCommand({ KeyId, TagKeys: ['env', 'team'] })));
+    await ctx.kms.send(new UntagResourceCommand({ KeyId, TagKeys: ['env'] }));
+    await denied(ctx.kms.send(new CreateGrantCommand({ KeyId, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:user/bob`, Operations: ['Encrypt'] })));
+  });
+
+  it('aws:RequestTag/<key> for CreateKey in a user policy', async () => {
+    const user = await newUser(ctx.server.url, ADMIN, 'tagged-creator');
+    const PolicyDocument = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'kms:CreateKey', Resource: '*', Condition: { StringEquals: { 'aws:RequestTag/team': 'payments' } } }],
+    });
+    await ok(ctx.server.url, ADMIN, 'PutUserPolicy', { UserName: 'tagged-creator', PolicyName: 'create-tagged', PolicyDocument });
+    const kms = ctx.server.client(user);
+    try {
+      await denied(kms.send(new CreateKeyCommand({})));
+      await denied(kms.send(new CreateKeyCommand({ Tags: [{ TagKey: 'team', TagValue: 'ads' }] })));
+      const made = await kms.send(new CreateKeyCommand({ Tags: [{ TagKey: 'team', TagValue: 'payments' }] }));
+      expect(made.KeyMetadata!.KeyState).toBe('Enabled');
+    } finally {
+      kms.destroy();
+    }
+  });
+
+  it('kms:DataKeyPairSpec, kms:WrappingKeySpec, kms:WrappingAlgorithm, kms:ExpirationModel and kms:ValidTo', async () => {
+    const pairs = await keyWith([deny('kms:GenerateDataKeyPair', { StringEquals: { 'kms:DataKeyPairSpec': 'RSA_4096' } })]);
+    await denied(ctx.kms.send(new GenerateDataKeyPairCommand({ KeyId: pairs, KeyPairSpec: 'RSA_4096' })));
+    expect((await ctx.kms.send(new GenerateDataKeyPairCommand({ KeyId: pairs, KeyPairSpec: 'ECC_NIST_P256' }))).KeyPairSpec).toBe('ECC_NIST_P256');
+
+    const inTwoDays = Math.floor(Date.now() / 1000) + 2 * 86_400;
+    const KeyId = await keyWith([
+      deny('kms:GetParametersForImport', { StringEquals: { 'kms:WrappingKeySpec': 'RSA_4096' } }),
+      deny('kms:GetParametersForImport', { StringEquals: { 'kms:WrappingAlgorithm': 'RSAES_OAEP_SHA_1' } }),
+      deny('kms:ImportKeyMaterial', { StringEquals: { 'kms:ExpirationModel': 'KEY_MATERIAL_DOES_NOT_EXPIRE' } }),
+      deny('kms:ImportKeyMaterial', { NumericGreaterThan: { 'kms:ValidTo': String(inTwoDays) } }),
+    ], { Origin: 'EXTERNAL' });
+    await denied(ctx.kms.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_4096' })));
+    await denied(ctx.kms.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_1', WrappingKeySpec: 'RSA_2048' })));
+    const p = await ctx.kms.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const material = wrap('RSAES_OAEP_SHA_256', p.PublicKey!, randomBytes(32));
+    const importWith = (expiry: object) => ctx.kms.send(new ImportKeyMaterialCommand({ KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: material, ...expiry }));
+    await denied(importWith({ ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }));
+    await denied(importWith({ ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: new Date((inTwoDays + 86_400) * 1000) }));
+    expect((await importWith({ ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: new Date((inTwoDays - 86_400) * 1000) })).KeyMaterialId).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
