@@ -144,6 +144,12 @@ export interface KeyRepository {
   delete(keyId: string): Promise<void>;
   /** A key of any account (cross-account use names keys by ARN, and blobs name keys by id). */
   findById(keyId: string): Promise<Key | null>;
+  /**
+   * Inside a unit of work: locks the key's row until the transaction ends and returns it as it is now (null once
+   * deleted). Changes of a key's versions and materials (rotation, import, deletion of material) take it first, so
+   * they run one at a time per key and each sees the others' results.
+   */
+  lockForUpdate(keyId: string): Promise<Key | null>;
 }
 
 export interface AliasRepository {

@@ -7,7 +7,7 @@ import { cachedRepositories, scopesOfWrite, type MetadataCache } from '../core/s
 
 /** Repository methods that only read (or lock to read); a call to any other method inside a transaction is a write. */
 const READS = new Set([
-  'get', 'list', 'findById', 'getVersion', 'listVersions', 'count', 'byToken', 'listForKey', 'listRetirable',
+  'get', 'list', 'findById', 'lockForUpdate', 'getVersion', 'listVersions', 'count', 'byToken', 'listForKey', 'listRetirable',
   'listForPrincipal', 'getSettings', 'countOnDemand', 'claimDueForDeletion', 'claimDueForRotation', 'claimExpired',
   'claimSpentWrappingKey',
 ]);

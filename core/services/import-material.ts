@@ -17,7 +17,7 @@ import type { AuditDraft } from '../audit.js';
 import { audited } from './audited.js';
 import type { RequestContext, ServiceDeps } from './context.js';
 import { checkValueOfMaterial, checkValueOfPublicKey, checkWrappingFor } from './import-checks.js';
-import { keyForUse } from './key-use.js';
+import { keyForUse, lockKey } from './key-use.js';
 import { keyMaterialId } from '../identifiers.js';
 
 const TOKEN_LIFETIME_MS = 24 * 3_600_000;
@@ -183,7 +183,9 @@ export async function importKeyMaterial(deps: ServiceDeps, ctx: RequestContext, 
     const expiry = expiryOf(input, now);
     // kms:ValidTo is epoch seconds, compared with the Numeric operators; absent when the material does not expire.
     const conditions = { 'kms:ExpirationModel': expiry.expirationModel, 'kms:ValidTo': expiry.validTo ? expiry.validTo.getTime() / 1000 : undefined };
-    const { key, arn } = await keyForImport(deps, ctx, repos, draft, 'kms:ImportKeyMaterial', input.KeyId, conditions);
+    const found = await keyForImport(deps, ctx, repos, draft, 'kms:ImportKeyMaterial', input.KeyId, conditions);
+    const { arn } = found;
+    const key = await lockKey(repos, found.key, arn, 'manage');
     const materials = await repos.imports.list(key.id);
     const versions = await repos.keys.listVersions(key.id);
     const place = placementFor(deps, key, arn, input, materials, versions);
@@ -265,7 +267,9 @@ async function putInToken(hsm: Hsm, key: Key, versionId: string, material: Buffe
  */
 export function deleteImportedKeyMaterial(deps: ServiceDeps, ctx: RequestContext, keyId: string, materialId?: string): Promise<{ keyArn: string; keyMaterialId: string | null }> {
   return audited(deps, ctx, async (repos, draft) => {
-    const { key, arn } = await keyForImport(deps, ctx, repos, draft, 'kms:DeleteImportedKeyMaterial', keyId);
+    const found = await keyForImport(deps, ctx, repos, draft, 'kms:DeleteImportedKeyMaterial', keyId);
+    const { arn } = found;
+    const key = await lockKey(repos, found.key, arn, 'manage');
     const materials = await repos.imports.list(key.id);
     const target = materialId === undefined ? key.currentVersionId : findMaterial(key, arn, materials, materialId).versionId;
     await deleteMaterial(deps, repos, key, target);

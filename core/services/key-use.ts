@@ -1,10 +1,10 @@
 // Resolving a key for a cryptographic use other than symmetric encryption: found, authorized, enabled, of the right usage.
 import type { AuditDraft } from '../audit.js';
 import type { ConditionValues } from '../authorization.js';
-import { needs } from '../errors.js';
+import { KmsError, needs } from '../errors.js';
 import { keyArn } from '../identifiers.js';
 import type { KeyUsage } from '../key-spec.js';
-import { assertStateAllows } from '../key-state.js';
+import { assertStateAllows, type OperationClass } from '../key-state.js';
 import type { Key } from '../model.js';
 import type { Repositories } from '../ports.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
@@ -35,6 +35,17 @@ export async function keyForUse(
   assertStateAllows(key.state, arn, op);
   if (usage !== null) assertUsage(key, arn, usage);
   return { key, arn };
+}
+
+/**
+ * The key locked for a change of its versions or materials (KeyRepository.lockForUpdate) and re-checked as it is now:
+ * a rotation, an import or a deletion of material that raced this one has committed, or waits for this one.
+ */
+export async function lockKey(repos: Repositories, key: Key, arn: string, op: OperationClass): Promise<Key> {
+  const locked = await repos.keys.lockForUpdate(key.id);
+  if (!locked) throw new KmsError('NotFoundException', `Key '${arn}' does not exist`);
+  assertStateAllows(locked.state, arn, op);
+  return locked;
 }
 
 export function assertUsage(key: Key, arn: string, usage: KeyUsage): void {

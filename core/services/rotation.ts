@@ -12,6 +12,7 @@ import type { Repositories } from '../ports.js';
 import { audited, auditedRead } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { resolveKeyById } from './resolve.js';
+import { lockKey } from './key-use.js';
 
 export const DEFAULT_ROTATION_DAYS = 365;
 export const MAX_ON_DEMAND_ROTATIONS = 25;
@@ -67,6 +68,8 @@ export function getKeyRotationStatus(deps: ServiceDeps, ctx: RequestContext, key
 
 /** Makes a new version: a new root key in the token, the version row, the rotation row; the key's current version moves. */
 export async function rotate(deps: ServiceDeps, repos: Repositories, key: Key, type: RotationType): Promise<KeyVersion> {
+  // One change of a key's versions at a time (an on-demand rotation racing the job, or another on-demand one).
+  await repos.keys.lockForUpdate(key.id);
   const versions = await repos.keys.listVersions(key.id);
   const now = deps.clock.now();
   const version: KeyVersion = { id: deps.newId(), keyId: key.id, version: Math.max(0, ...versions.map((v) => v.version)) + 1, createdAt: now };
@@ -82,8 +85,8 @@ export async function rotate(deps: ServiceDeps, repos: Repositories, key: Key, t
 
 export function rotateKeyOnDemand(deps: ServiceDeps, ctx: RequestContext, keyId: string): Promise<Key> {
   return audited(deps, ctx, async (repos, draft) => {
-    const key = await rotatableKey(deps, ctx, repos, draft, 'kms:RotateKeyOnDemand', keyId, 'manage', true);
-    assertStateAllows(key.state, draft.keyArn!, 'crypto');
+    const found = await rotatableKey(deps, ctx, repos, draft, 'kms:RotateKeyOnDemand', keyId, 'manage', true);
+    const key = await lockKey(repos, found, draft.keyArn!, 'crypto');
     const done = await repos.rotations.countOnDemand(key.id);
     needs(done < MAX_ON_DEMAND_ROTATIONS, 'LimitExceededException', `${draft.keyArn} has reached the limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations.`);
     if (key.origin === 'EXTERNAL') await rotateToPending(deps, repos, key, draft.keyArn!);

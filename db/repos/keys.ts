@@ -61,6 +61,13 @@ export class DrizzleKeyRepository implements KeyRepository {
     });
   }
 
+  lockForUpdate(keyId: string): Promise<Key | null> {
+    return guard(async () => {
+      const rows = await this.db.select().from(keys).where(eq(keys.id, keyId)).for('update');
+      return rows[0] ? toKey(rows[0]) : null;
+    });
+  }
+
   list(accountId: string, limit: number, marker: string | null): Promise<Page<Key>> {
     return guard(async () => {
       if (marker !== null && !isUuid(marker)) throw new KmsError('InvalidMarkerException', INVALID_MARKER_MESSAGE);

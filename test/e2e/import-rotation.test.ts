@@ -132,6 +132,31 @@ describe('on-demand rotation of imported key material', () => {
     expect((await describeKey(key.KeyId!)).KeyState).toBe('Enabled');
   });
 
+  it('racing imports of new material, and a rotation racing the deletion of the pending material, each end in one clear answer', async () => {
+    const { key } = await externalKeyWith(randomBytes(32));
+    const importers = await Promise.all([importer(key.KeyId!), importer(key.KeyId!), importer(key.KeyId!)]);
+    const imports = await Promise.allSettled(importers.map((imp) => imp(randomBytes(32), { ImportType: 'NEW_KEY_MATERIAL' })));
+    const outcome = (r: PromiseSettledResult<unknown>) => (r.status === 'rejected' ? (r.reason as Error).name : 'ok');
+    expect(imports.map(outcome).sort()).toEqual(['KMSInvalidStateException', 'KMSInvalidStateException', 'ok']);
+    const pending = (imports.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ KeyMaterialId?: string }>).value.KeyMaterialId!;
+
+    const [rotated, deleted] = await Promise.allSettled([
+      ctx.kms.send(new RotateKeyOnDemandCommand({ KeyId: key.KeyId })),
+      ctx.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: key.KeyId, KeyMaterialId: pending })),
+    ]);
+    const states = (await allMaterial(key.KeyId!)).map((r) => [r.KeyMaterialId === pending, r.KeyMaterialState, r.ImportState]);
+    if (outcome(rotated) === 'ok') {
+      // Rotated first: the deletion then took the now current material, and the key awaits it again.
+      expect(outcome(deleted)).toBe('ok');
+      expect(states).toEqual([[false, 'NON_CURRENT', 'IMPORTED'], [true, 'CURRENT', 'PENDING_IMPORT']]);
+      expect((await describeKey(key.KeyId!)).KeyState).toBe('PendingImport');
+    } else {
+      // Deleted first: nothing was left to rotate to.
+      expect([outcome(rotated), outcome(deleted)]).toEqual(['KMSInvalidStateException', 'ok']);
+      expect(states).toEqual([[false, 'CURRENT', 'IMPORTED']]);
+    }
+  });
+
   it('ImportType, KeyMaterialId and KeyMaterialDescription are refused for other key specs, and EXISTING_KEY_MATERIAL for a key that never had any', async () => {
     const hmac = (await ctx.kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL', KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!;
     expect((await failure(importInto(hmac.KeyId!, randomBytes(32), { KeyMaterialDescription: 'x' }))).name).toBe('ValidationException');

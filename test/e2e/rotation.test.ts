@@ -70,6 +70,15 @@ describe('on-demand rotation', () => {
     expect((await failure(ctx.kms.send(new RotateKeyOnDemandCommand({ KeyId: key.KeyId })))).name).toBe('LimitExceededException');
   });
 
+  it('concurrent on-demand rotations of one key all succeed, one after another, each a version of its own', async () => {
+    const key = await newKey();
+    const results = await Promise.allSettled(Array.from({ length: 6 }, () => ctx.kms.send(new RotateKeyOnDemandCommand({ KeyId: key.KeyId }))));
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).name : 'ok'))).toEqual(Array(6).fill('ok'));
+    const rotations = (await ctx.kms.send(new ListKeyRotationsCommand({ KeyId: key.KeyId }))).Rotations!;
+    expect(new Set(rotations.map((r) => r.KeyMaterialId)).size).toBe(6);
+    expect((await ctx.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.CurrentKeyMaterialId).toBe(rotations[5]!.KeyMaterialId);
+  });
+
   it('refuses asymmetric and HMAC keys with UnsupportedOperationException, and alias names with NotFoundException', async () => {
     const rsa = (await ctx.kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!;
     const hmac = (await ctx.kms.send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!;
