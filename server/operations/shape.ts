@@ -7,9 +7,12 @@ import { KmsError, type ErrorCode } from '../../core/errors.js';
 export const epoch = (d: Date) => d.getTime() / 1000;
 export const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 
-/** ExpirationModel and ValidTo of an EXTERNAL key's material, as AWS shows them: absent while the key awaits material. */
+/**
+ * ExpirationModel and ValidTo of an EXTERNAL key's current material, as AWS shows them: absent while that material
+ * awaits import (a key made PendingImport by the deletion of another, non-current material still shows them).
+ */
 export function importedMetadata(key: Key, imported: ImportedMaterial | null) {
-  if (key.origin !== 'EXTERNAL' || key.state === 'PendingImport' || !imported) return {};
+  if (key.origin !== 'EXTERNAL' || !imported?.imported) return {};
   return expiryOf(imported);
 }
 
