@@ -2,7 +2,7 @@
 // (never from the command line), and the key's materials as ListKeyRotations lists them.
 import { readFileSync } from 'node:fs';
 import { bool, str, subject } from './args.js';
-import type { Group } from './command.js';
+import { allPages, type Group } from './command.js';
 import { UsageError } from './io.js';
 import { listView, objectView } from './output.js';
 import { importKeyMaterialFrom, type WrappingAlgorithm, type WrappingKeySpec } from '../import-material.js';
@@ -46,13 +46,10 @@ export const keyMaterialCommands: Group = {
     summary: "a key's materials: current, non-current and pending rotation, with import state and expiry (ListKeyRotations)",
     usage: 'KEY',
     async run({ p, client }) {
-      const items = [];
-      let Marker: string | undefined;
-      do {
+      const items = await allPages(async (Marker) => {
         const r = await client().listKeyRotations({ KeyId: subject(p, 0, 'key'), IncludeKeyMaterial: 'ALL_KEY_MATERIAL', Marker });
-        items.push(...(r.Rotations ?? []));
-        Marker = r.Truncated ? r.NextMarker : undefined;
-      } while (Marker);
+        return { items: r.Rotations ?? [], next: r.NextMarker, truncated: r.Truncated };
+      }, false);
       return listView({ Rotations: items }, items, ['KeyMaterialId', 'KeyMaterialState', 'ImportState', 'ValidTo', 'RotationDate', 'KeyMaterialDescription']);
     },
   },
