@@ -66,10 +66,11 @@ export function getKeyRotationStatus(deps: ServiceDeps, ctx: RequestContext, key
   });
 }
 
-/** Makes a new version: a new root key in the token, the version row, the rotation row; the key's current version moves. */
+/**
+ * Makes a new version: a new root key in the token, the version row, the rotation row; the key's current version
+ * moves. The caller holds the key's row lock (KeyRepository.lockForUpdate), so versions are numbered one at a time.
+ */
 export async function rotate(deps: ServiceDeps, repos: Repositories, key: Key, type: RotationType): Promise<KeyVersion> {
-  // One change of a key's versions at a time (an on-demand rotation racing the job, or another on-demand one).
-  await repos.keys.lockForUpdate(key.id);
   const versions = await repos.keys.listVersions(key.id);
   const now = deps.clock.now();
   const version: KeyVersion = { id: deps.newId(), keyId: key.id, version: Math.max(0, ...versions.map((v) => v.version)) + 1, createdAt: now };
@@ -156,6 +157,8 @@ export function rotateDueKeys(deps: ServiceDeps): Promise<number> {
     userAgent: 'coffer-rotation-job',
     claim: (repos, now) => repos.rotations.claimDueForRotation(now),
     handle: async (repos, { settings: due, key }) => {
+      // The claim locked the settings row; an on-demand rotation of the key locks the key's row.
+      await repos.keys.lockForUpdate(key.id);
       const version = await rotate(deps, repos, key, 'AUTOMATIC');
       await repos.rotations.putSettings({ ...due, nextRotationDate: new Date(version.createdAt.getTime() + due.periodDays * DAY_MS) });
       return key;
