@@ -1,5 +1,5 @@
 // The coffer CLI as a subprocess against the real server: each command group, output modes and exit codes.
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, verify } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,19 @@ describe('coffer keys import-material / materials / delete-material', () => {
     // Re-imported from the same file without naming it: found by its value.
     expect((await json('keys', 'import-material', key.KeyId, '--material-file', first!)).KeyMaterialId).toBe(a.KeyMaterialId);
     expect((await json('keys', 'describe', key.KeyId)).KeyMetadata.KeyState).toBe('Enabled');
+  });
+
+  it('imports an ECC_NIST_P256 private key (PKCS #8 DER) that then signs what its own public key verifies', async () => {
+    const key = (await json('keys', 'create', '--origin', 'EXTERNAL', '--key-spec', 'ECC_NIST_P256', '--key-usage', 'SIGN_VERIFY')).KeyMetadata;
+    const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const file = join(dir, 'p256.der');
+    writeFileSync(file, pair.privateKey.export({ format: 'der', type: 'pkcs8' }));
+    const imported = await json('keys', 'import-material', key.KeyId, '--material-file', file);
+    expect(imported.KeyId).toBe(key.Arn);
+    expect(imported.KeyMaterialId).toBeUndefined(); // material ids are for symmetric keys
+    const sigFile = join(dir, 'p256.sig');
+    expect((await cli('sign', '--key', key.KeyId, '--algorithm', 'ECDSA_SHA_256', '--message', 'byok', '--out', sigFile)).code).toBe(0);
+    expect(verify('sha256', Buffer.from('byok'), pair.publicKey, readFileSync(sigFile))).toBe(true);
   });
 
   it('refuses a key of AWS_KMS origin (exit 1), and exits 2 without --material-file or with a bad --valid-to', async () => {
