@@ -1,5 +1,6 @@
 // The README's AWS CLI example, run exactly as written (only the endpoint changes) against a spawned server
-// whose administrator credentials were generated into <dataDir>/admin-credentials, then a few more CLI calls.
+// whose administrator credentials were generated into <dataDir>/admin-credentials, then a few more CLI calls, and
+// imported key material with its on-demand rotation through the AWS CLI and OpenSSL (botocore as a second client).
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -132,5 +133,46 @@ describe('the README AWS CLI example', () => {
     const r = await aws(['kms', 'list-keys'], env);
     expect(r.code, show(r)).not.toBe(0);
     expect(r.stderr).toContain('InvalidSignatureException');
+  });
+});
+
+describe('bring your own key through the AWS CLI and OpenSSL, as AWS documents it', () => {
+  const cwd = () => join(work, 'cwd');
+  const aws = async (args: string[]): Promise<string> => {
+    const env = { ...cliEnv, AWS_SHARED_CREDENTIALS_FILE: '.coffer/admin-credentials', AWS_PROFILE: 'coffer' };
+    const r = await run('aws', ['kms', ...args, '--endpoint-url', coffer.url], env, cwd());
+    expect(r.code, `aws kms ${args.join(' ')}\n${awsVersion}\n${show(r)}`).toBe(0);
+    return r.stdout.trim();
+  };
+  const sh = async (script: string) => {
+    const r = await run('bash', ['-euo', 'pipefail', '-s'], cliEnv, cwd(), script);
+    expect(r.code, show(r)).toBe(0);
+  };
+
+  /** GetParametersForImport, OpenSSL's RSAES-OAEP-SHA-256 of the material file, ImportKeyMaterial; the KeyMaterialId. */
+  async function importMaterial(keyId: string, file: string, extra: string[] = []): Promise<string> {
+    const [publicKey, token] = (await aws(['get-parameters-for-import', '--key-id', keyId, '--wrapping-algorithm', 'RSAES_OAEP_SHA_256', '--wrapping-key-spec', 'RSA_2048',
+      '--query', '[PublicKey,ImportToken]', '--output', 'text'])).split('\t');
+    await sh(`echo '${publicKey}' | base64 -d > wrapping.der; echo '${token}' | base64 -d > token.bin
+openssl pkeyutl -encrypt -in ${file} -out wrapped.bin -inkey wrapping.der -keyform DER -pubin \\
+  -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256`);
+    return aws(['import-key-material', '--key-id', keyId, '--encrypted-key-material', 'fileb://wrapped.bin', '--import-token', 'fileb://token.bin',
+      '--expiration-model', 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...extra, '--query', 'KeyMaterialId', '--output', 'text']);
+  }
+
+  it('imports material, then new material for an on-demand rotation; rotates, lists and deletes by key material id', async () => {
+    const keyId = await aws(['create-key', '--origin', 'EXTERNAL', '--query', 'KeyMetadata.KeyId', '--output', 'text']);
+    await sh('openssl rand -out first.bin 32; openssl rand -out second.bin 32');
+    const first = await importMaterial(keyId, 'first.bin');
+    const second = await importMaterial(keyId, 'second.bin', ['--import-type', 'NEW_KEY_MATERIAL', '--key-material-description', 'next']);
+    const materials = async () => (await aws(['list-key-rotations', '--key-id', keyId, '--include-key-material', 'ALL_KEY_MATERIAL',
+      '--query', 'Rotations[].[KeyMaterialId,KeyMaterialState,ImportState]', '--output', 'text'])).split('\n').map((l) => l.split('\t'));
+    expect(await materials()).toEqual([[first, 'CURRENT', 'IMPORTED'], [second, 'PENDING_ROTATION', 'IMPORTED']]);
+    await aws(['rotate-key-on-demand', '--key-id', keyId]);
+    expect(await aws(['describe-key', '--key-id', keyId, '--query', 'KeyMetadata.CurrentKeyMaterialId', '--output', 'text'])).toBe(second);
+    expect(await aws(['delete-imported-key-material', '--key-id', keyId, '--key-material-id', first, '--query', 'KeyMaterialId', '--output', 'text'])).toBe(first);
+    expect(await materials()).toEqual([[first, 'NON_CURRENT', 'PENDING_IMPORT'], [second, 'CURRENT', 'IMPORTED']]);
+    expect(await importMaterial(keyId, 'first.bin', ['--key-material-id', first])).toBe(first);
+    expect(await aws(['describe-key', '--key-id', keyId, '--query', 'KeyMetadata.KeyState', '--output', 'text'])).toBe('Enabled');
   });
 });
