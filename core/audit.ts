@@ -81,7 +81,8 @@ export const REDACTED = '***';
 /**
  * The request members an audit record may carry, and how: 'scalar' keeps a string (truncated), number or boolean;
  * 'strings' keeps an array of strings; 'contextKeys' keeps a context's keys with every value replaced by REDACTED.
- * Everything else (Plaintext, CiphertextBlob, GrantTokens, Policy, Tags values, key material ...) is dropped.
+ * Everything else (Plaintext, CiphertextBlob, GrantTokens, Policy, Tags values, ImportToken, EncryptedKeyMaterial,
+ * grant Constraints ...) is dropped.
  */
 const ALLOWED: Readonly<Record<string, 'scalar' | 'strings' | 'contextKeys'>> = {
   KeyId: 'scalar', SourceKeyId: 'scalar', DestinationKeyId: 'scalar', TargetKeyId: 'scalar', AliasName: 'scalar',
@@ -90,8 +91,10 @@ const ALLOWED: Readonly<Record<string, 'scalar' | 'strings' | 'contextKeys'>> = 
   PendingWindowInDays: 'scalar', Description: 'scalar', Limit: 'scalar', Marker: 'scalar', DryRun: 'scalar',
   MultiRegion: 'scalar', BypassPolicyLockoutSafetyCheck: 'scalar', SigningAlgorithm: 'scalar', MessageType: 'scalar',
   MacAlgorithm: 'scalar', KeyAgreementAlgorithm: 'scalar', StartTime: 'scalar', EndTime: 'scalar', MaxResults: 'scalar',
-  DomainKeyId: 'scalar',
-  TagKeys: 'strings',
+  DomainKeyId: 'scalar', WrappingAlgorithm: 'scalar', WrappingKeySpec: 'scalar', ExpirationModel: 'scalar', ValidTo: 'scalar',
+  ImportType: 'scalar', KeyMaterialId: 'scalar', KeyMaterialDescription: 'scalar', IncludeKeyMaterial: 'scalar',
+  RotationPeriodInDays: 'scalar', KeyPairSpec: 'scalar', GranteePrincipal: 'scalar', RetiringPrincipal: 'scalar', Name: 'scalar',
+  TagKeys: 'strings', Operations: 'strings',
   EncryptionContext: 'contextKeys', SourceEncryptionContext: 'contextKeys', DestinationEncryptionContext: 'contextKeys',
 };
 

@@ -7,7 +7,8 @@ import {
   CancelKeyDeletionCommand, CreateKeyCommand, DecryptCommand, DeleteImportedKeyMaterialCommand, DescribeKeyCommand, EncryptCommand, GetParametersForImportCommand,
   ImportKeyMaterialCommand, ListKeyRotationsCommand, RotateKeyOnDemandCommand, ScheduleKeyDeletionCommand, type ImportKeyMaterialCommandInput,
 } from '@aws-sdk/client-kms';
-import { failure, serverPerFile } from '../helpers/server.js';
+import { call } from '../helpers/identity.js';
+import { ADMIN, failure, serverPerFile } from '../helpers/server.js';
 import { wrap } from '../helpers/wrap-material.js';
 
 const ctx = serverPerFile();
@@ -65,6 +66,14 @@ describe('on-demand rotation of imported key material', () => {
     expect((await decrypt(after)).KeyMaterialId).toBe(second);
     const old = await decrypt(before);
     expect([new TextDecoder().decode(old.Plaintext), old.KeyMaterialId]).toEqual(['under a', first]);
+
+    // The audit trail names the import's type, description and expiry; never its token or wrapped material.
+    const found = await call(ctx.server.url, ADMIN, 'LookupEvents', { LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'ImportKeyMaterial' }] }, 'CofferAudit.');
+    const records = (found.body.Events as Array<{ CloudTrailEvent: string }>).map((e) => JSON.parse(e.CloudTrailEvent) as { requestParameters: Record<string, unknown> });
+    const logged = records.find((r) => r.requestParameters.importType === 'NEW_KEY_MATERIAL' && r.requestParameters.keyId === key.KeyId)!;
+    expect(logged.requestParameters).toEqual({
+      keyId: key.KeyId, importType: 'NEW_KEY_MATERIAL', keyMaterialDescription: 'FY27 material', expirationModel: 'KEY_MATERIAL_EXPIRES', validTo: validTo.getTime() / 1000,
+    });
 
     const rotations = (await ctx.kms.send(new ListKeyRotationsCommand({ KeyId: key.KeyId }))).Rotations!;
     expect(rotations).toHaveLength(1);
