@@ -272,16 +272,16 @@ export function deleteImportedKeyMaterial(deps: ServiceDeps, ctx: RequestContext
     const key = await lockKey(repos, found.key, arn, 'manage');
     const materials = await repos.imports.list(key.id);
     const target = materialId === undefined ? key.currentVersionId : findMaterial(key, arn, materials, materialId).versionId;
-    await deleteMaterial(deps, repos, key, target);
+    await deleteMaterial(deps, repos, key, target, materials.find((m) => m.versionId === target));
     return { keyArn: arn, keyMaterialId: key.keySpec === 'SYMMETRIC_DEFAULT' ? keyMaterialId(target) : null };
   });
 }
 
-async function deleteMaterial(deps: ServiceDeps, repos: Repositories, key: Key, versionId: string): Promise<void> {
+/** `record`: the material's import record, when it has one (the key's first version has none before its first import). */
+async function deleteMaterial(deps: ServiceDeps, repos: Repositories, key: Key, versionId: string, record: ImportedMaterial | undefined): Promise<void> {
   const pending = pendingVersion(key, await repos.keys.listVersions(key.id));
   await deps.hsm.destroyRootKey(versionId);
   if (pending?.id === versionId) return repos.keys.deleteVersion(key.id, versionId);
-  const record = (await repos.imports.list(key.id)).find((m) => m.versionId === versionId);
   if (record) await repos.imports.put({ ...record, validTo: null, imported: false });
   if (key.state !== 'PendingImport') await repos.keys.update(key.id, { state: 'PendingImport' });
 }
@@ -293,7 +293,7 @@ export function expireImportedMaterial(deps: ServiceDeps): Promise<number> {
     userAgent: 'coffer-import-expiry-job',
     claim: (repos, now) => repos.imports.claimExpired(now),
     handle: async (repos, claimed) => {
-      await deleteMaterial(deps, repos, claimed.key, claimed.material.versionId);
+      await deleteMaterial(deps, repos, claimed.key, claimed.material.versionId, claimed.material);
       return claimed.key;
     },
   });

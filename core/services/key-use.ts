@@ -1,14 +1,14 @@
 // Resolving a key for a cryptographic use other than symmetric encryption: found, authorized, enabled, of the right usage.
 import type { AuditDraft } from '../audit.js';
 import type { ConditionValues } from '../authorization.js';
-import { KmsError, needs } from '../errors.js';
+import { needs } from '../errors.js';
 import { keyArn } from '../identifiers.js';
 import type { KeyUsage } from '../key-spec.js';
 import { assertStateAllows, type OperationClass } from '../key-state.js';
 import type { Key } from '../model.js';
 import type { Repositories } from '../ports.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
-import { resolveKey } from './resolve.js';
+import { noSuchKey, resolveKey } from './resolve.js';
 
 export interface KeyForUse {
   key: Key;
@@ -43,7 +43,7 @@ export async function keyForUse(
  */
 export async function lockKey(repos: Repositories, key: Key, arn: string, op: OperationClass): Promise<Key> {
   const locked = await repos.keys.lockForUpdate(key.id);
-  if (!locked) throw new KmsError('NotFoundException', `Key '${arn}' does not exist`);
+  if (!locked) throw noSuchKey(arn);
   assertStateAllows(locked.state, arn, op);
   return locked;
 }

@@ -5,7 +5,12 @@ import type { Key } from '../model.js';
 import type { Repositories } from '../ports.js';
 
 export function keyNotFound(scope: Scope, keyId: string): KmsError {
-  return new KmsError('NotFoundException', `Key '${keyArn(scope, keyId)}' does not exist`);
+  return noSuchKey(keyArn(scope, keyId));
+}
+
+/** AWS's NotFoundException for a key, by its ARN. */
+export function noSuchKey(arn: string): KmsError {
+  return new KmsError('NotFoundException', `Key '${arn}' does not exist`);
 }
 
 /** Any of the four forms. An ARN may name another account's key or alias: the authorizer decides whether it may be used. */
