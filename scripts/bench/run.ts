@@ -128,17 +128,22 @@ export function phases({ keyId, ciphertexts, signingKeys, signatures }: Prepared
  * workers each answers for its own loop: the worst p99 and the worst max of those that answered within 300 ms of the
  * first.
  */
-export async function loopStats(server: Child): Promise<{ p99Ms: number; maxMs: number } | null> {
+export async function loopStats(server: Child): Promise<{ p99Ms: number; maxMs: number; gcMaxMs?: number; workers: unknown[] } | null> {
   const before = server.logs().length;
   server.child.kill('SIGUSR2');
   const answers = () =>
-    [...server.logs().slice(before).matchAll(/"msg":"bench-stats","eventLoopDelay":(\{[^}]*\})/g)].map((m) => JSON.parse(m[1] as string) as { p99Ms: number; maxMs: number });
+    [...server.logs().slice(before).matchAll(/"msg":"bench-stats","eventLoopDelay":(\{[^}]*\})/g)].map((m) => JSON.parse(m[1] as string) as { p99Ms: number; maxMs: number; gcMaxMs?: number });
   for (let i = 0; i < 40; i++) {
     await new Promise((r) => setTimeout(r, 50));
     if (answers().length > 0) {
       await new Promise((r) => setTimeout(r, 300));
       const all = answers();
-      return { p99Ms: Math.max(...all.map((a) => a.p99Ms)), maxMs: Math.max(...all.map((a) => a.maxMs)) };
+      return {
+        p99Ms: Math.max(...all.map((a) => a.p99Ms)),
+        maxMs: Math.max(...all.map((a) => a.maxMs)),
+        gcMaxMs: Math.max(...all.map((a) => a.gcMaxMs ?? 0)),
+        workers: all,
+      };
     }
   }
   return null;
@@ -171,6 +176,7 @@ async function measure(phase: Phase, target: Child, server: Child | null): Promi
   const served = result.requests * (1 + WARMUP / SECONDS);
   const samples = rss?.stop() ?? [];
   const loop = server ? await loopStats(server) : null;
+  if (loop) process.stderr.write(`[bench] ${phase.name}: event loop per process ${JSON.stringify(loop.workers)}\n`);
   // Over the measured window exactly when the load generator accounted it; else over the whole phase (which
   // also counts the load generator's start-up and wind-down, diluting the percentage).
   const windowed = result.cpu && result.requests ? result.cpu : null;
@@ -229,6 +235,7 @@ async function main(): Promise<void> {
       await bare.stop();
       await server.stop();
       serverLogs = server.logs();
+      if (process.env.BENCH_DUMP_LOGS) writeFileSync(process.env.BENCH_DUMP_LOGS, serverLogs);
     }
   } finally {
     await db.drop();
