@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { Secret } from './secret.js';
 import { DEFAULT_QUOTAS, type QuotaConfig } from './quotas.js';
 import { DEFAULT_GATHER_TURNS } from '../db/audit-batcher.js';
+import { proxyTrust } from './protocol/forwarded.js';
 
 export const DEFAULT_SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 export const DEV_TOKEN_LABEL = 'coffer-dev';
@@ -51,6 +52,15 @@ const schema = z.object({
   COFFER_AUDIT_GATHER_TURNS: z.coerce.number().int().min(0).max(64).default(DEFAULT_GATHER_TURNS),
   COFFER_METADATA_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
   COFFER_HELPER_THREAD_NICE: z.coerce.number().int().min(0).max(19).default(5),
+  COFFER_TRUSTED_PROXIES: optional
+    .transform((v) => (v === undefined ? [] : v.split(',').map((e) => e.trim()).filter((e) => e !== '')))
+    .superRefine((entries, ctx) => {
+      try {
+        proxyTrust(entries);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: `${(e as Error).message}: give IP addresses or CIDR ranges separated by commas` });
+      }
+    }),
   COFFER_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default('auto'),
   COFFER_KEY_STORE: z.enum(['token', 'wrapped']).default('wrapped'),
   COFFER_WRAPPED_KEY_CACHE: z.coerce.number().int().min(1).max(1_000_000).default(16_384),
@@ -114,6 +124,8 @@ export interface Config {
   workers: number;
   /** Nice value of every thread but the event loop's (server/thread-priority.ts); 0 leaves them alone. */
   helperThreadNice: number;
+  /** Proxies (addresses, CIDR ranges) whose X-Forwarded-For and X-Forwarded-Proto are believed (server/protocol/forwarded.ts). */
+  trustedProxies: string[];
   /** The web console's build, served under /console; null: the build's default place (dist/console). */
   consoleDir: string | null;
 }
@@ -244,6 +256,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     metadataCacheMs: env.COFFER_METADATA_CACHE_MS,
     workers: workersFor(env.COFFER_WORKERS, dbUrl !== null),
     helperThreadNice: env.COFFER_HELPER_THREAD_NICE,
+    trustedProxies: env.COFFER_TRUSTED_PROXIES,
     keyStore: env.COFFER_KEY_STORE,
     wrappedKeyCache: env.COFFER_WRAPPED_KEY_CACHE,
     domainKeyRotationDays: env.COFFER_DOMAIN_KEY_ROTATION_DAYS,

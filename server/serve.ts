@@ -26,6 +26,7 @@ import { MetadataCache } from '../core/services/metadata-cache.js';
 import { Metrics } from './metrics.js';
 import { checkReadiness } from './readiness.js';
 import { startBenchStats } from './bench-stats.js';
+import { proxyTrust } from './protocol/forwarded.js';
 import { QuotaLimiter, quotaShare } from './quotas.js';
 import { workerMetrics } from './cluster-metrics.js';
 import { lowerHelperThreads } from './thread-priority.js';
@@ -154,6 +155,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     metrics,
     renderMetrics: cluster.isWorker ? workerMetrics(metrics) : undefined,
     lookupCredential: credentials,
+    trustProxy: proxyTrust(config.trustedProxies),
     // Each worker admits its share, so the workers together admit the configured rate.
     quotas: new QuotaLimiter(quotaShare(config.quotas, cluster.isWorker ? config.workers : 1)),
     consoleDir: config.consoleDir ?? defaultConsoleDir(),

@@ -26,6 +26,8 @@ export interface RequestContext {
   operation: string;
   caller: Caller;
   sourceIp: string | null;
+  /** Whether the client's connection used TLS (aws:SecureTransport); absent for work no client asked for (jobs). */
+  secureTransport?: boolean;
   userAgent: string | null;
   /** The request's allow-listed parameters for the audit record (core/audit.ts requestParameters). */
   requestParameters?: Record<string, unknown> | null;
@@ -60,12 +62,17 @@ export function authorize(
 
 /** The global condition keys every request offers, and the key's own when there is one (a fresh object, built per request without spreads). */
 export function requestConditions(deps: ServiceDeps, ctx: RequestContext, key: Key | null): ConditionValues {
+  const now = deps.clock.now();
   const values: ConditionValues = {
     'kms:CallerAccount': ctx.caller.accountId,
     'aws:PrincipalArn': ctx.caller.arn,
+    'aws:PrincipalAccount': ctx.caller.accountId,
     'aws:username': ctx.caller.userName,
-    'aws:CurrentTime': deps.clock.now().toISOString(),
+    'aws:CurrentTime': now.toISOString(),
+    'aws:EpochTime': Math.floor(now.getTime() / 1000),
+    'aws:RequestedRegion': deps.region,
     'aws:SourceIp': ctx.sourceIp ?? undefined,
+    'aws:SecureTransport': ctx.secureTransport,
   };
   if (key) {
     values['kms:KeySpec'] = key.keySpec;

@@ -8,7 +8,7 @@ import type { Repositories } from '../ports.js';
 import { ADMIN_USER } from '../policy/authorizer.js';
 import { parsePolicy } from '../policy/document.js';
 import { audited, auditedRead } from './audited.js';
-import type { RequestContext, ServiceDeps } from './context.js';
+import { requestConditions, type RequestContext, type ServiceDeps } from './context.js';
 import { ensureAccount, issueAccessKey, newIamId, userArn } from './credentials.js';
 
 const USER_NAME = /^[\w+=,.@-]{1,64}$/;
@@ -18,8 +18,7 @@ const MAX_ACCESS_KEYS = 2;
 /** IAM actions are decided by the caller's identity policies, over the user's ARN. */
 async function authorizeIam(deps: ServiceDeps, repos: Repositories, ctx: RequestContext, action: string, userName: string | null): Promise<void> {
   const resource = userName === null ? '*' : userArn(ctx.caller.accountId, userName);
-  const conditions = { 'aws:PrincipalArn': ctx.caller.arn, 'aws:username': ctx.caller.userName, 'aws:CurrentTime': deps.clock.now().toISOString() };
-  await deps.authorizer.authorize(repos, ctx.caller, { action, key: null, resource, conditions });
+  await deps.authorizer.authorize(repos, ctx.caller, { action, key: null, resource, conditions: requestConditions(deps, ctx, null) });
 }
 
 function checkUserName(name: string): void {

@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import type { QuotaLimiter } from '../quotas.js';
 import { describeError } from '../log.js';
 import { errorBody, HTTP_STATUS } from './errors.js';
+import { clientOrigin, TRUST_NONE, type ClientOrigin, type ProxyTrust } from './forwarded.js';
 import { verifySigV4 } from './sigv4.js';
 import { validateRequest } from './validate.js';
 
@@ -25,6 +26,8 @@ export interface DispatchDeps {
   log: Logger;
   /** Per-account request-rate quotas (server/quotas.ts); none when absent. */
   quotas?: QuotaLimiter;
+  /** The proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (COFFER_TRUSTED_PROXIES); none when absent. */
+  trustProxy?: ProxyTrust;
 }
 
 /** AWS KMS operations Coffer does not serve, and why: named as such rather than as unknown operations. */
@@ -114,12 +117,18 @@ function pathAndQuery(c: Context): { path: string; query: string } {
   return { path: url.pathname, query: url.search.replace(/^\?/, '') };
 }
 
-function sourceIp(c: Context): string | null {
+function peerAddress(c: Context): string | null {
   try {
     return getConnInfo(c).remote.address ?? null;
   } catch {
     return null;
   }
+}
+
+function originOf(deps: DispatchDeps, c: Context): ClientOrigin {
+  const trust = deps.trustProxy ?? TRUST_NONE;
+  if (trust === TRUST_NONE) return clientOrigin(peerAddress(c), undefined, undefined, trust);
+  return clientOrigin(peerAddress(c), c.req.header('x-forwarded-for'), c.req.header('x-forwarded-proto'), trust);
 }
 
 async function authenticate(deps: DispatchDeps, c: Context, body: Uint8Array): Promise<Caller> {
@@ -140,11 +149,13 @@ async function authenticate(deps: DispatchDeps, c: Context, body: Uint8Array): P
 export function kmsEndpoint(deps: DispatchDeps) {
   return async (c: Context) => {
     const requestId = randomUUID();
+    const origin = originOf(deps, c);
     const ctx: Omit<RequestContext, 'caller'> & { caller: Caller | null } = {
       requestId,
       operation: (c.req.header('x-amz-target') ?? '').slice(0, 128),
       caller: null,
-      sourceIp: sourceIp(c),
+      sourceIp: origin.sourceIp,
+      secureTransport: origin.secureTransport,
       userAgent: c.req.header('user-agent') ?? null,
       audit: { recorded: false },
     };

@@ -35,6 +35,14 @@ describe('configuration', () => {
     expect(loadConfig({}).workers).toBe(1);
   });
 
+  it('COFFER_TRUSTED_PROXIES: none by default; addresses and CIDR ranges separated by commas; a bad entry named', () => {
+    expect(loadConfig({}).trustedProxies).toEqual([]);
+    expect(loadConfig({ COFFER_TRUSTED_PROXIES: ' 10.0.0.0/8, ::1 ,' }).trustedProxies).toEqual(['10.0.0.0/8', '::1']);
+    expect(problems({ COFFER_TRUSTED_PROXIES: '10.0.0.0/8, ingress.local' })).toEqual([
+      "COFFER_TRUSTED_PROXIES: not an IP address or CIDR range: 'ingress.local': give IP addresses or CIDR ranges separated by commas",
+    ]);
+  });
+
   it('COFFER_HELPER_THREAD_NICE: 5 by default, 0 to leave the threads alone, at most 19', () => {
     expect(loadConfig({}).helperThreadNice).toBe(5);
     expect(loadConfig({ COFFER_HELPER_THREAD_NICE: '0' }).helperThreadNice).toBe(0);

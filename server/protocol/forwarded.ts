@@ -1,0 +1,75 @@
+// Where a request came from when Coffer sits behind a TLS-terminating proxy (an ingress, a load balancer, a mesh):
+// the client's address (aws:SourceIp, the audit record's sourceIPAddress) and whether it arrived over TLS
+// (aws:SecureTransport). X-Forwarded-For and X-Forwarded-Proto are believed only from the proxies named in
+// COFFER_TRUSTED_PROXIES; from anyone else they are ignored, since a client can send them itself.
+import { BlockList, isIP } from 'node:net';
+
+export interface ClientOrigin {
+  /** The client's address; the TCP peer's when no trusted proxy forwarded the request. */
+  sourceIp: string | null;
+  /** Whether the client's connection used TLS: as the trusted proxy says, else false (Coffer serves plain HTTP). */
+  secureTransport: boolean;
+}
+
+/** Answers whether an address is one of the trusted proxies. */
+export type ProxyTrust = (address: string) => boolean;
+
+export const TRUST_NONE: ProxyTrust = () => false;
+
+/** IPv4-mapped IPv6 addresses (::ffff:10.0.0.1, as a dual-stack socket reports IPv4 peers) as plain IPv4. */
+export function plainAddress(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  return mapped ? (mapped[1] as string) : address;
+}
+
+/**
+ * Trusted proxies from entries that are addresses or CIDR ranges, IPv4 or IPv6 ("10.0.0.0/8", "::1", "fd00::/8");
+ * throws on the first entry that is neither, naming it.
+ */
+export function proxyTrust(entries: readonly string[]): ProxyTrust {
+  if (entries.length === 0) return TRUST_NONE;
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address = '', bits, extra] = entry.split('/');
+    const family = isIP(address);
+    const prefix = bits === undefined ? (family === 6 ? 128 : 32) : /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
+    if (family === 0 || extra !== undefined || !(prefix >= 0 && prefix <= (family === 6 ? 128 : 32))) {
+      throw new TypeError(`not an IP address or CIDR range: '${entry.slice(0, 64)}'`);
+    }
+    list.addSubnet(address, prefix, family === 6 ? 'ipv6' : 'ipv4');
+  }
+  return (address) => {
+    const plain = plainAddress(address);
+    const family = isIP(plain);
+    return family !== 0 && list.check(plain, family === 6 ? 'ipv6' : 'ipv4');
+  };
+}
+
+/** One X-Forwarded-For element as an address: brackets and a port taken off; null when it is not an address. */
+function forwardedAddress(element: string): string | null {
+  let a = element.trim();
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(a);
+  if (bracketed) a = bracketed[1] as string;
+  else if (/^\d{1,3}(?:\.\d{1,3}){3}:\d+$/.test(a)) a = a.slice(0, a.lastIndexOf(':'));
+  return isIP(a) === 0 ? null : plainAddress(a);
+}
+
+/**
+ * The client behind a chain of trusted proxies: X-Forwarded-For read from the right (each proxy appends the address
+ * it received from), passing over trusted proxies, up to the first address that is not one. An element that is not
+ * an address stops the walk at the last address reached. X-Forwarded-Proto's last element is what the nearest
+ * proxy saw.
+ */
+export function clientOrigin(peer: string | null, forwardedFor: string | undefined, forwardedProto: string | undefined, trusted: ProxyTrust): ClientOrigin {
+  if (peer === null || !trusted(peer)) return { sourceIp: peer === null ? null : plainAddress(peer), secureTransport: false };
+  let client = plainAddress(peer);
+  const hops = (forwardedFor ?? '').split(',').filter((h) => h.trim() !== '');
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = forwardedAddress(hops[i] as string);
+    if (hop === null) break;
+    client = hop;
+    if (!trusted(hop)) break;
+  }
+  const proto = (forwardedProto ?? '').split(',').pop()?.trim().toLowerCase();
+  return { sourceIp: client, secureTransport: proto === 'https' };
+}
