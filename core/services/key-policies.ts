@@ -30,7 +30,14 @@ export async function checkKeyPolicy(
   parsePolicy(text, 'resource');
   if (policy === undefined || bypass) return text;
   const resource = keyArn({ region: deps.region, accountId: key.accountId }, key.id);
-  const conditions: ConditionValues = { 'kms:CallerAccount': caller.accountId, 'aws:PrincipalArn': caller.arn, 'aws:username': caller.userName };
+  // What the principal and the server fix, not what varies by request (source address, transport, time).
+  const conditions: ConditionValues = {
+    'kms:CallerAccount': caller.accountId,
+    'aws:PrincipalArn': caller.arn,
+    'aws:PrincipalAccount': caller.accountId,
+    'aws:username': caller.userName,
+    'aws:RequestedRegion': deps.region,
+  };
   const ok = await wouldAllow(repos, caller, { action: 'kms:PutKeyPolicy', key, resource, conditions }, text);
   needs(ok, 'MalformedPolicyDocumentException', LOCKOUT_MESSAGE);
   return text;

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   CancelKeyDeletionCommand, CreateGrantCommand, CreateKeyCommand, EnableKeyRotationCommand, GenerateDataKeyPairCommand, GetParametersForImportCommand,
-  ImportKeyMaterialCommand, ScheduleKeyDeletionCommand, TagResourceCommand, UntagResourceCommand,
+  ImportKeyMaterialCommand, PutKeyPolicyCommand, ScheduleKeyDeletionCommand, TagResourceCommand, UntagResourceCommand,
 } from '@aws-sdk/client-kms';
 import { newUser, ok } from '../helpers/identity.js';
 import { ACCOUNT, ADMIN, failure, serverPerFile } from '../helpers/server.js';
@@ -46,6 +46,19 @@ describe('condition keys of management requests', () => {
     await denied(ctx.kms.send(new UntagResourceCommand({ KeyId, TagKeys: ['env', 'team'] })));
     await ctx.kms.send(new UntagResourceCommand({ KeyId, TagKeys: ['env'] }));
     await denied(ctx.kms.send(new CreateGrantCommand({ KeyId, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:user/bob`, Operations: ['Encrypt'] })));
+  });
+
+  it('the lockout safety check knows the caller\'s aws:PrincipalAccount and the aws:RequestedRegion', async () => {
+    const guarded = (key: string, value: string) =>
+      JSON.stringify({ Version: '2012-10-17', Statement: [root, deny('kms:*', { StringNotEquals: { [key]: value } })] });
+    // Denies everyone outside the account (resp. region): not the caller, so no lockout.
+    for (const [key, value] of [['aws:PrincipalAccount', ACCOUNT], ['aws:RequestedRegion', 'us-east-1']] as const) {
+      const KeyId = (await ctx.kms.send(new CreateKeyCommand({ Policy: guarded(key, value) }))).KeyMetadata!.KeyId!;
+      await ctx.kms.send(new PutKeyPolicyCommand({ KeyId, Policy: guarded(key, value) }));
+      // Another account's value would lock the caller out: refused as AWS refuses it.
+      const refused = await failure(ctx.kms.send(new PutKeyPolicyCommand({ KeyId, Policy: guarded(key, key === 'aws:PrincipalAccount' ? '444455556666' : 'eu-west-1') })));
+      expect(refused.name).toBe('MalformedPolicyDocumentException');
+    }
   });
 
   it('aws:RequestTag/<key> for CreateKey in a user policy', async () => {
