@@ -44,7 +44,8 @@ const denied = async (p: Promise<unknown>) => expect((await failure(p)).name).to
 describe('trusted proxies: aws:SourceIp and aws:SecureTransport (and the other global keys a request carries)', () => {
   it('behind a trusted proxy the forwarded client address and scheme decide the key policy and reach the audit record', async () => {
     const admin = behindProxy.kms;
-    // The creating request itself is denied by nothing yet: the policy applies once the key exists.
+    // The policy applies once the key exists. The lockout check is bypassed: it evaluates without the keys that vary
+    // by request (aws:EpochTime among them), so the Null statement would read as locking the caller out.
     const KeyId = (await admin.send(new CreateKeyCommand({ Policy, BypassPolicyLockoutSafetyCheck: true }))).KeyMetadata!.KeyId!;
     // Plain HTTP straight to Coffer: not secure transport.
     await denied(admin.send(new EncryptCommand({ KeyId, Plaintext: new Uint8Array([1]) })));
