@@ -2,6 +2,7 @@
 // IfExists and the ForAllValues:/ForAnyValue: set qualifiers, over the values a request supplies.
 import type { ConditionValues } from '../authorization.js';
 import type { ConditionClause } from './document.js';
+import { inIpRange, parseIp, parseIpRange } from '../ip-address.js';
 
 type Test = (request: string, policy: string) => boolean;
 
@@ -29,68 +30,11 @@ const cmp = (parse: (s: string) => number, f: (a: number, b: number) => boolean)
   return !Number.isNaN(a) && !Number.isNaN(b) && f(a, b);
 };
 
-function ipv4(s: string): number | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s.replace(/^::ffff:/, ''));
-  if (!m) return null;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((x) => x > 255)) return null;
-  return parts.reduce((acc, x) => acc * 256 + x, 0);
-}
-
-/** An IPv6 address as a 128-bit number (compressed "::" and a trailing dotted IPv4 part allowed), or null. */
-function ipv6(s: string): bigint | null {
-  if (!s.includes(':')) return null;
-  let text = s;
-  let low32: number | null = null;
-  const dotted = /^(.*:)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(text);
-  if (dotted) {
-    low32 = ipv4(dotted[2] as string);
-    if (low32 === null) return null;
-    text = `${dotted[1] as string}0:0`;
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) return null;
-  const left = halves[0] ? (halves[0] as string).split(':') : [];
-  const right = halves.length === 2 && halves[1] ? (halves[1] as string).split(':') : [];
-  const missing = 8 - left.length - right.length;
-  // Without "::" there must be eight groups; "::" stands for at least one.
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
-  let value = 0n;
-  for (const group of [...left, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...right]) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(group)) return null;
-    value = (value << 16n) | BigInt(parseInt(group, 16));
-  }
-  return low32 === null ? value : (value & ~0xffffffffn) | BigInt(low32);
-}
-
-const prefixBits = (bits: string | undefined, max: number): number | null => {
-  if (bits === undefined) return max;
-  const n = /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
-  return n >= 0 && n <= max ? n : null;
-};
-
 /** IpAddress: IPv4 or IPv6, a single address or a CIDR range; a request address of the other family never matches. */
 const inCidr: Test = (r, p) => {
-  const slash = p.indexOf('/');
-  const base = slash < 0 ? p : p.slice(0, slash);
-  const bits = slash < 0 ? undefined : p.slice(slash + 1);
-  const a = ipv4(r);
-  const b = ipv4(base);
-  if (a !== null && b !== null) {
-    const n = prefixBits(bits, 32);
-    if (n === null) return false;
-    const size = 2 ** (32 - n);
-    return Math.floor(a / size) === Math.floor(b / size);
-  }
-  const a6 = ipv6(r);
-  const b6 = ipv6(base);
-  if (a6 !== null && b6 !== null) {
-    const n = prefixBits(bits, 128);
-    if (n === null) return false;
-    const shift = BigInt(128 - n);
-    return a6 >> shift === b6 >> shift;
-  }
-  return r === p;
+  const address = parseIp(r);
+  const range = parseIpRange(p);
+  return address !== null && range !== null ? inIpRange(address, range) : r === p;
 };
 
 /** Arn matching: the six colon-separated parts, each matched with wildcards. */

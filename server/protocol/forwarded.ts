@@ -2,7 +2,7 @@
 // the client's address (aws:SourceIp, the audit record's sourceIPAddress) and whether it arrived over TLS
 // (aws:SecureTransport). X-Forwarded-For and X-Forwarded-Proto are believed only from the proxies named in
 // COFFER_TRUSTED_PROXIES; from anyone else they are ignored, since a client can send them itself.
-import { BlockList, isIP } from 'node:net';
+import { inIpRange, parseIp, parseIpRange, type IpRange } from '../../core/ip-address.js';
 
 export interface ClientOrigin {
   /** The client's address; the TCP peer's when no trusted proxy forwarded the request. */
@@ -28,20 +28,14 @@ export function plainAddress(address: string): string {
  */
 export function proxyTrust(entries: readonly string[]): ProxyTrust {
   if (entries.length === 0) return TRUST_NONE;
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [address = '', bits, extra] = entry.split('/');
-    const family = isIP(address);
-    const prefix = bits === undefined ? (family === 6 ? 128 : 32) : /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
-    if (family === 0 || extra !== undefined || !(prefix >= 0 && prefix <= (family === 6 ? 128 : 32))) {
-      throw new TypeError(`not an IP address or CIDR range: '${entry.slice(0, 64)}'`);
-    }
-    list.addSubnet(address, prefix, family === 6 ? 'ipv6' : 'ipv4');
-  }
+  const ranges: IpRange[] = entries.map((entry) => {
+    const range = parseIpRange(entry);
+    if (range === null) throw new TypeError(`not an IP address or CIDR range: '${entry.slice(0, 64)}'`);
+    return range;
+  });
   return (address) => {
-    const plain = plainAddress(address);
-    const family = isIP(plain);
-    return family !== 0 && list.check(plain, family === 6 ? 'ipv6' : 'ipv4');
+    const parsed = parseIp(address);
+    return parsed !== null && ranges.some((range) => inIpRange(parsed, range));
   };
 }
 
@@ -51,7 +45,7 @@ function forwardedAddress(element: string): string | null {
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(a);
   if (bracketed) a = bracketed[1] as string;
   else if (/^\d{1,3}(?:\.\d{1,3}){3}:\d+$/.test(a)) a = a.slice(0, a.lastIndexOf(':'));
-  return isIP(a) === 0 ? null : plainAddress(a);
+  return parseIp(a) === null ? null : plainAddress(a);
 }
 
 /**
