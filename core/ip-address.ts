@@ -47,9 +47,15 @@ function ipv6(s: string): bigint | null {
   return low32 === null ? value : (value & ~0xffffffffn) | BigInt(low32);
 }
 
-/** An address, or null; an IPv4-mapped IPv6 address (::ffff:10.0.0.1, as dual-stack sockets report) is IPv4. */
+/** IPv4-mapped IPv6 addresses (::ffff:10.0.0.1, as a dual-stack socket reports IPv4 peers) as plain IPv4; others as given. */
+export function plainAddress(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  return mapped ? (mapped[1] as string) : address;
+}
+
+/** An address, or null; an IPv4-mapped IPv6 address is IPv4 (plainAddress). */
 export function parseIp(text: string): IpAddress | null {
-  const unmapped = text.replace(/^::ffff:(?=\d+\.)/i, '');
+  const unmapped = plainAddress(text);
   const v4 = ipv4(unmapped);
   if (v4 !== null) return unmapped === text ? { family: 4, value: BigInt(v4) } : { family: 4, value: BigInt(v4), mapped: ipv6(text) as bigint };
   const v6 = ipv6(text);

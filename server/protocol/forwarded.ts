@@ -2,7 +2,7 @@
 // the client's address (aws:SourceIp, the audit record's sourceIPAddress) and whether it arrived over TLS
 // (aws:SecureTransport). X-Forwarded-For and X-Forwarded-Proto are believed only from the proxies named in
 // COFFER_TRUSTED_PROXIES; from anyone else they are ignored, since a client can send them itself.
-import { inIpRange, parseIp, parseIpRange, type IpRange } from '../../core/ip-address.js';
+import { inIpRange, parseIp, parseIpRange, plainAddress, type IpRange } from '../../core/ip-address.js';
 
 export interface ClientOrigin {
   /** The client's address; the TCP peer's when no trusted proxy forwarded the request. */
@@ -15,12 +15,6 @@ export interface ClientOrigin {
 export type ProxyTrust = (address: string) => boolean;
 
 export const TRUST_NONE: ProxyTrust = () => false;
-
-/** IPv4-mapped IPv6 addresses (::ffff:10.0.0.1, as a dual-stack socket reports IPv4 peers) as plain IPv4. */
-export function plainAddress(address: string): string {
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
-  return mapped ? (mapped[1] as string) : address;
-}
 
 /**
  * Trusted proxies from entries that are addresses or CIDR ranges, IPv4 or IPv6 ("10.0.0.0/8", "::1", "fd00::/8");
