@@ -42,14 +42,13 @@ export function startBenchStats(env: NodeJS.ProcessEnv, log: Logger): () => void
   h.enable();
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind ?? 0;
       gc.count += 1;
       gc.totalMs += e.duration;
-      if (e.duration > 10 && gc.long.length < 20) {
-        gc.long.push([Math.round(e.startTime - gc.since), Math.round(e.duration), (e as { detail?: { kind?: number } }).detail?.kind ?? 0]);
-      }
+      if (e.duration > 10 && gc.long.length < 20) gc.long.push([Math.round(e.startTime - gc.since), Math.round(e.duration), kind]);
       if (e.duration > gc.maxMs) {
         gc.maxMs = e.duration;
-        gc.maxKind = ((e as { detail?: { kind?: number } }).detail)?.kind ?? 0;
+        gc.maxKind = kind;
       }
     }
   }).observe({ entryTypes: ['gc'] });
