@@ -45,6 +45,14 @@ async function main(): Promise<void> {
     await admin.unsafe(`alter database ${name} set auto_explain.log_analyze = on`);
     await admin.end();
   }
+  // PG_SET='name=value,...': an experiment, database-level settings (e.g. plan_cache_mode=force_generic_plan).
+  const settings = (process.env.PG_SET ?? '').split(',').filter(Boolean).map((kv) => kv.split('='));
+  if (settings.length > 0) {
+    const { default: postgres } = await import('postgres');
+    const admin = postgres(db.url, { max: 1, onnotice: () => {} });
+    for (const [k, v] of settings) await admin.unsafe(`alter database ${name} set ${(k ?? '').replace(/[^a-z_.]/g, '')} = '${(v ?? '').replace(/[^a-z_0-9]/g, '')}'`);
+    await admin.end();
+  }
   const database = await openDatabase({ url: db.url });
   try {
     await migrate(database);

@@ -104,6 +104,46 @@ function onCpuReport(data: string, pids: ReadonlySet<number>): string[] {
   return out;
 }
 
+/** Where a frame belongs: one of our modules (dist/<dir>/<file>), a package, node's own JS, or native. */
+function component(sym: string, dso: string): string | null {
+  if (dso !== 'JS') return null;
+  const ours = /\/dist\/([a-z-]+\/[^:]+?)\.js:/.exec(sym);
+  if (ours) return `ours: ${ours[1]}`;
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(sym);
+  if (pkg) return `package: ${pkg[1]}`;
+  const internal = /node:(?:internal\/)?([a-z_]+)/.exec(sym);
+  return internal ? `node: ${internal[1]}` : null;
+}
+
+/**
+ * Inclusive CPU of the event loops: each sample counts once for every distinct JS function (and module) on its stack,
+ * so a function's share holds what it called, native code included. Stacks come from frame pointers, which V8's JIT
+ * code keeps; a stack broken by a native frame without them counts for its inner part only.
+ */
+function inclusiveReport(data: string, pids: ReadonlySet<number>): string[] {
+  const loops = samples(data, pids).filter((s) => s.thread === 'event loops (main threads)');
+  const byFunction = new Map<string, number>();
+  const byComponent = new Map<string, number>();
+  for (const s of loops) {
+    const fns = new Set<string>();
+    const comps = new Set<string>();
+    for (const [sym, dso] of s.frames) {
+      const c = component(sym, dso);
+      if (!c) continue;
+      comps.add(c);
+      fns.add(sym.replace(/file:\/\/\/[^ ]*?\/(dist|node_modules)\//, '$1/'));
+    }
+    for (const f of fns) add(byFunction, f, 1);
+    for (const c of comps) add(byComponent, c, 1);
+  }
+  return [
+    `Event loops, inclusive (% of the event loops' ${loops.length} samples; a sample counts once for each function or module on its stack):`,
+    '',
+    ...table('by module:', byComponent, loops.length, 30),
+    ...table('by function:', byFunction, loops.length, 60),
+  ];
+}
+
 /** The libc call a thread blocked in, and the two program frames above it: where in the program it waited. */
 function blockedIn(s: Sample): string {
   const user = s.frames.filter(([, dso]) => !/kernel|vmlinux|libc|libpthread|ld-linux/.test(dso)).slice(0, 2);
@@ -152,7 +192,7 @@ async function main(): Promise<void> {
     } finally {
       await server.stop();
     }
-    const report = [...onCpuReport(join(dir, 'oncpu.data'), pids), ...offCpuReport(join(dir, 'offcpu.data'), pids)];
+    const report = [...onCpuReport(join(dir, 'oncpu.data'), pids), ...inclusiveReport(join(dir, 'oncpu.data'), pids), ...offCpuReport(join(dir, 'offcpu.data'), pids)];
     const text = [
       `${name} under load, ${POSTGRES ? `recording Postgres's ${pids.size} processes` : pids.size > 1 ? `supervisor + ${pids.size - 1} workers` : 'one process'} (${result.rps} req/s, p99 ${result.p99Ms} ms, ${result.errors} errors, ${db.kind}), perf, ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
       '',

@@ -149,6 +149,17 @@ export async function loopStats(server: Child): Promise<{ p99Ms: number; maxMs: 
   return null;
 }
 
+/** Audit events committed and group commits so far, from the server's /metrics (every worker's); null if unread. */
+async function auditCounters(url: string): Promise<{ events: number; batches: number } | null> {
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const sum = (name: string) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
+    return { events: sum('coffer_audit_writes_total'), batches: sum('coffer_audit_batches_total') };
+  } catch {
+    return null;
+  }
+}
+
 /** The bench database's name, for the load generator's CPU accounting of Postgres's backends. */
 let benchDatabase: string | null = null;
 
@@ -166,6 +177,7 @@ async function measure(phase: Phase, target: Child, server: Child | null): Promi
   // CPU and RSS of whichever server is under load (the bare one too); event-loop delay from Coffer's own stats.
   const pid = target.child.pid;
   if (server) await loopStats(server); // reset
+  const audit0 = server ? await auditCounters(server.url) : null;
   const rss = pid ? sampleRss(pid) : null;
   const ticks0 = pid ? cpuTicks(pid) : 0;
   const t0 = performance.now();
@@ -177,6 +189,12 @@ async function measure(phase: Phase, target: Child, server: Child | null): Promi
   const samples = rss?.stop() ?? [];
   const loop = server ? await loopStats(server) : null;
   if (loop) process.stderr.write(`[bench] ${phase.name}: event loop per process ${JSON.stringify(loop.workers)}\n`);
+  const audit1 = audit0 && server ? await auditCounters(server.url) : null;
+  if (audit0 && audit1 && audit1.batches > audit0.batches) {
+    const events = audit1.events - audit0.events;
+    const batches = audit1.batches - audit0.batches;
+    process.stderr.write(`[bench] ${phase.name}: ${events} audit events in ${batches} group commits (${(events / batches).toFixed(1)} per commit)\n`);
+  }
   // Over the measured window exactly when the load generator accounted it; else over the whole phase (which
   // also counts the load generator's start-up and wind-down, diluting the percentage).
   const windowed = result.cpu && result.requests ? result.cpu : null;
