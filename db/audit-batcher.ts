@@ -20,6 +20,29 @@ export const MAX_AUDIT_BATCH = 500;
 export const DEFAULT_GATHER_TURNS = 4;
 const GATHER_ENOUGH = 24;
 
+/**
+ * Milliseconds a batch may wait when the loop went quiet (two turns brought no event) while requests are still in
+ * flight without having appended (COFFER_AUDIT_LINGER_MS): they wait on something other than the loop, an RSA
+ * signature on the thread pool say, and append later. Without it, batches under Sign RSA_2048 load held 1–4 events
+ * and Postgres's fixed cost per batch was paid again and again. The wait ends early once GATHER_ENOUGH events are
+ * queued or every request in flight has appended; with no other request in flight there is none; a loop busy with
+ * requests (Encrypt, GenerateRandom) does not go quiet, so its batches never linger (lingering there too cost
+ * GenerateRandom 4% in latency). bench/ab-audit-linger-2026-11-30.txt has the measurements.
+ */
+export const DEFAULT_LINGER_MS = 10;
+
+export interface AuditBatcherTuning {
+  /** Row cap per INSERT. */
+  maxBatch?: number;
+  gatherTurns?: number;
+  lingerMs?: number;
+  /**
+   * Requests this process is handling now, those whose events are queued here included: what the linger waits for.
+   * Absent: the batcher knows of no other request, and never lingers.
+   */
+  inFlight?: () => number;
+}
+
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 interface Pending {
@@ -33,12 +56,27 @@ export class AuditBatcher implements AuditAppender {
   private committing = 0;
   private draining = false;
   private sent = 0;
+  private readonly maxBatch: number;
+  private readonly gatherTurns: number;
+  private readonly lingerMs: number;
+  private inFlight: (() => number) | undefined;
+  /** Ends the current linger; set only while one lasts. */
+  private stopLingering: (() => void) | null = null;
 
   constructor(
     private readonly db: Db,
-    private readonly maxBatch = MAX_AUDIT_BATCH,
-    private readonly gatherTurns = DEFAULT_GATHER_TURNS,
-  ) {}
+    tuning: AuditBatcherTuning = {},
+  ) {
+    this.maxBatch = tuning.maxBatch ?? MAX_AUDIT_BATCH;
+    this.gatherTurns = tuning.gatherTurns ?? DEFAULT_GATHER_TURNS;
+    this.lingerMs = tuning.lingerMs ?? DEFAULT_LINGER_MS;
+    this.inFlight = tuning.inFlight;
+  }
+
+  /** Where the count of requests in flight comes from, once the server has one (it is built after the database). */
+  countInFlight(inFlight: () => number): void {
+    this.inFlight = inFlight;
+  }
 
   get depth(): number {
     return this.queue.length + this.committing;
@@ -51,6 +89,7 @@ export class AuditBatcher implements AuditAppender {
   append(event: AuditEvent): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ event, resolve, reject });
+      if (this.stopLingering && !this.worthLingering()) this.stopLingering();
       if (!this.draining) void this.drain();
     });
   }
@@ -61,12 +100,40 @@ export class AuditBatcher implements AuditAppender {
    */
   private async gather(): Promise<void> {
     let quiet = 0;
-    for (let turn = 0; turn < this.gatherTurns && this.queue.length < Math.min(GATHER_ENOUGH, this.maxBatch); turn++) {
+    for (let turn = 0; turn < this.gatherTurns && this.queue.length < this.enough(); turn++) {
       const before = this.queue.length;
       await nextTurn();
       quiet = this.queue.length === before ? quiet + 1 : 0;
-      if (quiet === 2) return;
+      if (quiet === 2) {
+        await this.linger();
+        return;
+      }
     }
+  }
+
+  private enough(): number {
+    return Math.min(GATHER_ENOUGH, this.maxBatch);
+  }
+
+  /**
+   * Requests in flight that have not appended yet, while the batch is small. Asked only after turns have passed: the
+   * requests of the batch just committed answer in the microtasks after it, and count as in flight until then.
+   */
+  private worthLingering(): boolean {
+    if (this.inFlight === undefined || this.queue.length >= this.enough()) return false;
+    return this.inFlight() > this.queue.length;
+  }
+
+  private async linger(): Promise<void> {
+    if (this.lingerMs <= 0 || !this.worthLingering()) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.stopLingering?.(), this.lingerMs);
+      this.stopLingering = () => {
+        clearTimeout(timer);
+        this.stopLingering = null;
+        resolve();
+      };
+    });
   }
 
   /** One batch at a time: batches would queue on the chain head's lock anyway. */

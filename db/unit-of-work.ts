@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import type { AuditAppender, ChangeFeed, Repositories, UnitOfWork, WrappedKeyStore } from '../core/ports.js';
 import { wrappedKeyStoreOver } from './wrapped-key-store.js';
 import { changeFeedOver } from './change-feed.js';
-import { AuditBatcher, DEFAULT_GATHER_TURNS, MAX_AUDIT_BATCH } from './audit-batcher.js';
+import { AuditBatcher, DEFAULT_GATHER_TURNS, DEFAULT_LINGER_MS, MAX_AUDIT_BATCH } from './audit-batcher.js';
 import type { Database, DatabaseOptions, Db } from './client.js';
 import { openDatabase } from './client.js';
 import { guard } from './errors.js';
@@ -26,6 +26,8 @@ const HEALTH_TIMEOUT_MS = 2_000;
 export interface UnitOfWorkTuning {
   /** Event-loop turns an audit batch may wait for more events (db/audit-batcher.ts); 0: none. */
   auditGatherTurns?: number;
+  /** Milliseconds a small audit batch may wait for requests still in flight (db/audit-batcher.ts); 0: none. */
+  auditLingerMs?: number;
 }
 
 /** Every repository over one database handle or transaction. */
@@ -49,7 +51,7 @@ export function repositoriesOver(db: Db, inTransaction = false, auditAppender: A
 export class DrizzleUnitOfWork implements UnitOfWork {
   readonly repos: Repositories;
   /** Appends outside a transaction (refusals, requests that change no state) go through it: group commit. */
-  readonly auditAppender: AuditAppender;
+  readonly auditAppender: AuditBatcher;
   /** Notices of changes between the instances sharing this database (LISTEN/NOTIFY); this instance's own are ignored. */
   readonly changes: ChangeFeed;
   /** Wrapped key material (COFFER_KEY_STORE=wrapped); its writes join the transaction they are called in. */
@@ -59,9 +61,13 @@ export class DrizzleUnitOfWork implements UnitOfWork {
   /** Transactions whose callback is still running: see transaction(). */
   private openTransactions = 0;
 
-  /** Takes ownership of `database`: close() closes it. `auditGatherTurns`: see db/audit-batcher.ts. */
+  /** Takes ownership of `database`: close() closes it. The audit tuning: see db/audit-batcher.ts. */
   constructor(private readonly database: Database, tuning: UnitOfWorkTuning = {}) {
-    this.auditAppender = new AuditBatcher(database.db, MAX_AUDIT_BATCH, tuning.auditGatherTurns ?? DEFAULT_GATHER_TURNS);
+    this.auditAppender = new AuditBatcher(database.db, {
+      maxBatch: MAX_AUDIT_BATCH,
+      gatherTurns: tuning.auditGatherTurns ?? DEFAULT_GATHER_TURNS,
+      lingerMs: tuning.auditLingerMs ?? DEFAULT_LINGER_MS,
+    });
     this.changes = changeFeedOver(database, () => this.active.getStore());
     this.repos = repositoriesOver(database.db, false, this.auditAppender);
     this.wrappedKeys = wrappedKeyStoreOver(database, () => this.active.getStore());

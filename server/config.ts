@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { Secret } from './secret.js';
 import { DEFAULT_QUOTAS, type QuotaConfig } from './quotas.js';
-import { DEFAULT_GATHER_TURNS } from '../db/audit-batcher.js';
+import { DEFAULT_GATHER_TURNS, DEFAULT_LINGER_MS } from '../db/audit-batcher.js';
 import { proxyTrust } from './protocol/forwarded.js';
 
 export const DEFAULT_SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
@@ -50,6 +50,7 @@ const schema = z.object({
   COFFER_HSM_HEAVY_CONCURRENCY: z.coerce.number().int().min(0).max(1024).optional(),
   COFFER_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
   COFFER_AUDIT_GATHER_TURNS: z.coerce.number().int().min(0).max(64).default(DEFAULT_GATHER_TURNS),
+  COFFER_AUDIT_LINGER_MS: z.coerce.number().int().min(0).max(100).default(DEFAULT_LINGER_MS),
   COFFER_METADATA_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
   COFFER_HELPER_THREAD_NICE: z.coerce.number().int().min(0).max(19).default(5),
   COFFER_TRUSTED_PROXIES: optional
@@ -109,6 +110,7 @@ export interface Config {
   credentialCacheMs: number;
   /** Event-loop turns an audit batch may wait for more events before it starts (db/audit-batcher.ts). */
   auditGatherTurns: number;
+  auditLingerMs: number;
   /** How long key metadata, policies and grants read by requests that change nothing are reused (≤ 1000; 0: never). */
   metadataCacheMs: number;
   /**
@@ -253,6 +255,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     credentialCacheMs: env.COFFER_CREDENTIAL_CACHE_MS,
     auditGatherTurns: env.COFFER_AUDIT_GATHER_TURNS,
+    auditLingerMs: env.COFFER_AUDIT_LINGER_MS,
     metadataCacheMs: env.COFFER_METADATA_CACHE_MS,
     workers: workersFor(env.COFFER_WORKERS, dbUrl !== null),
     helperThreadNice: env.COFFER_HELPER_THREAD_NICE,

@@ -67,7 +67,7 @@ async function openDatabaseFor(config: Config, hsm: Pkcs11Hsm): Promise<DrizzleU
       config.databaseUrl
         ? { url: config.databaseUrl.reveal(), ...(config.migrationDatabaseUrl ? { migrationUrl: config.migrationDatabaseUrl.reveal() } : {}) }
         : { pgliteDir: join(config.dataDir, 'pglite') },
-      { auditGatherTurns: config.auditGatherTurns },
+      { auditGatherTurns: config.auditGatherTurns, auditLingerMs: config.auditLingerMs },
     );
   } catch (e) {
     await hsm.close();
@@ -129,6 +129,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   hsm.serializeWritesWith((fn) => uow.exclusive('token-writes', fn));
   if (config.keyStore === 'wrapped') await useWrappedKeys(hsm, uow, config);
   const metrics = new Metrics();
+  uow.auditAppender.countInFlight(() => metrics.requestsInFlight);
   registerGauges(metrics, hsm, uow.auditAppender);
   const credentials = cachedCredentialLookup((id) => lookupCredential(uow, hsm, id), config.credentialCacheMs);
   const metadata = new MetadataCache(config.metadataCacheMs);

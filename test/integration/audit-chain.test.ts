@@ -215,6 +215,31 @@ describe('group commit (requests that change no state)', () => {
     }
   });
 
+  it('once the loop goes quiet, a batch lingers for requests still in flight (COFFER_AUDIT_LINGER_MS) until they append, and never when none is', async () => {
+    const db = await createTestDatabase({ allowPglite: false });
+    if (!db?.url) throw new Error('these tests need Postgres');
+    dbs.push(db);
+    // A linger far longer than the test's timeout: a batch that waited it out would fail the test.
+    const run = async (lingerMs: number, inFlight: number) => {
+      const deps = await servicesOver(db.url as string, hsm, undefined, { auditLingerMs: lingerMs });
+      const batcher = deps.uow.auditAppender as AuditBatcher;
+      batcher.countInFlight(() => inFlight);
+      try {
+        const first = batcher.append(auditEvent(randomUUID()));
+        // The second request appends 30 ms later, as one whose RSA signature ran on the thread pool meanwhile.
+        const second = new Promise<void>((done, fail) => setTimeout(() => batcher.append(auditEvent(randomUUID())).then(done, fail), 30));
+        if (inFlight === 1) await first; // alone in flight: committed without waiting for anyone
+        await Promise.all([first, second]);
+        return batcher.batches;
+      } finally {
+        await deps.uow.close();
+      }
+    };
+    expect(await run(60_000, 2)).toBe(1); // lingered, and stopped as soon as every request in flight had appended
+    expect(await run(60_000, 1)).toBe(2);
+    expect(await run(0, 2)).toBe(2);
+  });
+
   it('a failed batch fails every request in it and stores none of its events', async () => {
     const c = await chain(0, 1, false, { auditGatherTurns: 0 });
     try {
