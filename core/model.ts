@@ -91,6 +91,8 @@ export interface Caller {
   accountId: string;
   userName: string;
   accessKeyId: string;
+  /** The user's IAM-style unique id (AIDA…), aws:userid; absent where the caller was not looked up (tests, jobs). */
+  userId?: string;
 }
 
 export interface Page<T> {

@@ -60,20 +60,31 @@ export function authorize(
   return deps.authorizer.authorize(repos, ctx.caller, request);
 }
 
-/** The global condition keys every request offers, and the key's own when there is one (a fresh object, built per request without spreads). */
+/**
+ * The condition keys that the principal and the server fix, whatever the request: who calls (the caller's user is
+ * always an IAM user here: access keys belong to users) and where (the region). The key-policy lockout check uses
+ * these alone. A fresh object each call.
+ */
+export function principalConditions(caller: Caller, region: string): ConditionValues {
+  return {
+    'kms:CallerAccount': caller.accountId,
+    'aws:PrincipalArn': caller.arn,
+    'aws:PrincipalAccount': caller.accountId,
+    'aws:PrincipalType': caller.arn.includes(':user/') ? 'User' : undefined,
+    'aws:username': caller.userName,
+    'aws:userid': caller.userId,
+    'aws:RequestedRegion': region,
+  };
+}
+
+/** The global condition keys every request offers, and the key's own when there is one (a fresh object). */
 export function requestConditions(deps: ServiceDeps, ctx: RequestContext, key: Key | null): ConditionValues {
   const now = deps.clock.now();
-  const values: ConditionValues = {
-    'kms:CallerAccount': ctx.caller.accountId,
-    'aws:PrincipalArn': ctx.caller.arn,
-    'aws:PrincipalAccount': ctx.caller.accountId,
-    'aws:username': ctx.caller.userName,
-    'aws:CurrentTime': now.toISOString(),
-    'aws:EpochTime': Math.floor(now.getTime() / 1000),
-    'aws:RequestedRegion': deps.region,
-    'aws:SourceIp': ctx.sourceIp ?? undefined,
-    'aws:SecureTransport': ctx.secureTransport,
-  };
+  const values = principalConditions(ctx.caller, deps.region);
+  values['aws:CurrentTime'] = now.toISOString();
+  values['aws:EpochTime'] = Math.floor(now.getTime() / 1000);
+  values['aws:SourceIp'] = ctx.sourceIp ?? undefined;
+  values['aws:SecureTransport'] = ctx.secureTransport;
   if (key) {
     values['kms:KeySpec'] = key.keySpec;
     values['kms:KeyUsage'] = key.keyUsage;

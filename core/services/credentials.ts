@@ -59,10 +59,10 @@ export async function lookupCredential(uow: UnitOfWork, hsm: Hsm, accessKeyId: s
   const key: AccessKey | null = await uow.repos.accessKeys.get(accessKeyId);
   if (!key || key.status !== 'Active') return null;
   const secret = await hsm.unseal(key.sealedSecret, sealAad(accessKeyId));
-  return {
-    secretAccessKey: new TextDecoder().decode(secret),
-    caller: { arn: key.principalArn, accountId: key.accountId, userName: key.userName, accessKeyId },
-  };
+  const user = await uow.repos.users.get(key.accountId, key.userName);
+  const caller: Caller = { arn: key.principalArn, accountId: key.accountId, userName: key.userName, accessKeyId };
+  if (user) caller.userId = user.userId;
+  return { secretAccessKey: new TextDecoder().decode(secret), caller };
 }
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';

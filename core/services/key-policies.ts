@@ -1,5 +1,4 @@
 // Key policies: the policy a new key gets, PutKeyPolicy, GetKeyPolicy, ListKeyPolicies, and the lockout safety check.
-import type { ConditionValues } from '../authorization.js';
 import { KmsError, needs } from '../errors.js';
 import { keyArn } from '../identifiers.js';
 import type { Caller, Key } from '../model.js';
@@ -8,7 +7,7 @@ import { keyPolicyText, wouldAllow } from '../policy/authorizer.js';
 import { DEFAULT_POLICY_NAME, defaultKeyPolicy } from '../policy/defaults.js';
 import { parsePolicy } from '../policy/document.js';
 import { audited, auditedRead } from './audited.js';
-import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
+import { authorize, principalConditions, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
 import { resolveKeyById } from './resolve.js';
 
 const LOCKOUT_MESSAGE =
@@ -31,13 +30,7 @@ export async function checkKeyPolicy(
   if (policy === undefined || bypass) return text;
   const resource = keyArn({ region: deps.region, accountId: key.accountId }, key.id);
   // What the principal and the server fix, not what varies by request (source address, transport, time).
-  const conditions: ConditionValues = {
-    'kms:CallerAccount': caller.accountId,
-    'aws:PrincipalArn': caller.arn,
-    'aws:PrincipalAccount': caller.accountId,
-    'aws:username': caller.userName,
-    'aws:RequestedRegion': deps.region,
-  };
+  const conditions = principalConditions(caller, deps.region);
   const ok = await wouldAllow(repos, caller, { action: 'kms:PutKeyPolicy', key, resource, conditions }, text);
   needs(ok, 'MalformedPolicyDocumentException', LOCKOUT_MESSAGE);
   return text;

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  CancelKeyDeletionCommand, CreateGrantCommand, CreateKeyCommand, EnableKeyRotationCommand, GenerateDataKeyPairCommand, GetParametersForImportCommand,
+  CancelKeyDeletionCommand, CreateGrantCommand, CreateKeyCommand, EnableKeyRotationCommand, EncryptCommand, GenerateDataKeyPairCommand, GetParametersForImportCommand,
   ImportKeyMaterialCommand, PutKeyPolicyCommand, ScheduleKeyDeletionCommand, TagResourceCommand, UntagResourceCommand,
 } from '@aws-sdk/client-kms';
 import { newUser, ok } from '../helpers/identity.js';
@@ -48,16 +48,37 @@ describe('condition keys of management requests', () => {
     await denied(ctx.kms.send(new CreateGrantCommand({ KeyId, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:user/bob`, Operations: ['Encrypt'] })));
   });
 
-  it('the lockout safety check knows the caller\'s aws:PrincipalAccount and the aws:RequestedRegion', async () => {
+  it('the lockout safety check knows the caller\'s aws:PrincipalAccount and aws:PrincipalType, and the aws:RequestedRegion', async () => {
     const guarded = (key: string, value: string) =>
       JSON.stringify({ Version: '2012-10-17', Statement: [root, deny('kms:*', { StringNotEquals: { [key]: value } })] });
     // Denies everyone outside the account (resp. region): not the caller, so no lockout.
-    for (const [key, value] of [['aws:PrincipalAccount', ACCOUNT], ['aws:RequestedRegion', 'us-east-1']] as const) {
+    const other = { 'aws:PrincipalAccount': '444455556666', 'aws:RequestedRegion': 'eu-west-1', 'aws:PrincipalType': 'AssumedRole' };
+    for (const [key, value] of [['aws:PrincipalAccount', ACCOUNT], ['aws:RequestedRegion', 'us-east-1'], ['aws:PrincipalType', 'User']] as const) {
       const KeyId = (await ctx.kms.send(new CreateKeyCommand({ Policy: guarded(key, value) }))).KeyMetadata!.KeyId!;
       await ctx.kms.send(new PutKeyPolicyCommand({ KeyId, Policy: guarded(key, value) }));
       // Another account's value would lock the caller out: refused as AWS refuses it.
-      const refused = await failure(ctx.kms.send(new PutKeyPolicyCommand({ KeyId, Policy: guarded(key, key === 'aws:PrincipalAccount' ? '444455556666' : 'eu-west-1') })));
+      const refused = await failure(ctx.kms.send(new PutKeyPolicyCommand({ KeyId, Policy: guarded(key, other[key]) })));
       expect(refused.name).toBe('MalformedPolicyDocumentException');
+    }
+  });
+
+  it('aws:userid is the calling user\'s unique id (AIDA…) and aws:PrincipalType is User', async () => {
+    const user = await newUser(ctx.server.url, ADMIN, 'uid-holder');
+    const users = (await ok(ctx.server.url, ADMIN, 'ListUsers', {})).Users as Array<{ UserName: string; UserId: string }>;
+    const userId = users.find((u) => u.UserName === 'uid-holder')?.UserId;
+    expect(userId).toMatch(/^AIDA[A-Z2-7]{16}$/);
+    const allowUser = (Condition: object) => ({ Effect: 'Allow', Principal: { AWS: user.arn }, Action: 'kms:Encrypt', Resource: '*', Condition });
+    const mine = await keyWith([allowUser({ StringEquals: { 'aws:userid': userId as string, 'aws:PrincipalType': 'User' } })]);
+    const someoneElses = await keyWith([allowUser({ StringEquals: { 'aws:userid': 'AIDAAAAAAAAAAAAAAAAA' } })]);
+    const roles = await keyWith([allowUser({ StringEquals: { 'aws:PrincipalType': 'AssumedRole' } })]);
+    const kms = ctx.server.client(user);
+    try {
+      const Plaintext = randomBytes(8);
+      expect((await kms.send(new EncryptCommand({ KeyId: mine, Plaintext }))).CiphertextBlob).toBeDefined();
+      await denied(kms.send(new EncryptCommand({ KeyId: someoneElses, Plaintext })));
+      await denied(kms.send(new EncryptCommand({ KeyId: roles, Plaintext })));
+    } finally {
+      kms.destroy();
     }
   });
 
