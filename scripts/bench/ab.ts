@@ -43,7 +43,16 @@ async function main(): Promise<void> {
   const variants = [a, b];
   const dbs = await Promise.all(variants.map(() => freshDatabase()));
   const trees = variants.map((v) => refOf(v)).map((ref) => (ref ? treeOf(ref) : undefined));
-  const servers = await Promise.all(variants.map((v, i) => startCofferServer({ databaseUrl: dbs[i]?.url, env: { ...NO_THROTTLE, ...envOf(v) }, root: trees[i] })));
+  const started = await Promise.allSettled(variants.map((v, i) => startCofferServer({ databaseUrl: dbs[i]?.url, env: { ...NO_THROTTLE, ...envOf(v) }, root: trees[i] })));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    // One variant would not start (a bad flag, say): the other is stopped too, not left serving behind the error.
+    await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+    await Promise.all(dbs.map((d) => d.drop()));
+    for (const t of trees) if (t) rmSync(t, { recursive: true, force: true });
+    throw failed.reason;
+  }
+  const servers = started.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof startCofferServer>>>).value);
   try {
     const prepared = await Promise.all(servers.map((s) => prepare(s.url, signOpsOf(ops.split(',')), verifyOpsOf(ops.split(',')))));
     const lines: string[] = [];
