@@ -26,8 +26,8 @@ const GATHER_ENOUGH = 24;
  * signature on the thread pool say, and append later. Without it, batches under Sign RSA_2048 load held 1–4 events
  * and Postgres's fixed cost per batch was paid again and again. The wait ends early once GATHER_ENOUGH events are
  * queued or every request in flight has appended; with no other request in flight there is none; a loop busy with
- * requests (Encrypt, GenerateRandom) does not go quiet, so its batches never linger (lingering there too cost
- * GenerateRandom 4% in latency). bench/ab-audit-linger-2026-11-30.txt has the measurements.
+ * requests (Encrypt, GenerateRandom) does not go quiet, and its batches fill within the turns and never linger.
+ * bench/ab-audit-linger-2026-11-30.txt has the measurements.
  */
 export const DEFAULT_LINGER_MS = 10;
 
@@ -36,11 +36,6 @@ export interface AuditBatcherTuning {
   maxBatch?: number;
   gatherTurns?: number;
   lingerMs?: number;
-  /**
-   * Requests this process is handling now, those whose events are queued here included: what the linger waits for.
-   * Absent: the batcher knows of no other request, and never lingers.
-   */
-  inFlight?: () => number;
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -59,6 +54,7 @@ export class AuditBatcher implements AuditAppender {
   private readonly maxBatch: number;
   private readonly gatherTurns: number;
   private readonly lingerMs: number;
+  /** Requests this process is handling, those whose events are queued here included; unset: it never lingers. */
   private inFlight: (() => number) | undefined;
   /** Ends the current linger; set only while one lasts. */
   private stopLingering: (() => void) | null = null;
@@ -70,7 +66,6 @@ export class AuditBatcher implements AuditAppender {
     this.maxBatch = tuning.maxBatch ?? MAX_AUDIT_BATCH;
     this.gatherTurns = tuning.gatherTurns ?? DEFAULT_GATHER_TURNS;
     this.lingerMs = tuning.lingerMs ?? DEFAULT_LINGER_MS;
-    this.inFlight = tuning.inFlight;
   }
 
   /** Where the count of requests in flight comes from, once the server has one (it is built after the database). */
