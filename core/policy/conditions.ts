@@ -3,6 +3,7 @@
 import type { ConditionValues } from '../authorization.js';
 import type { ConditionClause } from './document.js';
 import { inIpRange, parseIp, parseIpRange } from '../ip-address.js';
+import { mayHoldVariables, resolveArnParts, resolveExact, resolveGlob, type Lookup } from './variables.js';
 
 type Test = (request: string, policy: string) => boolean;
 
@@ -90,17 +91,47 @@ export function requestValues(values: ConditionValues, key: string): string[] | 
   return list.length === 0 ? undefined : list;
 }
 
-/** Whether one condition clause holds for the request. */
-export function conditionHolds(clause: ConditionClause, values: ConditionValues): boolean {
+/** A request's single value for a key, as a policy variable reads it: absent, or a list, is no value. */
+export function singleValue(values: ConditionValues): Lookup {
+  return (key) => {
+    const v = requestValues(values, key);
+    return v?.length === 1 ? v[0] : undefined;
+  };
+}
+
+/**
+ * The positive operators whose policy values may hold policy variables (core/policy/variables.ts), and their test
+ * of a value that holds some: it matches no request value when a variable resolves to nothing.
+ */
+const WITH_VARIABLES: Record<string, (r: string, p: string, lookup: Lookup) => boolean> = {
+  StringEquals: (r, p, l) => resolveExact(p, l) === r,
+  StringEqualsIgnoreCase: (r, p, l) => resolveExact(p, l)?.toLowerCase() === r.toLowerCase(),
+  StringLike: (r, p, l) => resolveGlob(p, l)?.test(r) ?? false,
+  ArnEquals: (r, p, l) => arnParts(r, resolveArnParts(p, l)),
+  ArnLike: (r, p, l) => arnParts(r, resolveArnParts(p, l)),
+};
+
+function arnParts(r: string, patterns: RegExp[] | null): boolean {
+  const rp = r.split(':');
+  if (patterns === null || rp.length < 6) return false;
+  const parts = [...rp.slice(0, 5), rp.slice(5).join(':')];
+  return patterns.every((re, i) => re.test(parts[i] as string));
+}
+
+/** Whether one condition clause holds for the request; `variables`: the document's Version resolves policy variables. */
+export function conditionHolds(clause: ConditionClause, values: ConditionValues, variables = false): boolean {
   const present = requestValues(values, clause.key);
   if (clause.operator === 'Null') {
     const wantsAbsent = clause.values.some((v) => v.toLowerCase() === 'true');
     return wantsAbsent === (present === undefined);
   }
   const negatedOf = NEGATED[clause.operator];
-  const test = POSITIVE[negatedOf ?? clause.operator] as Test;
+  const positive = negatedOf ?? clause.operator;
+  const test = POSITIVE[positive] as Test;
+  const withVariables = variables ? WITH_VARIABLES[positive] : undefined;
+  const matches = (r: string, p: string) => (withVariables && mayHoldVariables(p) ? withVariables(r, p, singleValue(values)) : test(r, p));
   const one = (r: string) => {
-    const hit = clause.values.some((p) => test(r, p));
+    const hit = clause.values.some((p) => matches(r, p));
     return negatedOf ? !hit : hit;
   };
   if (clause.set === 'ForAllValues') return present === undefined || present.every(one);
@@ -109,6 +140,6 @@ export function conditionHolds(clause: ConditionClause, values: ConditionValues)
   return negatedOf ? present.every(one) : present.some(one);
 }
 
-export function conditionsHold(clauses: ConditionClause[], values: ConditionValues): boolean {
-  return clauses.every((c) => conditionHolds(c, values));
+export function conditionsHold(clauses: ConditionClause[], values: ConditionValues, variables = false): boolean {
+  return clauses.every((c) => conditionHolds(c, values, variables));
 }

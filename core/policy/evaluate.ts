@@ -1,6 +1,7 @@
 // Evaluates one policy document for one request: Allow, Deny or NotApplicable, with the statement that decided.
 import type { ConditionValues } from '../authorization.js';
-import { conditionsHold, globMatch } from './conditions.js';
+import { conditionsHold, globMatch, singleValue } from './conditions.js';
+import { mayHoldVariables, resolveGlob } from './variables.js';
 import type { PolicyDocument, PrincipalSet, Statement } from './document.js';
 
 export interface EvaluationRequest {
@@ -44,13 +45,22 @@ function listMatch(list: string[] | null, notList: string[] | null, value: strin
   return list !== null ? hit(list) : !hit(notList ?? []);
 }
 
-function applies(s: Statement, r: EvaluationRequest): MatchedVia | null {
+/** Resource or NotResource with policy variables resolved (a pattern whose variable resolves to nothing matches nothing). */
+function resourceMatch(s: Statement, r: EvaluationRequest): boolean {
+  const one = (x: string) => (mayHoldVariables(x) ? (resolveGlob(x, singleValue(r.conditions))?.test(r.resource) ?? false) : globMatch(x, r.resource));
+  return s.resource !== null ? s.resource.some(one) : !(s.notResource ?? []).some(one);
+}
+
+function applies(s: Statement, r: EvaluationRequest, variables: boolean): MatchedVia | null {
   if (!listMatch(s.action, s.notAction, r.action, true)) return null;
-  if (!listMatch(s.resource, s.notResource, r.resource, false)) return null;
+  if (!(variables ? resourceMatch(s, r) : listMatch(s.resource, s.notResource, r.resource, false))) return null;
   const via = whoMatches(s, r.principal);
   if (via === null) return null;
-  return conditionsHold(s.conditions, r.conditions) ? via : null;
+  return conditionsHold(s.conditions, r.conditions, variables) ? via : null;
 }
+
+/** Policy variables exist in the 2012-10-17 policy language; in 2008-10-17 (or without a Version) `${...}` is text. */
+export const resolvesVariables = (doc: PolicyDocument) => doc.version === '2012-10-17';
 
 const label = (s: Statement, i: number) => (s.sid ? `statement ${s.sid}` : `statement ${i + 1}`);
 
@@ -58,8 +68,9 @@ const label = (s: Statement, i: number) => (s.sid ? `statement ${s.sid}` : `stat
 export function evaluatePolicy(doc: PolicyDocument | null, r: EvaluationRequest): Evaluation {
   if (doc === null) return { decision: 'NotApplicable', reason: 'no policy' };
   let allow: Evaluation | null = null;
+  const variables = resolvesVariables(doc);
   for (const [i, s] of doc.statements.entries()) {
-    const via = applies(s, r);
+    const via = applies(s, r, variables);
     if (via === null) continue;
     if (s.effect === 'Deny') return { decision: 'Deny', reason: `explicit deny in ${label(s, i)}` };
     if (allow === null || (allow.decision === 'Allow' && allow.via === 'account' && via === 'principal')) {

@@ -82,6 +82,23 @@ describe('condition keys of management requests', () => {
     }
   });
 
+  it('policy variables: a key policy lets each user use the keys tagged with their own name (${aws:username})', async () => {
+    const user = await newUser(ctx.server.url, ADMIN, 'tag-owner');
+    const Statement = { Effect: 'Allow', Principal: { AWS: user.arn }, Action: 'kms:Encrypt', Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/owner': '${aws:username}' } } };
+    const theirs = await keyWith([Statement], { Tags: [{ TagKey: 'owner', TagValue: 'tag-owner' }] });
+    const others = await keyWith([Statement], { Tags: [{ TagKey: 'owner', TagValue: 'someone-else' }] });
+    const literal = await keyWith([Statement], { Tags: [{ TagKey: 'owner', TagValue: '${aws:username}' }] });
+    const kms = ctx.server.client(user);
+    try {
+      const Plaintext = randomBytes(8);
+      expect((await kms.send(new EncryptCommand({ KeyId: theirs, Plaintext }))).CiphertextBlob).toBeDefined();
+      await denied(kms.send(new EncryptCommand({ KeyId: others, Plaintext })));
+      await denied(kms.send(new EncryptCommand({ KeyId: literal, Plaintext })));
+    } finally {
+      kms.destroy();
+    }
+  });
+
   it('aws:RequestTag/<key> for CreateKey in a user policy', async () => {
     const user = await newUser(ctx.server.url, ADMIN, 'tagged-creator');
     const PolicyDocument = JSON.stringify({
