@@ -81,6 +81,15 @@ export function deleteUser(deps: ServiceDeps, ctx: RequestContext, userName: str
   });
 }
 
+/** A user of the caller's account; without a name, the caller's own (as IAM's GetUser), so a user can learn its id. */
+export function getUser(deps: ServiceDeps, ctx: RequestContext, userName: string | undefined): Promise<User> {
+  return auditedRead(deps, ctx, async (repos) => {
+    const name = userName ?? ctx.caller.userName;
+    await authorizeIam(deps, repos, ctx, 'iam:GetUser', name);
+    return existingUser(repos, ctx.caller.accountId, name);
+  });
+}
+
 export function listUsers(deps: ServiceDeps, ctx: RequestContext): Promise<User[]> {
   return auditedRead(deps, ctx, async (repos) => {
     await authorizeIam(deps, repos, ctx, 'iam:ListUsers', null);

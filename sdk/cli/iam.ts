@@ -1,6 +1,6 @@
 // `coffer iam ...`: users, access keys and inline policies, with AWS IAM's shapes under the target prefix CofferIdentity.
 import { readFileSync } from 'node:fs';
-import { required } from './args.js';
+import { required, str } from './args.js';
 import type { Group } from './command.js';
 import { emptyView, objectView } from './output.js';
 
@@ -11,6 +11,16 @@ export const iam: Group = {
     flags: { 'user-name': 'string' },
     async run({ p, client }) {
       const r = await client().identity.createUser({ UserName: required(p, 'user-name') });
+      return objectView(r, r.User);
+    },
+  },
+  'get-user': {
+    summary: "a user with its unique id, the caller's own without --user-name (GetUser)",
+    usage: '[--user-name NAME]',
+    flags: { 'user-name': 'string' },
+    async run({ p, client }) {
+      const UserName = str(p, 'user-name');
+      const r = await client().identity.getUser(UserName === undefined ? {} : { UserName });
       return objectView(r, r.User);
     },
   },

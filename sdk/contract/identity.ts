@@ -10,6 +10,8 @@ export const identityRequests = {
   CreateAccount: z.object({ AccountName: str(1, 50), AccountId: str(12, 12).regex(/^\d{12}$/, 'Member must satisfy regular expression pattern: \\d{12}').optional() }),
   CreateUser: z.object({ UserName: userName }),
   DeleteUser: z.object({ UserName: userName }),
+  /** Without UserName: the caller's own user, as IAM answers. */
+  GetUser: z.object({ UserName: userName.optional() }),
   ListUsers: z.object({ Marker: str(1, 320).optional(), MaxItems: z.number().int().min(1).max(1000).optional() }),
   CreateAccessKey: z.object({ UserName: userName.optional() }),
   UpdateAccessKey: z.object({ UserName: userName.optional(), AccessKeyId: accessKeyId, Status: oneOf(['Active', 'Inactive'] as const) }),

@@ -82,6 +82,7 @@ export interface IdentityResponses {
   CreateAccount: { Account: { AccountId: string; AccountName: string; Arn: string }; AccessKey: AccessKey };
   CreateUser: { User: IamUser };
   DeleteUser: Empty;
+  GetUser: { User: IamUser };
   ListUsers: IamPaged & { Users: IamUser[] };
   CreateAccessKey: { AccessKey: AccessKey };
   UpdateAccessKey: Empty;

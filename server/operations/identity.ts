@@ -5,7 +5,7 @@ import type { RequestContext, ServiceDeps } from '../../core/services/context.js
 import { userArn } from '../../core/services/credentials.js';
 import {
   createAccessKey, createAccount, createUser, deleteAccessKey, deleteUser, deleteUserPolicy, getUserPolicy, listAccessKeys,
-  listUserPolicies, listUsers, putUserPolicy, updateAccessKey,
+  getUser, listUserPolicies, listUsers, putUserPolicy, updateAccessKey,
 } from '../../core/services/identity.js';
 import type { IdentityOperation, IdentityRequest } from '../../sdk/contract/identity.js';
 import { epoch, IAM_PAGE, pageOf } from './shape.js';
@@ -25,6 +25,7 @@ export const identityHandlers: IdentityHandlers = {
   },
   CreateUser: async (d, c, i) => ({ User: userShape(await createUser(d, c, i.UserName)) }),
   DeleteUser: async (d, c, i) => (await deleteUser(d, c, i.UserName), {}),
+  GetUser: async (d, c, i) => ({ User: userShape(await getUser(d, c, i.UserName)) }),
   ListUsers: async (d, c, i) => pageOf(await listUsers(d, c), i.MaxItems ?? 100, i.Marker, 'Users', userShape, IAM_PAGE),
   CreateAccessKey: async (d, c, i) => newKey(await createAccessKey(d, c, i.UserName)),
   UpdateAccessKey: async (d, c, i) => (await updateAccessKey(d, c, i), {}),

@@ -64,11 +64,10 @@ describe('condition keys of management requests', () => {
 
   it('aws:userid is the calling user\'s unique id (AIDA…) and aws:PrincipalType is User', async () => {
     const user = await newUser(ctx.server.url, ADMIN, 'uid-holder');
-    const users = (await ok(ctx.server.url, ADMIN, 'ListUsers', {})).Users as Array<{ UserName: string; UserId: string }>;
-    const userId = users.find((u) => u.UserName === 'uid-holder')?.UserId;
+    const userId = ((await ok(ctx.server.url, ADMIN, 'GetUser', { UserName: 'uid-holder' })).User as { UserId: string }).UserId;
     expect(userId).toMatch(/^AIDA[A-Z2-7]{16}$/);
     const allowUser = (Condition: object) => ({ Effect: 'Allow', Principal: { AWS: user.arn }, Action: 'kms:Encrypt', Resource: '*', Condition });
-    const mine = await keyWith([allowUser({ StringEquals: { 'aws:userid': userId as string, 'aws:PrincipalType': 'User' } })]);
+    const mine = await keyWith([allowUser({ StringEquals: { 'aws:userid': userId, 'aws:PrincipalType': 'User' } })]);
     const someoneElses = await keyWith([allowUser({ StringEquals: { 'aws:userid': 'AIDAAAAAAAAAAAAAAAAA' } })]);
     const roles = await keyWith([allowUser({ StringEquals: { 'aws:PrincipalType': 'AssumedRole' } })]);
     const kms = ctx.server.client(user);

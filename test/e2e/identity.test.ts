@@ -321,6 +321,27 @@ describe('identity administration', () => {
     expect((await call(server.url, ADMIN, 'ListUsers', { Marker: 'garbage' })).body.__type).toBe('ValidationException');
   });
 
+  it('GetUser: the caller\'s own user without a name, a named one with iam:GetUser, NoSuchEntity for none', async () => {
+    const self = (await ok(server.url, ADMIN, 'GetUser')).User as { UserName: string; UserId: string; Arn: string };
+    expect(self).toMatchObject({ UserName: 'admin', Arn: `arn:aws:iam::${ACCOUNT}:user/admin` });
+    expect(self.UserId).toMatch(/^AIDA[A-Z2-7]{16}$/);
+    const listed = (await ok(server.url, ADMIN, 'ListUsers')).Users as { UserName: string; UserId: string }[];
+    const named = (await ok(server.url, ADMIN, 'GetUser', { UserName: 'grant-user' })).User as { UserId: string };
+    expect(named.UserId).toBe(listed.find((u) => u.UserName === 'grant-user')?.UserId);
+    expect((await call(server.url, ADMIN, 'GetUser', { UserName: 'nobody-here' })).body.__type).toBe('NoSuchEntityException');
+    // A user without iam:GetUser in its policies may not read even itself, as in IAM; IAM's self-service policy
+    // (a policy variable in Resource) lets it read itself and no one else.
+    const reader = await newUser(server.url, ADMIN, 'self-reader');
+    expect((await call(server.url, reader, 'GetUser')).body.__type).toBe('AccessDeniedException');
+    const PolicyDocument = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'iam:GetUser', Resource: 'arn:aws:iam::${aws:PrincipalAccount}:user/${aws:username}' }],
+    });
+    await ok(server.url, ADMIN, 'PutUserPolicy', { UserName: 'self-reader', PolicyName: 'read-self', PolicyDocument });
+    expect(((await ok(server.url, reader, 'GetUser')).User as { UserName: string }).UserName).toBe('self-reader');
+    expect((await call(server.url, reader, 'GetUser', { UserName: 'grant-user' })).body.__type).toBe('AccessDeniedException');
+  });
+
   it('at most two access keys per user: LimitExceededException', async () => {
     await ok(server.url, ADMIN, 'CreateAccessKey', { UserName: 'grant-user' });
     const r = await call(server.url, ADMIN, 'CreateAccessKey', { UserName: 'grant-user' });

@@ -1,5 +1,5 @@
 // The coffer CLI as a subprocess against the real server for the commands of the newer families: keys rotate,
-// grants create|list|revoke, sign/verify, iam create-user|create-access-key|put-user-policy.
+// grants create|list|revoke, sign/verify, iam create-user|get-user|create-access-key|put-user-policy.
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,6 +72,8 @@ describe('coffer iam and coffer grants', () => {
     const user = (await json('iam', 'create-user', '--user-name', 'cli-bob')).User;
     expect(user).toMatchObject({ UserName: 'cli-bob', Arn: `arn:aws:iam::${ACCOUNT}:user/cli-bob`, Path: '/' });
     expect(user.CreateDate).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect((await json('iam', 'get-user', '--user-name', 'cli-bob')).User.UserId).toBe(user.UserId);
+    expect((await json('iam', 'get-user')).User.UserName).toBe('admin');
     const ak = (await json('iam', 'create-access-key', '--user-name', 'cli-bob')).AccessKey;
     expect(ak).toMatchObject({ UserName: 'cli-bob', Status: 'Active' });
     const bob = { ...env, AWS_ACCESS_KEY_ID: ak.AccessKeyId, AWS_SECRET_ACCESS_KEY: ak.SecretAccessKey };
