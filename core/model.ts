@@ -93,6 +93,8 @@ export interface Caller {
   accessKeyId: string;
   /** The user's IAM-style unique id (AIDA…), aws:userid; absent where the caller was not looked up (tests, jobs). */
   userId?: string;
+  /** The user's tags (TagUser): aws:PrincipalTag/<key>; absent where the caller was not looked up. */
+  principalTags?: Readonly<Record<string, string>>;
 }
 
 export interface Page<T> {

@@ -284,8 +284,14 @@ export interface UserRepository {
   insert(user: User): Promise<void>;
   get(accountId: string, userName: string): Promise<User | null>;
   list(accountId: string): Promise<User[]>;
-  /** Removes the user with its policies; returns false when there was none. */
+  /** Removes the user with its policies and tags; returns false when there was none. */
   delete(accountId: string, userName: string): Promise<boolean>;
+  /** The user's tags (TagUser), by key. */
+  tags(accountId: string, userName: string): Promise<Record<string, string>>;
+  /** Adds the tags, replacing the values of keys the user already has. */
+  putTags(accountId: string, userName: string, tags: Record<string, string>): Promise<void>;
+  /** Removes the tags with these keys (absent keys are no error). */
+  removeTags(accountId: string, userName: string, keys: readonly string[]): Promise<void>;
 }
 
 export interface UserPolicyRepository {

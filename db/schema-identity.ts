@@ -23,6 +23,18 @@ export const users = pgTable(
   (t) => [primaryKey({ name: 'users_pk', columns: [t.accountId, t.userName] })],
 );
 
+/** A user's tags (TagUser): aws:PrincipalTag/<key> in the user's requests. */
+export const userTags = pgTable(
+  'user_tags',
+  {
+    accountId: varchar('account_id', { length: 12 }).notNull(),
+    userName: text('user_name').notNull(),
+    tagKey: text('tag_key').notNull(),
+    tagValue: text('tag_value').notNull(),
+  },
+  (t) => [primaryKey({ name: 'user_tags_pk', columns: [t.accountId, t.userName, t.tagKey] })],
+);
+
 export const userPolicies = pgTable(
   'user_policies',
   {

@@ -21,7 +21,7 @@ const SAFE = new Set([
   'GenerateDataKeyPairWithoutPlaintext', 'GenerateRandom', 'GenerateMac', 'VerifyMac', 'Sign', 'Verify', 'DeriveSharedSecret',
   'EnableKey', 'DisableKey', 'UpdateKeyDescription', 'TagResource', 'UntagResource', 'UpdateAlias', 'CancelKeyDeletion',
   'EnableKeyRotation', 'DisableKeyRotation', 'PutKeyPolicy',
-  'PutUserPolicy', 'UpdateAccessKey', 'ListUsers', 'GetUser', 'ListAccessKeys', 'GetUserPolicy', 'ListUserPolicies',
+  'PutUserPolicy', 'UpdateAccessKey', 'ListUsers', 'GetUser', 'ListUserTags', 'TagUser', 'UntagUser', 'ListAccessKeys', 'GetUserPolicy', 'ListUserPolicies',
   'LookupEvents', 'VerifyChain', 'DescribeDomainKeys',
 ]);
 

@@ -66,7 +66,7 @@ export function authorize(
  * these alone. A fresh object each call.
  */
 export function principalConditions(caller: Caller, region: string): ConditionValues {
-  return {
+  const values: ConditionValues = {
     'kms:CallerAccount': caller.accountId,
     'aws:PrincipalArn': caller.arn,
     'aws:PrincipalAccount': caller.accountId,
@@ -75,6 +75,8 @@ export function principalConditions(caller: Caller, region: string): ConditionVa
     'aws:userid': caller.userId,
     'aws:RequestedRegion': region,
   };
+  for (const [k, v] of Object.entries(caller.principalTags ?? {})) values[`aws:PrincipalTag/${k}`] = v;
+  return values;
 }
 
 /** The global condition keys every request offers, and the key's own when there is one (a fresh object). */

@@ -61,7 +61,10 @@ export async function lookupCredential(uow: UnitOfWork, hsm: Hsm, accessKeyId: s
   const secret = await hsm.unseal(key.sealedSecret, sealAad(accessKeyId));
   const user = await uow.repos.users.get(key.accountId, key.userName);
   const caller: Caller = { arn: key.principalArn, accountId: key.accountId, userName: key.userName, accessKeyId };
-  if (user) caller.userId = user.userId;
+  if (user) {
+    caller.userId = user.userId;
+    caller.principalTags = await uow.repos.users.tags(key.accountId, key.userName);
+  }
   return { secretAccessKey: new TextDecoder().decode(secret), caller };
 }
 

@@ -16,7 +16,7 @@ const POLICY_NAME = /^[\w+=,.@-]{1,128}$/;
 const MAX_ACCESS_KEYS = 2;
 
 /** IAM actions are decided by the caller's identity policies, over the user's ARN. */
-async function authorizeIam(deps: ServiceDeps, repos: Repositories, ctx: RequestContext, action: string, userName: string | null): Promise<void> {
+export async function authorizeIam(deps: ServiceDeps, repos: Repositories, ctx: RequestContext, action: string, userName: string | null): Promise<void> {
   const resource = userName === null ? '*' : userArn(ctx.caller.accountId, userName);
   await deps.authorizer.authorize(repos, ctx.caller, { action, key: null, resource, conditions: requestConditions(deps, ctx, null) });
 }
@@ -25,7 +25,7 @@ function checkUserName(name: string): void {
   needs(USER_NAME.test(name), 'ValidationException', `The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-`);
 }
 
-async function existingUser(repos: Repositories, accountId: string, userName: string): Promise<User> {
+export async function existingUser(repos: Repositories, accountId: string, userName: string): Promise<User> {
   checkUserName(userName);
   const user = await repos.users.get(accountId, userName);
   if (!user) throw new KmsError('NoSuchEntityException', `The user with name ${userName} cannot be found.`);

@@ -1,12 +1,12 @@
 // Identity repositories over Drizzle: accounts, users, user policies, key policies and grants.
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Account, Grant, User, UserPolicy } from '../../core/identity-model.js';
 import type {
   AccountRepository, GrantRepository, KeyPolicyRepository, UserPolicyRepository, UserRepository,
 } from '../../core/ports.js';
 import type { Db } from '../client.js';
 import { guard } from '../errors.js';
-import { accessKeys, accounts, grants, keyPolicies, userPolicies, users } from '../schema.js';
+import { accessKeys, accounts, grants, keyPolicies, userPolicies, users, userTags } from '../schema.js';
 
 export class DrizzleAccountRepository implements AccountRepository {
   constructor(private readonly db: Db) {}
@@ -32,10 +32,36 @@ export class DrizzleUserRepository implements UserRepository {
   delete(accountId: string, userName: string): Promise<boolean> {
     return guard(async () => {
       await this.db.delete(userPolicies).where(and(eq(userPolicies.accountId, accountId), eq(userPolicies.userName, userName)));
+      await this.db.delete(userTags).where(this.tagsOf(accountId, userName));
       await this.db.delete(accessKeys).where(and(eq(accessKeys.accountId, accountId), eq(accessKeys.userName, userName)));
       const gone = await this.db.delete(users).where(and(eq(users.accountId, accountId), eq(users.userName, userName))).returning();
       return gone.length > 0;
     });
+  }
+  private tagsOf(accountId: string, userName: string) {
+    return and(eq(userTags.accountId, accountId), eq(userTags.userName, userName));
+  }
+  tags(accountId: string, userName: string): Promise<Record<string, string>> {
+    return guard(async () => {
+      const rows = await this.db.select().from(userTags).where(this.tagsOf(accountId, userName));
+      // In code-point order whatever the database's collation.
+      rows.sort((a, b) => (a.tagKey < b.tagKey ? -1 : a.tagKey > b.tagKey ? 1 : 0));
+      return Object.fromEntries(rows.map((r) => [r.tagKey, r.tagValue]));
+    });
+  }
+  putTags(accountId: string, userName: string, tags: Record<string, string>): Promise<void> {
+    const rows = Object.entries(tags).map(([tagKey, tagValue]) => ({ accountId, userName, tagKey, tagValue }));
+    if (rows.length === 0) return Promise.resolve();
+    return guard(async () => {
+      await this.db
+        .insert(userTags)
+        .values(rows)
+        .onConflictDoUpdate({ target: [userTags.accountId, userTags.userName, userTags.tagKey], set: { tagValue: sql`excluded.tag_value` } });
+    });
+  }
+  removeTags(accountId: string, userName: string, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return Promise.resolve();
+    return guard(async () => void (await this.db.delete(userTags).where(and(this.tagsOf(accountId, userName), inArray(userTags.tagKey, [...keys])))));
   }
 }
 

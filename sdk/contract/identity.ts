@@ -4,6 +4,9 @@ import { oneOf, str } from './shapes.js';
 
 const userName = str(1, 64).regex(/^[\w+=,.@-]+$/, 'Member must satisfy regular expression pattern: [\\w+=,.@-]+');
 const policyName = str(1, 128).regex(/^[\w+=,.@-]+$/, 'Member must satisfy regular expression pattern: [\\w+=,.@-]+');
+/** IAM's tag pattern: letters, digits, spaces and _.:/=+-@ */
+const tagKey = str(1, 128).regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$/u, 'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+');
+const tagValue = str(0, 256).regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u, 'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*');
 const accessKeyId = str(16, 128).regex(/^[\w]+$/, 'Member must satisfy regular expression pattern: [\\w]+');
 
 export const identityRequests = {
@@ -20,6 +23,9 @@ export const identityRequests = {
   PutUserPolicy: z.object({ UserName: userName, PolicyName: policyName, PolicyDocument: str(1, 131072) }),
   GetUserPolicy: z.object({ UserName: userName, PolicyName: policyName }),
   DeleteUserPolicy: z.object({ UserName: userName, PolicyName: policyName }),
+  TagUser: z.object({ UserName: userName, Tags: z.array(z.object({ Key: tagKey, Value: tagValue })).min(1).max(50) }),
+  UntagUser: z.object({ UserName: userName, TagKeys: z.array(tagKey).min(1).max(50) }),
+  ListUserTags: z.object({ UserName: userName, Marker: str(1, 320).optional(), MaxItems: z.number().int().min(1).max(1000).optional() }),
   ListUserPolicies: z.object({ UserName: userName, Marker: str(1, 320).optional(), MaxItems: z.number().int().min(1).max(1000).optional() }),
 } as const;
 

@@ -92,6 +92,9 @@ export interface IdentityResponses {
   GetUserPolicy: { UserName: string; PolicyName: string; PolicyDocument: string };
   DeleteUserPolicy: Empty;
   ListUserPolicies: IamPaged & { PolicyNames: string[] };
+  TagUser: Empty;
+  UntagUser: Empty;
+  ListUserTags: IamPaged & { Tags: Array<{ Key: string; Value: string }> };
 }
 
 /** CloudTrail's LookupEvents entry; CloudTrailEvent is the full record as JSON text. */

@@ -7,6 +7,7 @@ import {
   createAccessKey, createAccount, createUser, deleteAccessKey, deleteUser, deleteUserPolicy, getUserPolicy, listAccessKeys,
   getUser, listUserPolicies, listUsers, putUserPolicy, updateAccessKey,
 } from '../../core/services/identity.js';
+import { listUserTags, tagUser, untagUser } from '../../core/services/user-tags.js';
 import type { IdentityOperation, IdentityRequest } from '../../sdk/contract/identity.js';
 import { epoch, IAM_PAGE, pageOf } from './shape.js';
 
@@ -37,5 +38,8 @@ export const identityHandlers: IdentityHandlers = {
     return { UserName: p.userName, PolicyName: p.policyName, PolicyDocument: p.document };
   },
   DeleteUserPolicy: async (d, c, i) => (await deleteUserPolicy(d, c, i.UserName, i.PolicyName), {}),
+  TagUser: async (d, c, i) => (await tagUser(d, c, i.UserName, i.Tags), {}),
+  UntagUser: async (d, c, i) => (await untagUser(d, c, i.UserName, i.TagKeys), {}),
+  ListUserTags: async (d, c, i) => pageOf(await listUserTags(d, c, i.UserName), i.MaxItems ?? 100, i.Marker, 'Tags', (t) => t, IAM_PAGE),
   ListUserPolicies: async (d, c, i) => pageOf(await listUserPolicies(d, c, i.UserName), i.MaxItems ?? 100, i.Marker, 'PolicyNames', (n) => n, IAM_PAGE),
 };

@@ -98,6 +98,28 @@ describe('condition keys of management requests', () => {
     }
   });
 
+  it('aws:PrincipalTag/<key>: a key policy matches the user\'s tag against the key\'s (${aws:PrincipalTag/project}), at once after TagUser', async () => {
+    const user = await newUser(ctx.server.url, ADMIN, 'project-member');
+    const Statement = {
+      Effect: 'Allow', Principal: { AWS: user.arn }, Action: 'kms:Encrypt', Resource: '*',
+      Condition: { StringEquals: { 'aws:ResourceTag/project': '${aws:PrincipalTag/project}', 'aws:PrincipalTag/level': 'senior' } },
+    };
+    const apollo = await keyWith([Statement], { Tags: [{ TagKey: 'project', TagValue: 'apollo' }] });
+    const gemini = await keyWith([Statement], { Tags: [{ TagKey: 'project', TagValue: 'gemini' }] });
+    const kms = ctx.server.client(user);
+    try {
+      const Plaintext = randomBytes(8);
+      await denied(kms.send(new EncryptCommand({ KeyId: apollo, Plaintext }))); // no tags yet
+      await ok(ctx.server.url, ADMIN, 'TagUser', { UserName: 'project-member', Tags: [{ Key: 'project', Value: 'apollo' }, { Key: 'level', Value: 'senior' }] });
+      expect((await kms.send(new EncryptCommand({ KeyId: apollo, Plaintext }))).CiphertextBlob).toBeDefined();
+      await denied(kms.send(new EncryptCommand({ KeyId: gemini, Plaintext })));
+      await ok(ctx.server.url, ADMIN, 'UntagUser', { UserName: 'project-member', TagKeys: ['level'] });
+      await denied(kms.send(new EncryptCommand({ KeyId: apollo, Plaintext })));
+    } finally {
+      kms.destroy();
+    }
+  });
+
   it('aws:RequestTag/<key> for CreateKey in a user policy', async () => {
     const user = await newUser(ctx.server.url, ADMIN, 'tagged-creator');
     const PolicyDocument = JSON.stringify({

@@ -342,6 +342,28 @@ describe('identity administration', () => {
     expect((await call(server.url, reader, 'GetUser', { UserName: 'grant-user' })).body.__type).toBe('AccessDeniedException');
   });
 
+  it('TagUser, ListUserTags, UntagUser: keys case-insensitive, aws: reserved, at most 50, gone with the user', async () => {
+    await newUser(server.url, ADMIN, 'tagged-user');
+    const tags = async () => ((await ok(server.url, ADMIN, 'ListUserTags', { UserName: 'tagged-user' })).Tags as { Key: string; Value: string }[]);
+    await ok(server.url, ADMIN, 'TagUser', { UserName: 'tagged-user', Tags: [{ Key: 'team', Value: 'payments' }, { Key: 'level', Value: '' }] });
+    expect(await tags()).toEqual([{ Key: 'level', Value: '' }, { Key: 'team', Value: 'payments' }]);
+    // Another case of an existing key replaces it.
+    await ok(server.url, ADMIN, 'TagUser', { UserName: 'tagged-user', Tags: [{ Key: 'Team', Value: 'ads' }] });
+    expect(await tags()).toEqual([{ Key: 'Team', Value: 'ads' }, { Key: 'level', Value: '' }]);
+    const refused = async (op: string, body: object) => (await call(server.url, ADMIN, op, { UserName: 'tagged-user', ...body })).body.__type;
+    expect(await refused('TagUser', { Tags: [{ Key: 'aws:x', Value: '1' }] })).toBe('ValidationException');
+    expect(await refused('TagUser', { Tags: [{ Key: 'a', Value: '1' }, { Key: 'A', Value: '2' }] })).toBe('ValidationException');
+    expect(await refused('TagUser', { Tags: [{ Key: 'bad*key', Value: '1' }] })).toBe('ValidationException');
+    expect(await refused('TagUser', { Tags: Array.from({ length: 49 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) })).toBe('LimitExceededException');
+    expect((await call(server.url, ADMIN, 'TagUser', { UserName: 'nobody-here', Tags: [{ Key: 'a', Value: 'b' }] })).body.__type).toBe('NoSuchEntityException');
+    await ok(server.url, ADMIN, 'UntagUser', { UserName: 'tagged-user', TagKeys: ['TEAM', 'absent'] });
+    expect(await tags()).toEqual([{ Key: 'level', Value: '' }]);
+    await ok(server.url, ADMIN, 'DeleteAccessKey', { UserName: 'tagged-user', AccessKeyId: ((await ok(server.url, ADMIN, 'ListAccessKeys', { UserName: 'tagged-user' })).AccessKeyMetadata as { AccessKeyId: string }[])[0]!.AccessKeyId });
+    await ok(server.url, ADMIN, 'DeleteUser', { UserName: 'tagged-user' });
+    await newUser(server.url, ADMIN, 'tagged-user');
+    expect(await tags()).toEqual([]);
+  });
+
   it('at most two access keys per user: LimitExceededException', async () => {
     await ok(server.url, ADMIN, 'CreateAccessKey', { UserName: 'grant-user' });
     const r = await call(server.url, ADMIN, 'CreateAccessKey', { UserName: 'grant-user' });

@@ -522,7 +522,7 @@ describe('db unit of work without a server', () => {
 describe('schema', () => {
   it('names every table the migrations create', () => {
     expect(Object.keys(schema).filter((k) => k !== 'bytea').sort()).toEqual(
-      ['accessKeys', 'accounts', 'aliases', 'auditChainHead', 'auditCheckpoints', 'auditEvents', 'domainKeys', 'grants', 'importWrappingKeys', 'keyImports', 'keyLastUsage', 'keyPolicies', 'keyRotationSettings', 'keyRotations', 'keyUsageTracking', 'keyVersions', 'keys', 'tags', 'userPolicies', 'users', 'wrappedKeyMaterial'],
+      ['accessKeys', 'accounts', 'aliases', 'auditChainHead', 'auditCheckpoints', 'auditEvents', 'domainKeys', 'grants', 'importWrappingKeys', 'keyImports', 'keyLastUsage', 'keyPolicies', 'keyRotationSettings', 'keyRotations', 'keyUsageTracking', 'keyVersions', 'keys', 'tags', 'userPolicies', 'userTags', 'users', 'wrappedKeyMaterial'],
     );
   });
 });
