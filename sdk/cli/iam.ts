@@ -1,8 +1,8 @@
 // `coffer iam ...`: users, access keys and inline policies, with AWS IAM's shapes under the target prefix CofferIdentity.
 import { readFileSync } from 'node:fs';
-import { required, str } from './args.js';
-import type { Group } from './command.js';
-import { emptyView, objectView } from './output.js';
+import { list, pairs, required, str } from './args.js';
+import { allPages, type Group } from './command.js';
+import { emptyView, listView, objectView } from './output.js';
 
 export const iam: Group = {
   'create-user': {
@@ -42,6 +42,34 @@ export const iam: Group = {
       const PolicyDocument = doc.trimStart().startsWith('{') ? doc : readFileSync(doc.replace(/^file:\/\//, ''), 'utf8');
       await client().identity.putUserPolicy({ UserName: required(p, 'user-name'), PolicyName: required(p, 'policy-name'), PolicyDocument });
       return emptyView();
+    },
+  },
+  'tag-user': {
+    summary: "tag a user (TagUser): its requests' aws:PrincipalTag/<key>",
+    usage: '--user-name NAME --tag KEY=VALUE [--tag KEY=VALUE ...]',
+    flags: { 'user-name': 'string', tag: 'list' },
+    async run({ p, client }) {
+      const Tags = Object.entries(pairs(list(p, 'tag'), 'tag')).map(([Key, Value]) => ({ Key, Value }));
+      await client().identity.tagUser({ UserName: required(p, 'user-name'), Tags });
+      return emptyView();
+    },
+  },
+  'untag-user': {
+    summary: "remove a user's tags (UntagUser)",
+    usage: '--user-name NAME --tag-key KEY [--tag-key KEY ...]',
+    flags: { 'user-name': 'string', 'tag-key': 'list' },
+    run: async ({ p, client }) => (await client().identity.untagUser({ UserName: required(p, 'user-name'), TagKeys: list(p, 'tag-key') }), emptyView()),
+  },
+  'list-user-tags': {
+    summary: "a user's tags (ListUserTags)",
+    usage: '--user-name NAME',
+    flags: { 'user-name': 'string' },
+    async run({ p, client }) {
+      const items = await allPages(async (Marker) => {
+        const r = await client().identity.listUserTags({ UserName: required(p, 'user-name'), Marker });
+        return { items: r.Tags, next: r.Marker, truncated: r.IsTruncated };
+      }, false);
+      return listView({ Tags: items }, items, ['Key', 'Value']);
     },
   },
 };
