@@ -61,9 +61,9 @@ export function authorize(
 }
 
 /**
- * The condition keys that the principal and the server fix, whatever the request: who calls (the caller's user is
- * always an IAM user here: access keys belong to users) and where (the region). The key-policy lockout check uses
- * these alone. A fresh object each call.
+ * The condition keys that the principal and the server fix, whatever the request: who calls, with its tags (the
+ * caller is always an IAM user here: access keys belong to users), and where (the region). The key-policy lockout
+ * check uses these alone. A fresh object each call.
  */
 export function principalConditions(caller: Caller, region: string): ConditionValues {
   const values: ConditionValues = {
