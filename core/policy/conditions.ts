@@ -3,7 +3,7 @@
 import type { ConditionValues } from '../authorization.js';
 import type { ConditionClause } from './document.js';
 import { inIpRange, parseIp, parseIpRange } from '../ip-address.js';
-import { mayHoldVariables, resolveArnParts, resolveExact, resolveGlob, type Lookup } from './variables.js';
+import { globSource, mayHoldVariables, resolveArnParts, resolveExact, resolveGlob, type Lookup } from './variables.js';
 
 type Test = (request: string, policy: string) => boolean;
 
@@ -15,8 +15,7 @@ export function globMatch(pattern: string, value: string, ignoreCase = false): b
   const cacheKey = `${ignoreCase ? 'i' : 's'}${pattern}`;
   let re = compiled.get(cacheKey);
   if (!re) {
-    const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-    re = new RegExp(`^${body}$`, ignoreCase ? 'is' : 's');
+    re = new RegExp(`^${globSource(pattern)}$`, ignoreCase ? 'is' : 's');
     if (compiled.size >= 1000) compiled.clear();
     compiled.set(cacheKey, re);
   }

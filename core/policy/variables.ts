@@ -10,7 +10,9 @@
 /** A request's single value for a condition key, or undefined (absent, or several values). */
 export type Lookup = (key: string) => string | undefined;
 
-type Token = { text: string; literal: boolean } | { key: string; fallback: string | null };
+/** Text of a policy value: wildcards apply to policy text, not to a literal part (a variable's value, `${*}`). */
+type Part = { text: string; literal: boolean };
+type Token = Part | { key: string; fallback: string | null };
 
 const VARIABLE_BODY = /^\s*([^\s,'{}]+)\s*(?:,\s*'((?:[^']|'')*)'\s*)?$/;
 const CHARACTERS = new Set(['*', '?', '$']);
@@ -55,8 +57,8 @@ function closingBrace(text: string, from: number): number {
 }
 
 /** Each token as text: a variable's value, else its default; null when a variable resolves to nothing. */
-function resolved(text: string, lookup: Lookup): Array<{ text: string; literal: boolean }> | null {
-  const out: Array<{ text: string; literal: boolean }> = [];
+function resolved(text: string, lookup: Lookup): Part[] | null {
+  const out: Part[] = [];
   for (const t of tokens(text)) {
     if ('text' in t) {
       out.push(t);
@@ -76,16 +78,18 @@ export function resolveExact(text: string, lookup: Lookup): string | null {
 }
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const globSource = (s: string) => s.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escapeRegExp(c))).join('');
 
-function regExpOf(parts: Array<{ text: string; literal: boolean }>, ignoreCase: boolean): RegExp {
-  return new RegExp(`^${parts.map((p) => (p.literal ? escapeRegExp(p.text) : globSource(p.text))).join('')}$`, ignoreCase ? 'is' : 's');
+/** A wildcard pattern as a RegExp body: `*` any run, `?` one character, everything else itself (globMatch's too). */
+export const globSource = (s: string) => s.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escapeRegExp(c))).join('');
+
+function regExpOf(parts: Part[]): RegExp {
+  return new RegExp(`^${parts.map((p) => (p.literal ? escapeRegExp(p.text) : globSource(p.text))).join('')}$`, 's');
 }
 
 /** The value as a wildcard pattern (`*`, `?` of the policy text; what variables put in is literal); null as above. */
-export function resolveGlob(text: string, lookup: Lookup, ignoreCase = false): RegExp | null {
+export function resolveGlob(text: string, lookup: Lookup): RegExp | null {
   const parts = resolved(text, lookup);
-  return parts === null ? null : regExpOf(parts, ignoreCase);
+  return parts === null ? null : regExpOf(parts);
 }
 
 /**
@@ -96,15 +100,15 @@ export function resolveGlob(text: string, lookup: Lookup, ignoreCase = false): R
 export function resolveArnParts(text: string, lookup: Lookup): RegExp[] | null {
   const parts = resolved(text, lookup);
   if (parts === null) return null;
-  const split: Array<Array<{ text: string; literal: boolean }>> = [[]];
+  const split: Part[][] = [[]];
   for (const p of parts) {
     p.text.split(':').forEach((piece, i) => {
       if (i > 0) split.push([]);
-      (split.at(-1) as Array<{ text: string; literal: boolean }>).push({ text: piece, literal: p.literal });
+      (split.at(-1) as Part[]).push({ text: piece, literal: p.literal });
     });
   }
   if (split.length < 6) return null;
   const head = split.slice(0, 5);
   const tail = split.slice(5).flatMap((part, i) => (i === 0 ? part : [{ text: ':', literal: true }, ...part]));
-  return [...head, tail].map((part) => regExpOf(part, false));
+  return [...head, tail].map(regExpOf);
 }
