@@ -37,6 +37,8 @@ export async function tagResource(deps: ServiceDeps, ctx: RequestContext, keyId:
     await authorize(deps, repos, ctx, 'kms:TagResource', key, requestTagConditions(tags));
     assertStateAllows(key.state, draft.keyArn, 'manage');
     validateNewTags(tags, 0);
+    // The key's row lock makes concurrent TagResource calls take turns, so the count below sees the others' tags.
+    await repos.keys.lockForUpdate(key.id);
     await repos.tags.put(key.id, tags);
     needs((await repos.tags.count(key.id)) <= MAX_TAGS_PER_KEY, 'TagException', `A key may have at most ${MAX_TAGS_PER_KEY} tags.`);
   });

@@ -190,4 +190,14 @@ describe('tags', () => {
     expect((await failure(ctx.kms.send(new TagResourceCommand({ KeyId: md.KeyId, Tags: many })))).name).toBe('TagException');
     expect((await ctx.kms.send(new ListResourceTagsCommand({ KeyId: md.KeyId }))).Tags).toEqual([]);
   });
+
+  it('concurrent TagResource calls take turns at the quota: two of five sets of 20 fit, never more than 50 tags', async () => {
+    const md = await create();
+    const sets = Array.from({ length: 5 }, (_, s) => Array.from({ length: 20 }, (_, i) => ({ TagKey: `s${s}k${i}`, TagValue: 'v' })));
+    const results = await Promise.allSettled(sets.map((Tags) => ctx.kms.send(new TagResourceCommand({ KeyId: md.KeyId, Tags }))));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    for (const r of results) if (r.status === 'rejected') expect((r.reason as Error).name).toBe('TagException');
+    const listed = await ctx.kms.send(new ListResourceTagsCommand({ KeyId: md.KeyId }));
+    expect(listed.Tags).toHaveLength(40);
+  });
 });
