@@ -283,6 +283,8 @@ export interface UserRepository {
   /** Throws KmsError AlreadyExistsException when the name is taken in the account. */
   insert(user: User): Promise<void>;
   get(accountId: string, userName: string): Promise<User | null>;
+  /** As get, holding the user's row until the transaction ends: quota checks on the user (tags, access keys) take it first. */
+  lockForUpdate(accountId: string, userName: string): Promise<User | null>;
   list(accountId: string): Promise<User[]>;
   /** Removes the user with its policies and tags; returns false when there was none. */
   delete(accountId: string, userName: string): Promise<boolean>;

@@ -8,29 +8,13 @@ import type { Repositories } from '../ports.js';
 import { ADMIN_USER } from '../policy/authorizer.js';
 import { parsePolicy } from '../policy/document.js';
 import { audited, auditedRead } from './audited.js';
-import { requestConditions, type RequestContext, type ServiceDeps } from './context.js';
+import type { RequestContext, ServiceDeps } from './context.js';
 import { ensureAccount, issueAccessKey, newIamId, userArn } from './credentials.js';
+import { authorizeIam, checkUserName, existingUser } from './iam-access.js';
+import { checkUserTags, userTagConditions, type UserTag } from './user-tags.js';
 
-const USER_NAME = /^[\w+=,.@-]{1,64}$/;
 const POLICY_NAME = /^[\w+=,.@-]{1,128}$/;
 const MAX_ACCESS_KEYS = 2;
-
-/** IAM actions are decided by the caller's identity policies, over the user's ARN. */
-export async function authorizeIam(deps: ServiceDeps, repos: Repositories, ctx: RequestContext, action: string, userName: string | null): Promise<void> {
-  const resource = userName === null ? '*' : userArn(ctx.caller.accountId, userName);
-  await deps.authorizer.authorize(repos, ctx.caller, { action, key: null, resource, conditions: requestConditions(deps, ctx, null) });
-}
-
-function checkUserName(name: string): void {
-  needs(USER_NAME.test(name), 'ValidationException', `The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-`);
-}
-
-export async function existingUser(repos: Repositories, accountId: string, userName: string): Promise<User> {
-  checkUserName(userName);
-  const user = await repos.users.get(accountId, userName);
-  if (!user) throw new KmsError('NoSuchEntityException', `The user with name ${userName} cannot be found.`);
-  return user;
-}
 
 export function createAccount(
   deps: ServiceDeps,
@@ -52,14 +36,19 @@ export function createAccount(
   });
 }
 
-export function createUser(deps: ServiceDeps, ctx: RequestContext, userName: string): Promise<User> {
+/** As IAM: a user created with tags needs iam:TagUser as well as iam:CreateUser, each seeing the tags requested. */
+export function createUser(deps: ServiceDeps, ctx: RequestContext, userName: string, tags: readonly UserTag[] = []): Promise<User> {
   return audited(deps, ctx, async (repos) => {
     checkUserName(userName);
-    await authorizeIam(deps, repos, ctx, 'iam:CreateUser', userName);
+    checkUserTags(tags);
+    const conditions = tags.length > 0 ? userTagConditions(tags) : {};
+    await authorizeIam(deps, repos, ctx, 'iam:CreateUser', userName, conditions);
+    if (tags.length > 0) await authorizeIam(deps, repos, ctx, 'iam:TagUser', userName, conditions);
     const acct = ctx.caller.accountId;
     if (await repos.users.get(acct, userName)) throw new KmsError('EntityAlreadyExistsException', `User with name ${userName} already exists.`);
     const user: User = { accountId: acct, userName, userId: newIamId('AIDA'), createdAt: deps.clock.now() };
     await repos.users.insert(user);
+    if (tags.length > 0) await repos.users.putTags(acct, userName, Object.fromEntries(tags.map((t) => [t.Key, t.Value])));
     return user;
   });
 }
@@ -82,11 +71,14 @@ export function deleteUser(deps: ServiceDeps, ctx: RequestContext, userName: str
 }
 
 /** A user of the caller's account; without a name, the caller's own (as IAM's GetUser), so a user can learn its id. */
-export function getUser(deps: ServiceDeps, ctx: RequestContext, userName: string | undefined): Promise<User> {
+/** The user with its tags, as IAM's GetUser answers. */
+export function getUser(deps: ServiceDeps, ctx: RequestContext, userName: string | undefined): Promise<{ user: User; tags: UserTag[] }> {
   return auditedRead(deps, ctx, async (repos) => {
     const name = userName ?? ctx.caller.userName;
     await authorizeIam(deps, repos, ctx, 'iam:GetUser', name);
-    return existingUser(repos, ctx.caller.accountId, name);
+    const user = await existingUser(repos, ctx.caller.accountId, name);
+    const tags = Object.entries(await repos.users.tags(user.accountId, name)).map(([Key, Value]) => ({ Key, Value }));
+    return { user, tags };
   });
 }
 
@@ -102,7 +94,7 @@ export function createAccessKey(deps: ServiceDeps, ctx: RequestContext, userName
     const name = userName ?? ctx.caller.userName;
     await authorizeIam(deps, repos, ctx, 'iam:CreateAccessKey', name);
     const acct = ctx.caller.accountId;
-    await existingUser(repos, acct, name);
+    await existingUser(repos, acct, name, true);
     const count = (await repos.accessKeys.listForPrincipal(userArn(acct, name))).length;
     needs(count < MAX_ACCESS_KEYS, 'LimitExceededException', `Cannot exceed quota for AccessKeysPerUser: ${MAX_ACCESS_KEYS}`);
     return issueAccessKey(repos, deps.hsm, acct, name, deps.clock.now());

@@ -26,6 +26,9 @@ export class DrizzleUserRepository implements UserRepository {
   get(accountId: string, userName: string): Promise<User | null> {
     return guard(async () => (await this.db.select().from(users).where(and(eq(users.accountId, accountId), eq(users.userName, userName))))[0] ?? null);
   }
+  lockForUpdate(accountId: string, userName: string): Promise<User | null> {
+    return guard(async () => (await this.db.select().from(users).where(and(eq(users.accountId, accountId), eq(users.userName, userName))).for('update'))[0] ?? null);
+  }
   list(accountId: string): Promise<User[]> {
     return guard(() => this.db.select().from(users).where(eq(users.accountId, accountId)).orderBy(asc(users.userName)));
   }

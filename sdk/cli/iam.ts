@@ -6,11 +6,12 @@ import { emptyView, listView, objectView } from './output.js';
 
 export const iam: Group = {
   'create-user': {
-    summary: 'create a user (CreateUser)',
-    usage: '--user-name NAME',
-    flags: { 'user-name': 'string' },
+    summary: 'create a user (CreateUser), with tags if given',
+    usage: '--user-name NAME [--tag KEY=VALUE ...]',
+    flags: { 'user-name': 'string', tag: 'list' },
     async run({ p, client }) {
-      const r = await client().identity.createUser({ UserName: required(p, 'user-name') });
+      const Tags = userTags(list(p, 'tag'));
+      const r = await client().identity.createUser({ UserName: required(p, 'user-name'), ...(Tags.length > 0 ? { Tags } : {}) });
       return objectView(r, r.User);
     },
   },
@@ -49,7 +50,7 @@ export const iam: Group = {
     usage: '--user-name NAME --tag KEY=VALUE [--tag KEY=VALUE ...]',
     flags: { 'user-name': 'string', tag: 'list' },
     async run({ p, client }) {
-      const Tags = Object.entries(pairs(list(p, 'tag'), 'tag')).map(([Key, Value]) => ({ Key, Value }));
+      const Tags = userTags(list(p, 'tag'));
       await client().identity.tagUser({ UserName: required(p, 'user-name'), Tags });
       return emptyView();
     },
@@ -73,3 +74,8 @@ export const iam: Group = {
     },
   },
 };
+
+/** `--tag KEY=VALUE` flags as IAM's tag list. */
+function userTags(flags: string[]): Array<{ Key: string; Value: string }> {
+  return Object.entries(pairs(flags, 'tag')).map(([Key, Value]) => ({ Key, Value }));
+}

@@ -72,7 +72,7 @@ export interface KmsAccessResponses {
 }
 
 /** IAM's User (Coffer keeps every user at Path "/"). */
-export interface IamUser { UserName: string; UserId: string; Arn: string; Path?: string; CreateDate: Date }
+export interface IamUser { UserName: string; UserId: string; Arn: string; Path?: string; CreateDate: Date; Tags?: Array<{ Key: string; Value: string }> }
 export interface AccessKeyMetadata { UserName?: string; AccessKeyId?: string; Status?: string; CreateDate?: Date }
 /** The secret access key is returned once, by CreateAccessKey (and CreateAccount). */
 export interface AccessKey extends AccessKeyMetadata { AccessKeyId: string; SecretAccessKey: string }

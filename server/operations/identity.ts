@@ -7,7 +7,7 @@ import {
   createAccessKey, createAccount, createUser, deleteAccessKey, deleteUser, deleteUserPolicy, getUserPolicy, listAccessKeys,
   getUser, listUserPolicies, listUsers, putUserPolicy, updateAccessKey,
 } from '../../core/services/identity.js';
-import { listUserTags, tagUser, untagUser } from '../../core/services/user-tags.js';
+import { listUserTags, tagUser, untagUser, type UserTag } from '../../core/services/user-tags.js';
 import type { IdentityOperation, IdentityRequest } from '../../sdk/contract/identity.js';
 import { epoch, IAM_PAGE, pageOf } from './shape.js';
 
@@ -15,6 +15,8 @@ type Handler<O extends IdentityOperation> = (deps: ServiceDeps, ctx: RequestCont
 export type IdentityHandlers = { [O in IdentityOperation]: Handler<O> };
 
 const userShape = (u: User) => ({ UserName: u.userName, UserId: u.userId, Arn: userArn(u.accountId, u.userName), Path: '/', CreateDate: epoch(u.createdAt) });
+/** CreateUser and GetUser name the user's tags, as IAM does, when it has any. */
+const taggedUserShape = (u: User, tags: readonly UserTag[]) => ({ ...userShape(u), ...(tags.length > 0 ? { Tags: tags } : {}) });
 const keyMeta = (k: AccessKey) => ({ UserName: k.userName, AccessKeyId: k.accessKeyId, Status: k.status, CreateDate: epoch(k.createdAt) });
 const newKey = (r: { key: AccessKey; secretAccessKey: string }) => ({ AccessKey: { ...keyMeta(r.key), SecretAccessKey: r.secretAccessKey } });
 
@@ -24,9 +26,12 @@ export const identityHandlers: IdentityHandlers = {
     const a = r.account;
     return { Account: { AccountId: a.accountId, AccountName: a.name, Arn: `arn:aws:iam::${a.accountId}:root` }, ...newKey(r) };
   },
-  CreateUser: async (d, c, i) => ({ User: userShape(await createUser(d, c, i.UserName)) }),
+  CreateUser: async (d, c, i) => ({ User: taggedUserShape(await createUser(d, c, i.UserName, i.Tags), i.Tags ?? []) }),
   DeleteUser: async (d, c, i) => (await deleteUser(d, c, i.UserName), {}),
-  GetUser: async (d, c, i) => ({ User: userShape(await getUser(d, c, i.UserName)) }),
+  GetUser: async (d, c, i) => {
+    const { user, tags } = await getUser(d, c, i.UserName);
+    return { User: taggedUserShape(user, tags) };
+  },
   ListUsers: async (d, c, i) => pageOf(await listUsers(d, c), i.MaxItems ?? 100, i.Marker, 'Users', userShape, IAM_PAGE),
   CreateAccessKey: async (d, c, i) => newKey(await createAccessKey(d, c, i.UserName)),
   UpdateAccessKey: async (d, c, i) => (await updateAccessKey(d, c, i), {}),

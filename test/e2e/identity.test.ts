@@ -364,6 +364,47 @@ describe('identity administration', () => {
     expect(await tags()).toEqual([]);
   });
 
+  it('CreateUser with Tags: shown by CreateUser, GetUser and ListUserTags; needs iam:TagUser, which sees aws:RequestTag', async () => {
+    const Tags = [{ Key: 'team', Value: 'payments' }];
+    const made = (await ok(server.url, ADMIN, 'CreateUser', { UserName: 'born-tagged', Tags })).User as { Tags?: unknown };
+    expect(made.Tags).toEqual(Tags);
+    expect(((await ok(server.url, ADMIN, 'GetUser', { UserName: 'born-tagged' })).User as { Tags?: unknown }).Tags).toEqual(Tags);
+    expect((await ok(server.url, ADMIN, 'ListUserTags', { UserName: 'born-tagged' })).Tags).toEqual(Tags);
+    expect(((await ok(server.url, ADMIN, 'GetUser', { UserName: 'grant-user' })).User as { Tags?: unknown }).Tags).toBeUndefined();
+    // Invalid tags create nothing.
+    expect((await call(server.url, ADMIN, 'CreateUser', { UserName: 'born-bad', Tags: [{ Key: 'aws:x', Value: '' }] })).body.__type).toBe('ValidationException');
+    expect((await call(server.url, ADMIN, 'GetUser', { UserName: 'born-bad' })).body.__type).toBe('NoSuchEntityException');
+    // A delegate may create users, and tag them only with team=payments.
+    const delegate = await newUser(server.url, ADMIN, 'user-maker');
+    const PolicyDocument = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: 'iam:CreateUser', Resource: '*' },
+        { Effect: 'Allow', Action: 'iam:TagUser', Resource: '*', Condition: { StringEquals: { 'aws:RequestTag/team': 'payments' } } },
+      ],
+    });
+    await ok(server.url, ADMIN, 'PutUserPolicy', { UserName: 'user-maker', PolicyName: 'make-users', PolicyDocument });
+    const create = (UserName: string, tags?: object[]) => call(server.url, delegate, 'CreateUser', { UserName, ...(tags ? { Tags: tags } : {}) });
+    expect((await create('made-plain')).status).toBe(200);
+    expect((await create('made-payments', Tags)).status).toBe(200);
+    expect((await create('made-ads', [{ Key: 'team', Value: 'ads' }])).body.__type).toBe('AccessDeniedException');
+    expect((await call(server.url, ADMIN, 'GetUser', { UserName: 'made-ads' })).body.__type).toBe('NoSuchEntityException');
+    expect((await call(server.url, delegate, 'TagUser', { UserName: 'made-plain', Tags: [{ Key: 'team', Value: 'ads' }] })).body.__type).toBe('AccessDeniedException');
+    await ok(server.url, delegate, 'TagUser', { UserName: 'made-plain', Tags });
+  });
+
+  it('concurrent TagUser and CreateAccessKey calls take turns at the quotas: never past 50 tags or 2 access keys', async () => {
+    await ok(server.url, ADMIN, 'CreateUser', { UserName: 'busy-user' });
+    const sets = Array.from({ length: 5 }, (_, s) => Array.from({ length: 20 }, (_, i) => ({ Key: `s${s}k${i}`, Value: 'v' })));
+    const tagged = await Promise.all(sets.map((Tags) => call(server.url, ADMIN, 'TagUser', { UserName: 'busy-user', Tags })));
+    expect(tagged.filter((r) => r.status === 200)).toHaveLength(2);
+    for (const r of tagged) if (r.status !== 200) expect(r.body.__type).toBe('LimitExceededException');
+    expect((await ok(server.url, ADMIN, 'ListUserTags', { UserName: 'busy-user' })).Tags).toHaveLength(40);
+    const created = await Promise.all(Array.from({ length: 5 }, () => call(server.url, ADMIN, 'CreateAccessKey', { UserName: 'busy-user' })));
+    expect(created.filter((r) => r.status === 200)).toHaveLength(2);
+    expect((await ok(server.url, ADMIN, 'ListAccessKeys', { UserName: 'busy-user' })).AccessKeyMetadata).toHaveLength(2);
+  });
+
   it('at most two access keys per user: LimitExceededException', async () => {
     await ok(server.url, ADMIN, 'CreateAccessKey', { UserName: 'grant-user' });
     const r = await call(server.url, ADMIN, 'CreateAccessKey', { UserName: 'grant-user' });

@@ -1,5 +1,5 @@
 // The coffer CLI as a subprocess against the real server for the commands of the newer families: keys rotate,
-// grants create|list|revoke, sign/verify, iam create-user|get-user|tag-user|untag-user|list-user-tags|create-access-key|put-user-policy.
+// grants create|list|revoke, sign/verify, iam create-user (with tags)|get-user|tag-user|untag-user|list-user-tags|create-access-key|put-user-policy.
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,6 +77,8 @@ describe('coffer iam and coffer grants', () => {
     expect((await cli('iam', 'tag-user', '--user-name', 'cli-bob', '--tag', 'team=payments', '--tag', 'level=2')).code).toBe(0);
     await cli('iam', 'untag-user', '--user-name', 'cli-bob', '--tag-key', 'level');
     expect((await json('iam', 'list-user-tags', '--user-name', 'cli-bob')).Tags).toEqual([{ Key: 'team', Value: 'payments' }]);
+    const tagged = (await json('iam', 'create-user', '--user-name', 'cli-carol', '--tag', 'team=ads')).User;
+    expect(tagged.Tags).toEqual([{ Key: 'team', Value: 'ads' }]);
     const ak = (await json('iam', 'create-access-key', '--user-name', 'cli-bob')).AccessKey;
     expect(ak).toMatchObject({ UserName: 'cli-bob', Status: 'Active' });
     const bob = { ...env, AWS_ACCESS_KEY_ID: ak.AccessKeyId, AWS_SECRET_ACCESS_KEY: ak.SecretAccessKey };
