@@ -70,6 +70,9 @@ export function createGrant(deps: ServiceDeps, ctx: RequestContext, input: Creat
     needs(key.state !== 'PendingDeletion', 'KMSInvalidStateException', `${draft.keyArn} is pending deletion.`);
     if (input.DryRun) throw dryRunSucceeded();
     if (input.Name !== undefined) {
+      // The key's row lock makes a retried call (an SDK retrying while the first is in flight) wait for the first and
+      // find its grant, instead of both finding none and each creating one.
+      await repos.keys.lockForUpdate(key.id);
       const existing = (await repos.grants.listForKey(key.id, input.GranteePrincipal)).find(
         (g) => g.name === input.Name && g.retiringPrincipal === (input.RetiringPrincipal ?? null) && same(g.operations, operations) && same(g.constraints, constraints),
       );

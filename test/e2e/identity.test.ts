@@ -192,6 +192,15 @@ describe('a user allowed Decrypt only by a grant with an encryption-context cons
     expect(new TextDecoder().decode(r.Plaintext)).toBe('hello');
   });
 
+  it('concurrent CreateGrant calls with one Name create one grant', async () => {
+    const input = { KeyId: keyId, GranteePrincipal: encUser.arn, Operations: ['DescribeKey' as const], Name: 'raced' };
+    const ids = await Promise.all(Array.from({ length: 5 }, () => admin.send(new CreateGrantCommand(input)).then((g) => g.GrantId)));
+    expect(new Set(ids).size).toBe(1);
+    const grants = (await admin.send(new ListGrantsCommand({ KeyId: keyId, GranteePrincipal: encUser.arn }))).Grants ?? [];
+    expect(grants.filter((g) => g.Name === 'raced')).toHaveLength(1);
+    await admin.send(new RevokeGrantCommand({ KeyId: keyId, GrantId: ids[0] }));
+  });
+
   it('a context outside the constraint, or another operation, is refused', async () => {
     const c = as(grantUser);
     expect((await failure(c.send(new DecryptCommand({ CiphertextBlob: blobB, EncryptionContext: { tenant: 'b' } })))).name).toBe('AccessDeniedException');
