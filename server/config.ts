@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { Secret } from './secret.js';
 import { DEFAULT_QUOTAS, type QuotaConfig } from './quotas.js';
 import { DEFAULT_GATHER_TURNS, DEFAULT_LINGER_MS } from '../db/audit-batcher.js';
-import { proxyTrust } from './protocol/forwarded.js';
+import { proxyTrust, type ForwardedHeader } from './protocol/forwarded.js';
 
 export const DEFAULT_SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 export const DEV_TOKEN_LABEL = 'coffer-dev';
@@ -62,6 +62,7 @@ const schema = z.object({
         ctx.addIssue({ code: 'custom', message: `${(e as Error).message}: give IP addresses or CIDR ranges separated by commas` });
       }
     }),
+  COFFER_FORWARDED_HEADER: z.enum(['x-forwarded-for', 'forwarded']).default('x-forwarded-for'),
   COFFER_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default('auto'),
   COFFER_KEY_STORE: z.enum(['token', 'wrapped']).default('wrapped'),
   COFFER_WRAPPED_KEY_CACHE: z.coerce.number().int().min(1).max(1_000_000).default(16_384),
@@ -128,6 +129,8 @@ export interface Config {
   helperThreadNice: number;
   /** Proxies (addresses, CIDR ranges) whose X-Forwarded-For and X-Forwarded-Proto are believed (server/protocol/forwarded.ts). */
   trustedProxies: string[];
+  /** The header those proxies set: X-Forwarded-For (with X-Forwarded-Proto) or RFC 7239's Forwarded. */
+  forwardedHeader: ForwardedHeader;
   /** The web console's build, served under /console; null: the build's default place (dist/console). */
   consoleDir: string | null;
 }
@@ -260,6 +263,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     workers: workersFor(env.COFFER_WORKERS, dbUrl !== null),
     helperThreadNice: env.COFFER_HELPER_THREAD_NICE,
     trustedProxies: env.COFFER_TRUSTED_PROXIES,
+    forwardedHeader: env.COFFER_FORWARDED_HEADER,
     keyStore: env.COFFER_KEY_STORE,
     wrappedKeyCache: env.COFFER_WRAPPED_KEY_CACHE,
     domainKeyRotationDays: env.COFFER_DOMAIN_KEY_ROTATION_DAYS,

@@ -157,6 +157,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     renderMetrics: cluster.isWorker ? workerMetrics(metrics) : undefined,
     lookupCredential: credentials,
     trustProxy: proxyTrust(config.trustedProxies),
+    forwardedHeader: config.forwardedHeader,
     // Each worker admits its share, so the workers together admit the configured rate.
     quotas: new QuotaLimiter(quotaShare(config.quotas, cluster.isWorker ? config.workers : 1)),
     consoleDir: config.consoleDir ?? defaultConsoleDir(),

@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import type { QuotaLimiter } from '../quotas.js';
 import { describeError } from '../log.js';
 import { errorBody, HTTP_STATUS } from './errors.js';
-import { clientOrigin, TRUST_NONE, type ClientOrigin, type ProxyTrust } from './forwarded.js';
+import { clientOrigin, fromForwarded, TRUST_NONE, type ClientOrigin, type ForwardedHeader, type ProxyTrust } from './forwarded.js';
 import { verifySigV4 } from './sigv4.js';
 import { validateRequest } from './validate.js';
 
@@ -26,8 +26,10 @@ export interface DispatchDeps {
   log: Logger;
   /** Per-account request-rate quotas (server/quotas.ts); none when absent. */
   quotas?: QuotaLimiter;
-  /** The proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (COFFER_TRUSTED_PROXIES); none when absent. */
+  /** The proxies whose forwarding header is believed (COFFER_TRUSTED_PROXIES); none when absent. */
   trustProxy?: ProxyTrust;
+  /** Which header those proxies set (COFFER_FORWARDED_HEADER); X-Forwarded-For with X-Forwarded-Proto when absent. */
+  forwardedHeader?: ForwardedHeader;
 }
 
 /** AWS KMS operations Coffer does not serve, and why: named as such rather than as unknown operations. */
@@ -128,6 +130,10 @@ function peerAddress(c: Context): string | null {
 function originOf(deps: DispatchDeps, c: Context): ClientOrigin {
   const trust = deps.trustProxy ?? TRUST_NONE;
   if (trust === TRUST_NONE) return clientOrigin(peerAddress(c), undefined, undefined, trust);
+  if (deps.forwardedHeader === 'forwarded') {
+    const { forwardedFor, forwardedProto } = fromForwarded(c.req.header('forwarded'));
+    return clientOrigin(peerAddress(c), forwardedFor, forwardedProto, trust);
+  }
   return clientOrigin(peerAddress(c), c.req.header('x-forwarded-for'), c.req.header('x-forwarded-proto'), trust);
 }
 

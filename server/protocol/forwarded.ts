@@ -1,7 +1,9 @@
 // Where a request came from when Coffer sits behind a TLS-terminating proxy (an ingress, a load balancer, a mesh):
 // the client's address (aws:SourceIp, the audit record's sourceIPAddress) and whether it arrived over TLS
-// (aws:SecureTransport). X-Forwarded-For and X-Forwarded-Proto are believed only from the proxies named in
-// COFFER_TRUSTED_PROXIES; from anyone else they are ignored, since a client can send them itself.
+// (aws:SecureTransport). X-Forwarded-For and X-Forwarded-Proto, or instead RFC 7239's Forwarded
+// (COFFER_FORWARDED_HEADER), are believed only from the proxies named in COFFER_TRUSTED_PROXIES; from anyone else they
+// are ignored, since a client can send them itself. Which header is read is configured, never guessed: a proxy that
+// sets one passes the other through as the client sent it.
 import { inIpRange, parseIp, parseIpRange, plainAddress, type IpRange } from '../../core/ip-address.js';
 
 export interface ClientOrigin {
@@ -60,4 +62,50 @@ export function clientOrigin(peer: string | null, forwardedFor: string | undefin
   }
   const proto = (forwardedProto ?? '').split(',').pop()?.trim().toLowerCase();
   return { sourceIp: client, secureTransport: proto === 'https' };
+}
+
+/** The header the trusted proxies set (COFFER_FORWARDED_HEADER): X-Forwarded-For with X-Forwarded-Proto, or Forwarded. */
+export type ForwardedHeader = 'x-forwarded-for' | 'forwarded';
+
+/**
+ * RFC 7239's Forwarded as X-Forwarded-For and X-Forwarded-Proto would say it: each element's `for` in order (an
+ * element without one, or with `unknown` or an obfuscated name, becomes `unknown`, which stops clientOrigin's walk
+ * there), and the last element's `proto` (the nearest proxy's). Quoted values are unquoted (`for="[2001:db8::1]:4711"`);
+ * parameter names are case-insensitive.
+ */
+export function fromForwarded(value: string | undefined): { forwardedFor: string | undefined; forwardedProto: string | undefined } {
+  if (value === undefined) return { forwardedFor: undefined, forwardedProto: undefined };
+  const elements = splitOutsideQuotes(value, ',').map((element) => {
+    const params = new Map<string, string>();
+    for (const pair of splitOutsideQuotes(element, ';')) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) continue;
+      const name = pair.slice(0, eq).trim().toLowerCase();
+      if (!params.has(name)) params.set(name, unquote(pair.slice(eq + 1).trim()));
+    }
+    return params;
+  });
+  const forwardedFor = elements.map((e) => e.get('for') ?? 'unknown').join(', ');
+  return { forwardedFor, forwardedProto: elements.at(-1)?.get('proto') };
+}
+
+function splitOutsideQuotes(s: string, separator: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (ch === '\\' && quoted) i++;
+    else if (ch === '"') quoted = !quoted;
+    else if (ch === separator && !quoted) {
+      parts.push(s.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(s.slice(start));
+  return parts;
+}
+
+function unquote(v: string): string {
+  return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1).replace(/\\(.)/g, '$1') : v;
 }

@@ -1,7 +1,8 @@
 // End-to-end: Coffer behind a TLS-terminating proxy. With COFFER_TRUSTED_PROXIES naming the proxy, aws:SourceIp and
 // the audit record's sourceIPAddress are the client's address from X-Forwarded-For, and aws:SecureTransport is what
-// X-Forwarded-Proto says; without it (the default) both headers are ignored, so a client cannot claim an address or
-// TLS by sending them itself. The tests' own loopback connections play the proxy.
+// X-Forwarded-Proto says (or RFC 7239's Forwarded, with COFFER_FORWARDED_HEADER=forwarded); without it (the default)
+// the headers are ignored, so a client cannot claim an address or TLS by sending them itself. The tests' own loopback
+// connections play the proxy.
 import { describe, expect, it } from 'vitest';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { call } from '../helpers/audit.js';
@@ -9,6 +10,7 @@ import { ACCOUNT, failure, REGION, serverPerFile } from '../helpers/server.js';
 
 const behindProxy = serverPerFile({ env: { COFFER_TRUSTED_PROXIES: '127.0.0.1, ::1' } });
 const direct = serverPerFile();
+const behindRfc7239Proxy = serverPerFile({ env: { COFFER_TRUSTED_PROXIES: '127.0.0.1, ::1', COFFER_FORWARDED_HEADER: 'forwarded' } });
 
 const root = { Sid: 'root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' };
 const Policy = JSON.stringify({
@@ -27,11 +29,13 @@ const Policy = JSON.stringify({
 
 /** Sends every request of `kms` as a proxy would forward it: with X-Forwarded-For and X-Forwarded-Proto. */
 function forwarded(kms: KMSClient, forwardedFor: string, proto: string): KMSClient {
+  return withHeaders(kms, { 'x-forwarded-for': forwardedFor, 'x-forwarded-proto': proto });
+}
+
+function withHeaders(kms: KMSClient, add: Record<string, string>): KMSClient {
   kms.middlewareStack.add(
     (next) => async (args) => {
-      const headers = (args.request as { headers: Record<string, string> }).headers;
-      headers['x-forwarded-for'] = forwardedFor;
-      headers['x-forwarded-proto'] = proto;
+      Object.assign((args.request as { headers: Record<string, string> }).headers, add);
       return next(args);
     },
     { step: 'build', name: 'asIfForwarded' },
@@ -79,6 +83,22 @@ describe('trusted proxies: aws:SourceIp and aws:SecureTransport (and the other g
       expect(events.map((e) => (JSON.parse(e.CloudTrailEvent) as { sourceIPAddress: string }).sourceIPAddress)).toEqual(['127.0.0.1']);
     } finally {
       claimer.destroy();
+    }
+  });
+
+  it('with COFFER_FORWARDED_HEADER=forwarded, RFC 7239\'s Forwarded decides, and X-Forwarded-For is ignored', async () => {
+    const KeyId = (await behindRfc7239Proxy.kms.send(new CreateKeyCommand({ Policy, BypassPolicyLockoutSafetyCheck: true }))).KeyMetadata!.KeyId!;
+    const client = withHeaders(behindRfc7239Proxy.server.client(), { forwarded: 'for=198.51.100.66, for="203.0.113.7:4711";proto=https' });
+    // A proxy that sets Forwarded passes a client's own X-Forwarded-* through: they must not count.
+    const spoofer = withHeaders(behindRfc7239Proxy.server.client(), { forwarded: 'for=198.51.100.23;proto=https', 'x-forwarded-for': '203.0.113.7' });
+    const xffOnly = forwarded(behindRfc7239Proxy.server.client(), '203.0.113.7', 'https');
+    try {
+      const { CiphertextBlob } = await client.send(new EncryptCommand({ KeyId, Plaintext: new Uint8Array([7]) }));
+      expect((await client.send(new DecryptCommand({ CiphertextBlob }))).Plaintext).toEqual(new Uint8Array([7]));
+      await denied(spoofer.send(new DecryptCommand({ CiphertextBlob })));
+      await denied(xffOnly.send(new EncryptCommand({ KeyId, Plaintext: new Uint8Array([1]) })));
+    } finally {
+      for (const k of [client, spoofer, xffOnly]) k.destroy();
     }
   });
 });

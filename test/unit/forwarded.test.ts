@@ -1,7 +1,7 @@
 // The client's address and transport behind trusted proxies (server/protocol/forwarded.ts): what aws:SourceIp,
 // aws:SecureTransport and the audit record's sourceIPAddress are built from.
 import { describe, expect, it } from 'vitest';
-import { clientOrigin, proxyTrust, TRUST_NONE } from '../../server/protocol/forwarded.js';
+import { clientOrigin, fromForwarded, proxyTrust, TRUST_NONE } from '../../server/protocol/forwarded.js';
 
 const ingress = proxyTrust(['10.0.0.0/8', 'fd00::/8', '127.0.0.1']);
 
@@ -54,5 +54,33 @@ describe('clientOrigin', () => {
     expect(clientOrigin('10.0.0.1', '203.0.113.7', 'https, http', ingress).secureTransport).toBe(false);
     expect(clientOrigin('10.0.0.1', '203.0.113.7', 'http, https', ingress).secureTransport).toBe(true);
     expect(clientOrigin('10.0.0.1', '203.0.113.7', undefined, ingress).secureTransport).toBe(false);
+  });
+});
+
+describe('fromForwarded (RFC 7239)', () => {
+  const origin = (value: string | undefined) => {
+    const f = fromForwarded(value);
+    return clientOrigin('10.0.0.1', f.forwardedFor, f.forwardedProto, ingress);
+  };
+
+  it('reads each element\'s for and the nearest element\'s proto, as X-Forwarded-For and -Proto', () => {
+    expect(origin('for=203.0.113.7;proto=https')).toEqual({ sourceIp: '203.0.113.7', secureTransport: true });
+    expect(origin('for=198.51.100.9, for=203.0.113.7;proto=http, for=10.0.0.2;proto=https')).toEqual({ sourceIp: '203.0.113.7', secureTransport: true });
+    expect(origin('for=203.0.113.7;proto=https, for=10.0.0.2;proto=http').secureTransport).toBe(false);
+    expect(origin(undefined)).toEqual({ sourceIp: '10.0.0.1', secureTransport: false });
+  });
+
+  it('unquotes values, takes brackets and ports off, ignores case of names, keeps commas inside quotes', () => {
+    expect(origin('For="[2001:db8:cafe::17]:4711";Proto=HTTPS').sourceIp).toBe('2001:db8:cafe::17');
+    expect(origin('for="203.0.113.7:51234"').sourceIp).toBe('203.0.113.7');
+    expect(origin('by="a,b";for=203.0.113.7;host="x;y"').sourceIp).toBe('203.0.113.7');
+    expect(fromForwarded('for="a\\"b", for=x')).toEqual({ forwardedFor: 'a"b, x', forwardedProto: undefined });
+  });
+
+  it('an element without an address (none, unknown, obfuscated) stops the walk there', () => {
+    expect(origin('for=unknown, for=10.0.0.2').sourceIp).toBe('10.0.0.2');
+    expect(origin('for=_hidden').sourceIp).toBe('10.0.0.1');
+    expect(origin('proto=https').sourceIp).toBe('10.0.0.1');
+    expect(origin('for=203.0.113.7, by=10.0.0.9').sourceIp).toBe('10.0.0.1');
   });
 });
