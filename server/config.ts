@@ -127,7 +127,7 @@ export interface Config {
   workers: number;
   /** Nice value of every thread but the event loop's (server/thread-priority.ts); 0 leaves them alone. */
   helperThreadNice: number;
-  /** Proxies (addresses, CIDR ranges) whose X-Forwarded-For and X-Forwarded-Proto are believed (server/protocol/forwarded.ts). */
+  /** Proxies (addresses, CIDR ranges) whose forwarding header is believed (server/protocol/forwarded.ts). */
   trustedProxies: string[];
   /** The header those proxies set: X-Forwarded-For (with X-Forwarded-Proto) or RFC 7239's Forwarded. */
   forwardedHeader: ForwardedHeader;

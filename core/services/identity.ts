@@ -70,8 +70,10 @@ export function deleteUser(deps: ServiceDeps, ctx: RequestContext, userName: str
   });
 }
 
-/** A user of the caller's account; without a name, the caller's own (as IAM's GetUser), so a user can learn its id. */
-/** The user with its tags, as IAM's GetUser answers. */
+/**
+ * A user of the caller's account with its tags; without a name, the caller's own (as IAM's GetUser), so a user can
+ * learn its id.
+ */
 export function getUser(deps: ServiceDeps, ctx: RequestContext, userName: string | undefined): Promise<{ user: User; tags: UserTag[] }> {
   return auditedRead(deps, ctx, async (repos) => {
     const name = userName ?? ctx.caller.userName;
