@@ -26,8 +26,10 @@ export function checkUserName(name: string): void {
 }
 
 /**
- * The user, or NoSuchEntityException. With `lock`, its row is held until the transaction ends, so two requests
- * checking a quota on the user (TagUser's 50 tags, CreateAccessKey's 2 keys) take turns instead of both passing it.
+ * The user, or NoSuchEntityException. With `lock`, its row is held until the transaction ends: every request that adds
+ * to a user (tags, access keys, policies) or deletes it takes it first, so quota checks (TagUser's 50 tags,
+ * CreateAccessKey's 2 keys) see each other's writes, and nothing is added to a user while it is being deleted (an
+ * access key left behind would belong to the next user given that name).
  */
 export async function existingUser(repos: Repositories, accountId: string, userName: string, lock = false): Promise<User> {
   checkUserName(userName);

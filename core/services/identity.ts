@@ -58,7 +58,7 @@ export function deleteUser(deps: ServiceDeps, ctx: RequestContext, userName: str
   return audited(deps, ctx, async (repos) => {
     await authorizeIam(deps, repos, ctx, 'iam:DeleteUser', userName);
     const acct = ctx.caller.accountId;
-    await existingUser(repos, acct, userName);
+    await existingUser(repos, acct, userName, true);
     needs(userName !== ADMIN_USER, 'DeleteConflictException', 'The account administrator cannot be deleted.');
     if ((await repos.accessKeys.listForPrincipal(userArn(acct, userName))).length > 0) {
       throw new KmsError('DeleteConflictException', 'Cannot delete entity, must delete access keys first.');
@@ -151,7 +151,7 @@ export function listAccessKeys(deps: ServiceDeps, ctx: RequestContext, userName:
 export function putUserPolicy(deps: ServiceDeps, ctx: RequestContext, input: { UserName: string; PolicyName: string; PolicyDocument: string }) {
   return audited(deps, ctx, async (repos) => {
     await authorizeIam(deps, repos, ctx, 'iam:PutUserPolicy', input.UserName);
-    await existingUser(repos, ctx.caller.accountId, input.UserName);
+    await existingUser(repos, ctx.caller.accountId, input.UserName, true);
     needs(POLICY_NAME.test(input.PolicyName), 'ValidationException', 'The specified value for policyName is invalid.');
     parsePolicy(input.PolicyDocument, 'identity');
     await repos.userPolicies.put({ accountId: ctx.caller.accountId, userName: input.UserName, policyName: input.PolicyName, document: input.PolicyDocument });

@@ -414,6 +414,33 @@ describe('identity administration', () => {
     expect((await ok(server.url, ADMIN, 'ListAccessKeys', { UserName: 'busy-user' })).AccessKeyMetadata).toHaveLength(2);
   });
 
+  it('DeleteUser racing CreateAccessKey, PutUserPolicy and TagUser leaves nothing behind for the name\'s next user', async () => {
+    const PolicyDocument = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] });
+    for (let round = 0; round < 8; round++) {
+      await ok(server.url, ADMIN, 'CreateUser', { UserName: 'doomed' });
+      const u = { UserName: 'doomed' };
+      const [deleted] = await Promise.all([
+        call(server.url, ADMIN, 'DeleteUser', u),
+        call(server.url, ADMIN, 'CreateAccessKey', u),
+        call(server.url, ADMIN, 'PutUserPolicy', { ...u, PolicyName: 'p', PolicyDocument }),
+        call(server.url, ADMIN, 'TagUser', { ...u, Tags: [{ Key: 'k', Value: 'v' }] }),
+      ]);
+      if (deleted.status === 200) await ok(server.url, ADMIN, 'CreateUser', u);
+      else expect(deleted.body.__type).toBe('DeleteConflictException');
+      // The user as it is now: recreated after a deletion, it must hold nothing but what the requests after it added.
+      if (deleted.status === 200) {
+        expect((await ok(server.url, ADMIN, 'ListAccessKeys', u)).AccessKeyMetadata).toEqual([]);
+        expect((await ok(server.url, ADMIN, 'ListUserPolicies', u)).PolicyNames).toEqual([]);
+        expect((await ok(server.url, ADMIN, 'ListUserTags', u)).Tags).toEqual([]);
+      }
+      for (const k of (await ok(server.url, ADMIN, 'ListAccessKeys', u)).AccessKeyMetadata as { AccessKeyId: string }[]) {
+        await ok(server.url, ADMIN, 'DeleteAccessKey', { ...u, AccessKeyId: k.AccessKeyId });
+      }
+      await call(server.url, ADMIN, 'DeleteUserPolicy', { ...u, PolicyName: 'p' });
+      await ok(server.url, ADMIN, 'DeleteUser', u);
+    }
+  });
+
   it('at most two access keys per user: LimitExceededException', async () => {
     await ok(server.url, ADMIN, 'CreateAccessKey', { UserName: 'grant-user' });
     const r = await call(server.url, ADMIN, 'CreateAccessKey', { UserName: 'grant-user' });
