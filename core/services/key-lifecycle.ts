@@ -6,7 +6,7 @@ import { isKeyUuid, keyArn } from '../identifiers.js';
 import type { ImportedMaterial, Key, Page } from '../model.js';
 import { audited, auditedRead } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
-import { resolveKey, resolveKeyById } from './resolve.js';
+import { noSuchKey, resolveKey, resolveKeyById } from './resolve.js';
 import { everyUsableImported } from '../imported-material.js';
 import type { Repositories } from '../ports.js';
 
@@ -51,10 +51,14 @@ async function manage(
 ): Promise<Key> {
   const scope = scopeOf(deps, ctx);
   return audited(deps, ctx, async (repos, draft) => {
-    const key = await resolveKeyById(repos, scope, keyId);
-    const arn = keyArn({ ...scope, accountId: key.accountId }, key.id);
+    const found = await resolveKeyById(repos, scope, keyId);
+    const arn = keyArn({ ...scope, accountId: found.accountId }, found.id);
     draft.keyArn = arn;
-    await authorize(deps, repos, ctx, action, key, conditions);
+    await authorize(deps, repos, ctx, action, found, conditions);
+    // Locked and read again: two changes of state (DisableKey racing ScheduleKeyDeletion) take turns, each checking
+    // the state the other left, so the outcome is one a serial order gives (never Disabled with a deletion date).
+    const key = await repos.keys.lockForUpdate(found.id);
+    if (!key) throw noSuchKey(arn);
     assertStateAllows(key.state, arn, 'manage', allowPendingDeletion);
     const patch = await change(key, arn, repos);
     if (patch === null) return key;

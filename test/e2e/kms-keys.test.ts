@@ -172,6 +172,24 @@ describe('aliases', () => {
   });
 });
 
+describe('concurrent changes of state', () => {
+  it('EnableKey racing ScheduleKeyDeletion on a disabled key ends pending deletion, as either order would', async () => {
+    for (let round = 0; round < 8; round++) {
+      const md = await create();
+      await ctx.kms.send(new DisableKeyCommand({ KeyId: md.KeyId }));
+      const [scheduled, enabled] = await Promise.allSettled([
+        ctx.kms.send(new ScheduleKeyDeletionCommand({ KeyId: md.KeyId, PendingWindowInDays: 7 })),
+        ctx.kms.send(new EnableKeyCommand({ KeyId: md.KeyId })),
+      ]);
+      expect(scheduled.status).toBe('fulfilled');
+      if (enabled.status === 'rejected') expect((enabled.reason as Error).name).toBe('KMSInvalidStateException');
+      const now = (await ctx.kms.send(new DescribeKeyCommand({ KeyId: md.KeyId }))).KeyMetadata!;
+      expect(now.KeyState).toBe('PendingDeletion');
+      expect(now.DeletionDate).toBeInstanceOf(Date);
+    }
+  });
+});
+
 describe('tags', () => {
   it('tags at creation, adds, overwrites, lists and removes', async () => {
     const md = (await ctx.kms.send(new CreateKeyCommand({ Tags: [{ TagKey: 'team', TagValue: 'a' }] }))).KeyMetadata!;
