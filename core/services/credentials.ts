@@ -59,12 +59,13 @@ export async function lookupCredential(uow: UnitOfWork, hsm: Hsm, accessKeyId: s
   const key: AccessKey | null = await uow.repos.accessKeys.get(accessKeyId);
   if (!key || key.status !== 'Active') return null;
   const secret = await hsm.unseal(key.sealedSecret, sealAad(accessKeyId));
+  // A key whose user is gone authenticates no one: DeleteUser refuses while keys exist, but a key created as its user
+  // was being deleted (before both took the user's row lock) could outlive it, and would act as the next user of
+  // that name.
   const user = await uow.repos.users.get(key.accountId, key.userName);
-  const caller: Caller = { arn: key.principalArn, accountId: key.accountId, userName: key.userName, accessKeyId };
-  if (user) {
-    caller.userId = user.userId;
-    caller.principalTags = await uow.repos.users.tags(key.accountId, key.userName);
-  }
+  if (!user) return null;
+  const caller: Caller = { arn: key.principalArn, accountId: key.accountId, userName: key.userName, accessKeyId, userId: user.userId };
+  caller.principalTags = await uow.repos.users.tags(key.accountId, key.userName);
   return { secretAccessKey: new TextDecoder().decode(secret), caller };
 }
 

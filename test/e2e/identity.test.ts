@@ -470,6 +470,20 @@ describe('identity administration', () => {
   });
 });
 
+describe('an access key whose user is gone', () => {
+  it('authenticates no one (such a key could outlive its user before DeleteUser and CreateAccessKey took turns)', async () => {
+    if (!db?.url) return expect.fail('the test removes a user row in Postgres; no Postgres server answered');
+    const ghost = await newUser(server.url, ADMIN, 'ghost');
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      await sql`delete from users where user_name = 'ghost'`;
+    } finally {
+      await sql.end();
+    }
+    expect((await call(server.url, ghost, 'GetUser')).body.__type).toBe('UnrecognizedClientException');
+  });
+});
+
 describe('audit', () => {
   it('records AccessDenied refusals with the principal ARN and the key', async () => {
     if (!db?.url) return expect.fail('the audit test reads the rows from Postgres; no Postgres server answered');
