@@ -106,6 +106,27 @@ it('0009 gives each existing import record its key\'s version, imported unless t
   }
 });
 
+it('0012 removes the policies and tags of users that are gone, and keeps every user\'s own', async () => {
+  const before = mkdtempSync(join(tmpdir(), 'coffer-migrations-0011-'));
+  try {
+    const d = await migratedUpTo('0011_user_tags', before);
+    await d.client.query(`insert into users (account_id, user_name, user_id, created_at) values ('111122223333', 'alive', 'AIDAALIVEALIVEALIVE2', now())`);
+    for (const user of ['alive', 'gone']) {
+      await d.client.query(`insert into user_policies (account_id, user_name, policy_name, document) values ('111122223333', $1, 'p', '{}')`, [user]);
+      await d.client.query(`insert into user_tags (account_id, user_name, tag_key, tag_value) values ('111122223333', $1, 'k', 'v')`, [user]);
+    }
+    // The same name in another account is another user.
+    await d.client.query(`insert into user_policies (account_id, user_name, policy_name, document) values ('444455556666', 'alive', 'p', '{}')`);
+    await migrate(d);
+    const policies = await d.client.query<{ account_id: string; user_name: string }>('select account_id, user_name from user_policies');
+    expect(policies.rows).toEqual([{ account_id: '111122223333', user_name: 'alive' }]);
+    const tags = await d.client.query<{ user_name: string }>('select user_name from user_tags');
+    expect(tags.rows).toEqual([{ user_name: 'alive' }]);
+  } finally {
+    rmSync(before, { recursive: true, force: true });
+  }
+});
+
 it('migrates PGlite, and migrating again changes nothing', async () => {
   const d = await open();
   await migrate(d);
