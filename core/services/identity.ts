@@ -1,7 +1,7 @@
 // CofferIdentity: accounts, users, access keys and inline user policies, in IAM's shapes. An account's admin
 // manages its own account; only the system administrator (admin of the default account) creates accounts.
 import { randomInt } from 'node:crypto';
-import { KmsError, needs } from '../errors.js';
+import { isKmsError, KmsError, needs } from '../errors.js';
 import type { Account, User, UserPolicy } from '../identity-model.js';
 import type { AccessKey, AccessKeyStatus } from '../model.js';
 import type { Repositories } from '../ports.js';
@@ -9,7 +9,7 @@ import { ADMIN_USER } from '../policy/authorizer.js';
 import { parsePolicy } from '../policy/document.js';
 import { audited, auditedRead } from './audited.js';
 import type { RequestContext, ServiceDeps } from './context.js';
-import { ensureAccount, issueAccessKey, newIamId, userArn } from './credentials.js';
+import { issueAccessKey, newIamId, userArn } from './credentials.js';
 import { authorizeIam, checkUserName, existingUser } from './iam-access.js';
 import { checkUserTags, userTagConditions, type UserTag } from './user-tags.js';
 
@@ -28,9 +28,15 @@ export function createAccount(
     }
     const accountId = input.AccountId ?? String(randomInt(100_000_000_000, 999_999_999_999));
     needs(/^\d{12}$/.test(accountId), 'ValidationException', 'AccountId must be 12 digits.');
-    if (await repos.accounts.get(accountId)) throw new KmsError('EntityAlreadyExistsException', `Account ${accountId} already exists.`);
+    const exists = () => new KmsError('EntityAlreadyExistsException', `Account ${accountId} already exists.`);
+    if (await repos.accounts.get(accountId)) throw exists();
     const now = deps.clock.now();
-    await ensureAccount(repos, accountId, input.AccountName, now);
+    // Inserted here rather than through ensureAccount, which lets an existing row be: a concurrent CreateAccount for
+    // the same id commits first, and this insert's unique violation says so, instead of both answering with a key.
+    await repos.accounts.insert({ accountId, name: input.AccountName, createdAt: now }).catch((e: unknown) => {
+      throw isKmsError(e) && e.code === 'AlreadyExistsException' ? exists() : e;
+    });
+    await repos.users.insert({ accountId, userName: ADMIN_USER, userId: newIamId('AIDA'), createdAt: now });
     const { key, secretAccessKey } = await issueAccessKey(repos, deps.hsm, accountId, ADMIN_USER, now);
     return { account: { accountId, name: input.AccountName, createdAt: now }, key, secretAccessKey };
   });

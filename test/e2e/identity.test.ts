@@ -414,6 +414,13 @@ describe('identity administration', () => {
     expect((await ok(server.url, ADMIN, 'ListAccessKeys', { UserName: 'busy-user' })).AccessKeyMetadata).toHaveLength(2);
   });
 
+  it('concurrent CreateAccount calls for one AccountId: one creates it, the others get EntityAlreadyExistsException', async () => {
+    const input = { AccountName: 'raced', AccountId: '777788889999' };
+    const answers = await Promise.all(Array.from({ length: 4 }, () => call(server.url, ADMIN, 'CreateAccount', input)));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+    for (const a of answers) if (a.status !== 200) expect(a.body.__type).toBe('EntityAlreadyExistsException');
+  });
+
   it('DeleteUser racing CreateAccessKey, PutUserPolicy and TagUser leaves nothing behind for the name\'s next user', async () => {
     const PolicyDocument = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] });
     for (let round = 0; round < 8; round++) {
