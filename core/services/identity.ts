@@ -33,13 +33,23 @@ export function createAccount(
     const now = deps.clock.now();
     // Inserted here rather than through ensureAccount, which lets an existing row be: a concurrent CreateAccount for
     // the same id commits first, and this insert's unique violation says so, instead of both answering with a key.
-    await repos.accounts.insert({ accountId, name: input.AccountName, createdAt: now }).catch((e: unknown) => {
-      throw isKmsError(e) && e.code === 'AlreadyExistsException' ? exists() : e;
-    });
+    await insertNew(repos.accounts.insert({ accountId, name: input.AccountName, createdAt: now }), exists);
     await repos.users.insert({ accountId, userName: ADMIN_USER, userId: newIamId('AIDA'), createdAt: now });
     const { key, secretAccessKey } = await issueAccessKey(repos, deps.hsm, accountId, ADMIN_USER, now);
     return { account: { accountId, name: input.AccountName, createdAt: now }, key, secretAccessKey };
   });
+}
+
+/**
+ * An insert whose unique violation (the repository's AlreadyExistsException) is answered with IAM's error: when a
+ * concurrent request created the same row after this one's existence check.
+ */
+async function insertNew(insert: Promise<void>, exists: () => KmsError): Promise<void> {
+  try {
+    await insert;
+  } catch (e) {
+    throw isKmsError(e) && e.code === 'AlreadyExistsException' ? exists() : e;
+  }
 }
 
 /** As IAM: a user created with tags needs iam:TagUser as well as iam:CreateUser, each seeing the tags requested. */
@@ -51,9 +61,10 @@ export function createUser(deps: ServiceDeps, ctx: RequestContext, userName: str
     await authorizeIam(deps, repos, ctx, 'iam:CreateUser', userName, conditions);
     if (tags.length > 0) await authorizeIam(deps, repos, ctx, 'iam:TagUser', userName, conditions);
     const acct = ctx.caller.accountId;
-    if (await repos.users.get(acct, userName)) throw new KmsError('EntityAlreadyExistsException', `User with name ${userName} already exists.`);
+    const exists = () => new KmsError('EntityAlreadyExistsException', `User with name ${userName} already exists.`);
+    if (await repos.users.get(acct, userName)) throw exists();
     const user: User = { accountId: acct, userName, userId: newIamId('AIDA'), createdAt: deps.clock.now() };
-    await repos.users.insert(user);
+    await insertNew(repos.users.insert(user), exists);
     if (tags.length > 0) await repos.users.putTags(acct, userName, Object.fromEntries(tags.map((t) => [t.Key, t.Value])));
     return user;
   });
