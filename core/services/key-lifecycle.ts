@@ -1,12 +1,12 @@
 // DescribeKey, ListKeys, UpdateKeyDescription, EnableKey, DisableKey, ScheduleKeyDeletion, CancelKeyDeletion.
 import type { ConditionValues } from '../authorization.js';
 import { KmsError, needs, validationError } from '../errors.js';
-import { assertStateAllows } from '../key-state.js';
 import { isKeyUuid, keyArn } from '../identifiers.js';
 import type { ImportedMaterial, Key, Page } from '../model.js';
 import { audited, auditedRead } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
-import { noSuchKey, resolveKey, resolveKeyById } from './resolve.js';
+import { resolveKey, resolveKeyById } from './resolve.js';
+import { lockKey } from './key-use.js';
 import { everyUsableImported } from '../imported-material.js';
 import type { Repositories } from '../ports.js';
 
@@ -57,9 +57,7 @@ async function manage(
     await authorize(deps, repos, ctx, action, found, conditions);
     // Locked and read again: two changes of state (DisableKey racing ScheduleKeyDeletion) take turns, each checking
     // the state the other left, so the outcome is one a serial order gives (never Disabled with a deletion date).
-    const key = await repos.keys.lockForUpdate(found.id);
-    if (!key) throw noSuchKey(arn);
-    assertStateAllows(key.state, arn, 'manage', allowPendingDeletion);
+    const key = await lockKey(repos, found, arn, 'manage', allowPendingDeletion);
     const patch = await change(key, arn, repos);
     if (patch === null) return key;
     await repos.keys.update(key.id, patch);

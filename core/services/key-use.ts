@@ -41,10 +41,10 @@ export async function keyForUse(
  * The key locked for a change of its versions or materials (KeyRepository.lockForUpdate) and re-checked as it is now:
  * a rotation, an import or a deletion of material that raced this one has committed, or waits for this one.
  */
-export async function lockKey(repos: Repositories, key: Key, arn: string, op: OperationClass): Promise<Key> {
+export async function lockKey(repos: Repositories, key: Key, arn: string, op: OperationClass, allowPendingDeletion = false): Promise<Key> {
   const locked = await repos.keys.lockForUpdate(key.id);
   if (!locked) throw noSuchKey(arn);
-  assertStateAllows(locked.state, arn, op);
+  assertStateAllows(locked.state, arn, op, allowPendingDeletion);
   return locked;
 }
 

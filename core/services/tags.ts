@@ -24,8 +24,13 @@ export function validateNewTags(tags: Tag[], existing: number): Tag[] {
 
 /** aws:RequestTag/<key> for each tag a request sets, and aws:TagKeys listing their keys (CreateKey, TagResource). */
 export function requestTagConditions(tags: readonly Tag[]): ConditionValues {
-  const values: ConditionValues = { 'aws:TagKeys': tags.map((t) => t.TagKey) };
-  for (const t of tags) values[`aws:RequestTag/${t.TagKey}`] = t.TagValue;
+  return tagConditions(tags.map((t) => [t.TagKey, t.TagValue]));
+}
+
+/** The same keys from key-value pairs, whatever a tag's shape (KMS's TagKey/TagValue, IAM's Key/Value). */
+export function tagConditions(pairs: ReadonlyArray<readonly [string, string]>): ConditionValues {
+  const values: ConditionValues = { 'aws:TagKeys': pairs.map(([k]) => k) };
+  for (const [k, v] of pairs) values[`aws:RequestTag/${k}`] = v;
   return values;
 }
 

@@ -9,6 +9,7 @@ import { audited, auditedRead } from './audited.js';
 import type { RequestContext, ServiceDeps } from './context.js';
 import { userArn } from './credentials.js';
 import { authorizeIam, existingUser } from './iam-access.js';
+import { tagConditions } from './tags.js';
 
 /** IAM's quota of tags per user. */
 export const MAX_USER_TAGS = 50;
@@ -24,9 +25,7 @@ export function checkUserTags(tags: readonly UserTag[]): void {
 
 /** aws:RequestTag/<key> for each tag a request sets, and aws:TagKeys listing their keys (CreateUser, TagUser). */
 export function userTagConditions(tags: readonly UserTag[]): ConditionValues {
-  const values: ConditionValues = { 'aws:TagKeys': tags.map((t) => t.Key) };
-  for (const t of tags) values[`aws:RequestTag/${t.Key}`] = t.Value;
-  return values;
+  return tagConditions(tags.map((t) => [t.Key, t.Value]));
 }
 
 export function tagUser(deps: ServiceDeps, ctx: RequestContext, userName: string, tags: readonly UserTag[]): Promise<void> {
