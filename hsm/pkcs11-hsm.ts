@@ -71,6 +71,7 @@ export class Pkcs11Hsm implements Hsm {
   private readonly handles = new Map<string, Handle>();
   /** Credential keys, the chosen one first (see chooseCredentialKey). */
   private credentialKeys: Handle[] = [];
+  private credentialKeyLoad: Promise<void> | null = null;
   private closed = false;
   private auditKey: Promise<AuditSigningKey> | null = null;
   /** COFFER_KEY_STORE=wrapped: AES root keys wrapped under domain keys in `store` (hsm/wrapped-keys.ts); null = token objects. */
@@ -217,6 +218,7 @@ export class Pkcs11Hsm implements Hsm {
 
   /** Sealed = iv(12) || ciphertext || tag(16), under the credential key. */
   async seal(secret: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+    await this.loadCredentialKey();
     return this.run('other', async (s) => {
       const iv = this.lib.C_GenerateRandom(s, Buffer.alloc(IV_BYTES));
       const body = await this.withCredentialKeys(s, (keys) => this.gcmEncrypt(s, keys[0] as Handle, iv, aad, secret));
@@ -241,6 +243,7 @@ export class Pkcs11Hsm implements Hsm {
       }
       throw last;
     };
+    await this.loadCredentialKey();
     return this.run('decrypt', (s) =>
       this.withCredentialKeys(s, async (keys) => {
         try {
@@ -518,16 +521,24 @@ export class Pkcs11Hsm implements Hsm {
     return this.auditKey;
   }
 
-  /** Loads the credential key, creating it when the token has none. Called once by openHsm. */
-  async loadCredentialKey(): Promise<void> {
-    await this.runWrite(async (s) => {
+  /**
+   * Loads the credential key, creating it when the token has none; once (again after a failure). A token write like
+   * any other (runWrite): the server calls it once those are serialised across processes (server/serve.ts), so two
+   * instances starting together on a fresh token create one credential key, not one each; seal and unseal call it too.
+   */
+  loadCredentialKey(): Promise<void> {
+    this.credentialKeyLoad ??= this.runWrite(async (s) => {
       let found = findObjects(this.lib, s, findCredentialKeyTemplate());
       if (found.length === 0) {
         await this.lib.C_GenerateKeyAsync(s, aesKeyGen(), credentialKeyTemplate());
         found = findObjects(this.lib, s, findCredentialKeyTemplate());
       }
       this.credentialKeys = await this.chooseCredentialKey(s, found);
+    }).catch((e: unknown) => {
+      this.credentialKeyLoad = null;
+      throw e;
     });
+    return this.credentialKeyLoad;
   }
 
   /**
@@ -692,7 +703,7 @@ function templateFor(versionId: string): ReturnType<typeof rootKeyTemplate> {
   }
 }
 
-/** Loads the library, finds the token, probes it, logs in a pool of sessions and loads the credential key. */
+/** Loads the library, finds the token, probes it and logs in a pool of sessions (the credential key: loadCredentialKey). */
 export async function openHsm(config: HsmConfig): Promise<Pkcs11Hsm> {
   const lib = acquireModule(config.modulePath);
   let pool: SessionPool | undefined;
@@ -700,9 +711,9 @@ export async function openHsm(config: HsmConfig): Promise<Pkcs11Hsm> {
     const slot = findSlot(lib, config.tokenLabel);
     const capabilities = probe(lib, slot);
     pool = new SessionPool(lib, slot, config.pin, config.poolSize, config.heavyConcurrency ?? defaultHeavyLimit(config.modulePath));
-    const hsm = new Pkcs11Hsm(lib, config.modulePath, pool, capabilities, new FipsPolicy(config.fipsMode ?? false), config.syncMaxBytes);
-    await hsm.loadCredentialKey();
-    return hsm;
+    // One session logged in now, so a wrong PIN fails the open rather than the first request.
+    await pool.withSession(async () => undefined);
+    return new Pkcs11Hsm(lib, config.modulePath, pool, capabilities, new FipsPolicy(config.fipsMode ?? false), config.syncMaxBytes);
   } catch (e) {
     await pool?.close();
     releaseModule(config.modulePath);

@@ -75,9 +75,10 @@ async function openDatabaseFor(config: Config, hsm: Pkcs11Hsm): Promise<DrizzleU
   }
 }
 
-async function useWrappedKeys(hsm: Pkcs11Hsm, uow: DrizzleUnitOfWork, config: Config): Promise<void> {
+/** A start-up step after the database opened: when it fails, the token and the database are closed before it throws. */
+async function orClose(hsm: Pkcs11Hsm, uow: DrizzleUnitOfWork, step: () => Promise<void>): Promise<void> {
   try {
-    await hsm.useWrappedKeys(uow.wrappedKeys, config.wrappedKeyCache);
+    await step();
   } catch (e) {
     await hsm.close();
     await uow.close();
@@ -127,7 +128,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const uow = await openDatabaseFor(config, hsm);
   // Token object writes one at a time across every process on this token and database (workers, instances).
   hsm.serializeWritesWith((fn) => uow.exclusive('token-writes', fn));
-  if (config.keyStore === 'wrapped') await useWrappedKeys(hsm, uow, config);
+  // The token's first object when it is fresh: created under that lock, so instances starting together make one.
+  await orClose(hsm, uow, () => hsm.loadCredentialKey());
+  if (config.keyStore === 'wrapped') await orClose(hsm, uow, () => hsm.useWrappedKeys(uow.wrappedKeys, config.wrappedKeyCache));
   const metrics = new Metrics();
   uow.auditAppender.countInFlight(() => metrics.requestsInFlight);
   registerGauges(metrics, hsm, uow.auditAppender);

@@ -32,16 +32,18 @@ it('starts two instances at once on a fresh database, then their jobs delete eac
   // One token for both (a network HSM in production): initialised once here, before either starts.
   const dataDir = tempDataDir('coffer-instances-');
   const token = await ensureDevToken({ dataDir, label: 'coffer-dev' });
-  // Opened before the instances start, so the token's credential key exists when they do. SoftHSM's file store
-  // cannot have two processes create token objects at the same moment: each bumps the token's generation counter
-  // from what it read, and one of them then never sees the other's object (measured here: in 7 of 8 rounds of two
-  // processes generating a key at once, one never found the other's). Two instances that each created a credential
-  // key would then fail to unseal the access keys the other sealed (InvalidCiphertextException).
-  const hsm = await openHsm(token);
   const env = { COFFER_DELETION_JOB_INTERVAL_SECONDS: '0.2' };
   servers.push(...(await startCoffers([{ dataDir, databaseUrl: db.url, env }, { dataDir, databaseUrl: db.url, env }])));
   const [a, b] = servers as [CofferProcess, CofferProcess];
   for (const s of servers) expect((await fetch(`${s.url}/readyz`)).status).toBe(200);
+  // Each instance unseals the access keys the other sealed: the fresh token has one credential key, not one each
+  // (test/e2e/first-token-object.test.ts).
+  for (const s of servers) {
+    const kms = s.client();
+    await kms.send(new GenerateRandomCommand({ NumberOfBytes: 8 }));
+    kms.destroy();
+  }
+  const hsm = await openHsm(token);
   const sql = postgres(db.url, { max: 2, onnotice: () => {} });
   try {
     const journal = JSON.parse(readFileSync(`${migrationsFolder()}meta/_journal.json`, 'utf8')) as { entries: unknown[] };
