@@ -49,7 +49,9 @@ export function createApp(deps: AppDeps): Hono {
       try {
         await next();
       } finally {
-        done(c.res.status, c.res.headers.get('x-amzn-ErrorType'));
+        // Headers are read only from errors: reading them turns a plain-object response's into a fetch Headers.
+        const status = c.res.status;
+        done(status, status >= 400 ? c.res.headers.get('x-amzn-ErrorType') : null);
       }
     });
   }

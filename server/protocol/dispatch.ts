@@ -152,6 +152,14 @@ async function authenticate(deps: DispatchDeps, c: Context, body: Uint8Array): P
   return caller;
 }
 
+/**
+ * The response, its headers a plain object: @hono/node-server writes such a Response straight to the socket, where
+ * c.header() or several headers through c.body() build a fetch Headers it must convert back (undici's Headers).
+ */
+function answer(status: number, body: string, headers: Record<string, string>): Response {
+  return new Response(body, { status, headers });
+}
+
 export function kmsEndpoint(deps: DispatchDeps) {
   return async (c: Context) => {
     const requestId = randomUUID();
@@ -165,7 +173,6 @@ export function kmsEndpoint(deps: DispatchDeps) {
       userAgent: c.req.header('user-agent') ?? null,
       audit: { recorded: false },
     };
-    c.header('x-amzn-RequestId', requestId);
     try {
       const op = operationOf(c.req.header('x-amz-target'));
       ctx.operation = op.name;
@@ -176,14 +183,14 @@ export function kmsEndpoint(deps: DispatchDeps) {
       ctx.requestParameters = requestParameters(json);
       const input = validateRequest(op.schema, json);
       const result = await op.handler(deps.services, ctx as RequestContext, input);
-      return c.body(JSON.stringify(result), 200, { 'content-type': JSON_11 });
+      return answer(200, JSON.stringify(result), { 'content-type': JSON_11, 'x-amzn-RequestId': requestId });
     } catch (e) {
-      return renderError(deps, c, ctx, e);
+      return renderError(deps, ctx, e);
     }
   };
 }
 
-async function renderError(deps: DispatchDeps, c: Context, ctx: RequestContext | (Omit<RequestContext, 'caller'> & { caller: Caller | null }), e: unknown) {
+async function renderError(deps: DispatchDeps, ctx: RequestContext | (Omit<RequestContext, 'caller'> & { caller: Caller | null }), e: unknown) {
   let error = toKmsError(e);
   if (error.code === 'KMSInternalException' || error.fault === 'server') {
     deps.log.error('request failed', { requestId: ctx.requestId, operation: ctx.operation, error: describeError(e) });
@@ -196,8 +203,9 @@ async function renderError(deps: DispatchDeps, c: Context, ctx: RequestContext |
       error = toKmsError(auditError);
     }
   }
-  return c.body(JSON.stringify(errorBody(error)), HTTP_STATUS[error.code], {
+  return answer(HTTP_STATUS[error.code], JSON.stringify(errorBody(error)), {
     'content-type': JSON_11,
+    'x-amzn-RequestId': ctx.requestId,
     'x-amzn-ErrorType': error.code,
   });
 }

@@ -57,6 +57,10 @@ describe('authentication', () => {
     const r = await raw({ target: 'TrentService.ListKeys', sign: false });
     expect(r.status).toBe(400);
     expect(r.body).toEqual({ __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' });
+    // An error carries its request id and its type in headers too, as AWS's do.
+    expect(r.headers.get('x-amzn-requestid')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(r.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
+    expect(r.headers.get('content-type')).toBe('application/x-amz-json-1.1');
   });
 
   it('a wrong secret gets InvalidSignatureException', async () => {
