@@ -42,7 +42,8 @@ it('waits for the token-writes lock before creating a fresh token’s credential
   try {
     await holder`select pg_advisory_lock(${TOKEN_LOCK_CLASS}::int, hashtext('token-writes'))`;
     const starting = startCoffer({ dataDir, databaseUrl: db.url });
-    starting.catch(() => {});
+    let failed: unknown = null;
+    starting.catch((e: unknown) => (failed = e ?? new Error('the server failed to start')));
     // The server has opened the database and waits for the lock (its self-test and migrations are behind it).
     const waiting = async () => {
       const [{ n }] = (await holder`select count(*)::int as n from pg_locks
@@ -52,6 +53,7 @@ it('waits for the token-writes lock before creating a fresh token’s credential
     };
     const deadline = Date.now() + 60_000;
     while (!(await waiting())) {
+      if (failed !== null) throw failed;
       if (Date.now() > deadline) return expect.fail('the server never waited for the token-writes lock');
       await new Promise((r) => setTimeout(r, 50));
     }
