@@ -29,7 +29,7 @@ import { startBenchStats } from './bench-stats.js';
 import { proxyTrust } from './protocol/forwarded.js';
 import { QuotaLimiter, quotaShare } from './quotas.js';
 import { workerMetrics } from './cluster-metrics.js';
-import { lowerHelperThreads } from './thread-priority.js';
+import { lowerHelperThreads, startThreadPool } from './thread-priority.js';
 
 export interface RunningServer {
   url: string;
@@ -123,8 +123,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const hsm = await openToken(config);
   const selfTestResult = await selfTest(hsm, config, log);
-  // The self-test's asynchronous token calls have started libuv's pool: every helper thread exists now.
-  if (config.helperThreadNice > 0) log.info('helper threads lowered', { threads: lowerHelperThreads(config.helperThreadNice), nice: config.helperThreadNice });
+  if (config.helperThreadNice > 0) {
+    await startThreadPool();
+    log.info('helper threads lowered', { threads: lowerHelperThreads(config.helperThreadNice), nice: config.helperThreadNice });
+  }
   const uow = await openDatabaseFor(config, hsm);
   // Token object writes one at a time across every process on this token and database (workers, instances).
   hsm.serializeWritesWith((fn) => uow.exclusive('token-writes', fn));

@@ -2,8 +2,19 @@
 // which runs the token's *Async calls such as RSA signing, and V8's helpers) gets a lower scheduling priority, so
 // that when both cores are busy the kernel runs the event loop first instead of letting it wait its turn behind an
 // RSA signature. setpriority(2) on a thread id changes that thread alone; lowering needs no privilege.
+import { randomFill } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
+
+/**
+ * Starts libuv's thread pool unless something already has (its first task creates every pool thread), so that the
+ * pool's threads exist to be lowered. Node 20's module loader happens to start it; Node 22's does not, and the
+ * token's self-test calls are synchronous: lowering found no pool thread on Node 22 unless a fresh token's key
+ * generation (an asynchronous call) had run first.
+ */
+export function startThreadPool(): Promise<void> {
+  return new Promise((resolve) => randomFill(Buffer.alloc(1), () => resolve()));
+}
 
 /**
  * Lowers every thread but the main one to `nice` (COFFER_HELPER_THREAD_NICE, 5 by default; 19 is the lowest); returns
