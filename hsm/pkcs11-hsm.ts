@@ -6,9 +6,9 @@ import { WrappedKeys, type Part } from './wrapped-keys.js';
 import { isWrappablePair } from './wrapped-blob.js';
 import { defaultHeavyLimit } from './heavy-ops.js';
 import { loadAuditSigningKey, signDigest as signAuditDigestWith, type AuditSigningKey } from './audit-signing.js';
-import { afterCryptFailure, isHandleInvalid, toKmsError } from './errors.js';
+import { isHandleInvalid, toKmsError } from './errors.js';
 import { FipsPolicy, registerFallback } from './fips.js';
-import { aesGcm, aesKeyGen } from './mechanisms.js';
+import { aesKeyGen } from './mechanisms.js';
 import { acquireModule, ck, findObjects, findSlot, releaseModule, type Handle, type PKCS11 } from './module.js';
 import { probe, type Capabilities } from './probe.js';
 import { runSelfTest, type SelfTestResult } from './self-test.js';
@@ -16,9 +16,11 @@ import { SessionPool } from './session-pool.js';
 import type { AsymmetricSpec, HmacSpec, KeyUsage, RsaSpec, SigningAlgorithm } from '../core/key-spec.js';
 import { ecdh, generateHmacKey, generateKeyPair, generateSessionKeyPair, hmacSign, readPublicKey, rsaBytes, rsaDecrypt, signDigest, verifyDigest } from './asymmetric.js';
 import { IvPool } from './iv-pool.js';
+import { CredentialKey } from './credential-key.js';
+import { gcmDecrypt, gcmEncrypt } from './gcm.js';
 import { createKeyPairObjects, importedKeyPairTemplates, unwrapRsaKeyPair } from './key-import.js';
 import {
-  credentialKeyTemplate, findCredentialKeyTemplate, findRootKeyTemplate, findVersionObjectsTemplate, findVersionObjectTemplate,
+  findRootKeyTemplate, findVersionObjectsTemplate, findVersionObjectTemplate,
   importedHmacKeyTemplate, importedRootKeyTemplate, rootKeyTemplate, wrappingKeyPairTemplates, type PairUsage, type VersionObject,
 } from './templates.js';
 import { SYNC_SIGNING_SPECS } from './sync-calls.js';
@@ -43,9 +45,6 @@ export interface HsmConfig {
 }
 
 const HEALTH_TIMEOUT_MS = 2_000;
-const FINGERPRINT_IV = Buffer.alloc(IV_BYTES);
-const FINGERPRINT_AAD = Buffer.from('coffer:key-fingerprint');
-const FINGERPRINT_INPUT = Buffer.alloc(16);
 
 // The two places where work happens in process instead of in the token (hsm/fips.ts refuses them in FIPS mode).
 const IN_PROCESS_OAEP = 'in-process-oaep-decoding';
@@ -69,9 +68,7 @@ const PROBE_VERSION = '00000000-0000-4000-8000-000000000000';
 
 export class Pkcs11Hsm implements Hsm {
   private readonly handles = new Map<string, Handle>();
-  /** Credential keys, the chosen one first (see chooseCredentialKey). */
-  private credentialKeys: Handle[] = [];
-  private credentialKeyLoad: Promise<void> | null = null;
+  private readonly credentialKey: CredentialKey;
   private closed = false;
   private auditKey: Promise<AuditSigningKey> | null = null;
   /** COFFER_KEY_STORE=wrapped: AES root keys wrapped under domain keys in `store` (hsm/wrapped-keys.ts); null = token objects. */
@@ -89,6 +86,7 @@ export class Pkcs11Hsm implements Hsm {
     readonly syncMaxBytes = 0,
   ) {
     this.ivs = new IvPool(lib);
+    this.credentialKey = new CredentialKey(lib, syncMaxBytes);
   }
 
   /**
@@ -200,7 +198,7 @@ export class Pkcs11Hsm implements Hsm {
     return this.withRoot('other', versionId, async (s, key) => {
       const iv = this.ivs.next(s);
       const aad = aadFor(iv);
-      return { iv, ciphertext: await this.gcmEncrypt(s, key, iv, aad, plaintext) };
+      return { iv, ciphertext: await gcmEncrypt(this.lib, s, key, iv, aad, plaintext, this.syncMaxBytes) };
     });
   }
 
@@ -208,7 +206,7 @@ export class Pkcs11Hsm implements Hsm {
     templateFor(versionId);
     // Encrypt refuses empty plaintexts, so a ciphertext holds at least one byte before its tag.
     if (iv.length !== IV_BYTES || ciphertext.length <= TAG_BYTES) throw invalidCiphertext();
-    return this.withRoot('decrypt', versionId, (s, key) => this.gcmDecrypt(s, key, iv, aad, ciphertext));
+    return this.withRoot('decrypt', versionId, (s, key) => gcmDecrypt(this.lib, s, key, iv, aad, ciphertext, this.syncMaxBytes));
   }
 
   async generateRandom(length: number): Promise<Uint8Array> {
@@ -221,44 +219,14 @@ export class Pkcs11Hsm implements Hsm {
     await this.loadCredentialKey();
     return this.run('other', async (s) => {
       const iv = this.lib.C_GenerateRandom(s, Buffer.alloc(IV_BYTES));
-      const body = await this.withCredentialKeys(s, (keys) => this.gcmEncrypt(s, keys[0] as Handle, iv, aad, secret));
-      return new Uint8Array(Buffer.concat([iv, body]));
+      return new Uint8Array(Buffer.concat([iv, await this.credentialKey.seal(s, iv, aad, secret)]));
     });
   }
 
-  /** Tries the chosen credential key, then any duplicate a racing process created (see chooseCredentialKey). */
   async unseal(sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
     if (sealed.length <= IV_BYTES + TAG_BYTES) throw invalidCiphertext();
-    const iv = sealed.subarray(0, IV_BYTES);
-    const body = sealed.subarray(IV_BYTES);
-    const tryKeys = async (s: Handle, keys: Handle[]): Promise<Uint8Array> => {
-      let last: unknown = invalidCiphertext();
-      for (const key of keys) {
-        try {
-          return await this.gcmDecrypt(s, key, iv, aad, body);
-        } catch (e) {
-          last = e;
-          if (toKmsError(e, 'decrypt').code !== 'InvalidCiphertextException') break;
-        }
-      }
-      throw last;
-    };
     await this.loadCredentialKey();
-    return this.run('decrypt', (s) =>
-      this.withCredentialKeys(s, async (keys) => {
-        try {
-          return await tryKeys(s, keys);
-        } catch (e) {
-          // Another instance starting at the same time may have created its credential key after we looked, and
-          // sealed under it: look again once, and try any key we did not know.
-          const found = findObjects(this.lib, s, findCredentialKeyTemplate());
-          const fresh = found.filter((h) => !keys.includes(h));
-          if (toKmsError(e, 'decrypt').code !== 'InvalidCiphertextException' || fresh.length === 0) throw e;
-          this.credentialKeys = await this.chooseCredentialKey(s, found);
-          return tryKeys(s, fresh);
-        }
-      }),
-    );
+    return this.run('decrypt', (s) => this.credentialKey.unseal(s, sealed.subarray(0, IV_BYTES), aad, sealed.subarray(IV_BYTES)));
   }
 
   async importRootKey(versionId: string, material: Uint8Array): Promise<void> {
@@ -521,80 +489,9 @@ export class Pkcs11Hsm implements Hsm {
     return this.auditKey;
   }
 
-  /**
-   * Loads the credential key, creating it when the token has none; once (again after a failure). A token write like
-   * any other (runWrite): the server calls it once those are serialised across processes (server/serve.ts), so two
-   * instances starting together on a fresh token create one credential key, not one each; seal and unseal call it too.
-   */
+  /** Loads or creates the token's credential key, once, as a token write (hsm/credential-key.ts); seal and unseal call it too. */
   loadCredentialKey(): Promise<void> {
-    this.credentialKeyLoad ??= this.runWrite(async (s) => {
-      let found = findObjects(this.lib, s, findCredentialKeyTemplate());
-      if (found.length === 0) {
-        await this.lib.C_GenerateKeyAsync(s, aesKeyGen(), credentialKeyTemplate());
-        found = findObjects(this.lib, s, findCredentialKeyTemplate());
-      }
-      this.credentialKeys = await this.chooseCredentialKey(s, found);
-    }).catch((e: unknown) => {
-      this.credentialKeyLoad = null;
-      throw e;
-    });
-    return this.credentialKeyLoad;
-  }
-
-  /**
-   * Two processes starting on a fresh token may both create a credential key. Every process orders the
-   * candidates by a fingerprint (a GCM tag over a fixed input, the same in every process, unlike handles)
-   * and seals under the first; unseal tries them all, so nothing sealed by a loser of the race is lost.
-   */
-  private async chooseCredentialKey(s: Handle, found: Handle[]): Promise<Handle[]> {
-    if (found.length <= 1) return found;
-    // One operation at a time: the session is one, and concurrent operations on it fail (or crash the token).
-    const prints: { h: Handle; fp: string }[] = [];
-    for (const h of found) {
-      prints.push({ h, fp: (await this.gcmEncrypt(s, h, FINGERPRINT_IV, FINGERPRINT_AAD, FINGERPRINT_INPUT)).toString('hex') });
-    }
-    return prints.sort((a, b) => (a.fp < b.fp ? -1 : a.fp > b.fp ? 1 : 0)).map((p) => p.h);
-  }
-
-  private async gcmEncrypt(s: Handle, key: Handle, iv: Uint8Array, aad: Uint8Array, data: Uint8Array): Promise<Buffer> {
-    // SoftHSM answers an empty input with CKR_ARGUMENTS_BAD and leaves the operation active.
-    if (data.length === 0) throw internalError(new RangeError('AES-GCM input must not be empty'));
-    this.lib.C_EncryptInit(s, aesGcm(iv, aad), key);
-    // Always big enough: a CKR_BUFFER_TOO_SMALL would leave the operation active.
-    const out = Buffer.alloc(data.length + TAG_BYTES);
-    try {
-      if (data.length <= this.syncMaxBytes) return this.lib.C_Encrypt(s, Buffer.from(data), out);
-      return await this.lib.C_EncryptAsync(s, Buffer.from(data), out);
-    } catch (e) {
-      throw afterCryptFailure(e);
-    }
-  }
-
-  private async gcmDecrypt(s: Handle, key: Handle, iv: Uint8Array, aad: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
-    if (data.length <= TAG_BYTES) throw invalidCiphertext();
-    this.lib.C_DecryptInit(s, aesGcm(iv, aad), key);
-    try {
-      const out = Buffer.alloc(data.length);
-      if (data.length <= this.syncMaxBytes) return new Uint8Array(this.lib.C_Decrypt(s, Buffer.from(data), out));
-      return new Uint8Array(await this.lib.C_DecryptAsync(s, Buffer.from(data), out));
-    } catch (e) {
-      throw afterCryptFailure(e);
-    }
-  }
-
-  /**
-   * Runs op with the credential key handles; finds them again once when they went stale (SoftHSM forgets every
-   * handle of a slot when its last session closes, e.g. after the token dropped all sessions).
-   */
-  private async withCredentialKeys<T>(s: Handle, op: (keys: Handle[]) => Promise<T>): Promise<T> {
-    try {
-      return await op(this.credentialKeys);
-    } catch (e) {
-      if (!isHandleInvalid(e)) throw e;
-    }
-    this.credentialKeys = await this.chooseCredentialKey(s, findObjects(this.lib, s, findCredentialKeyTemplate()));
-    if (this.credentialKeys.length === 0) throw new KmsError('KMSInternalException', 'The credential key is not in the HSM.');
-    return op(this.credentialKeys);
+    return this.credentialKey.load((fn) => this.runWrite(fn));
   }
 
   /**
