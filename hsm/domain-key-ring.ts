@@ -8,11 +8,20 @@
 // nothing under a key another process retired (measured with SoftHSM: a relabel or destroy in one process is seen at
 // once by the others' C_GetAttributeValue, the destroyed handle as CKR_OBJECT_HANDLE_INVALID).
 import { KmsError } from '../core/errors.js';
+import { isHandleInvalid } from './errors.js';
 import { aesKeyGen } from './mechanisms.js';
 import { findObjects, type Handle, type PKCS11 } from './module.js';
 import {
   DOMAIN_KEY_LABEL, domainKeyAttributesTemplate, domainKeyTemplate, findDomainKeyByIdTemplate, findDomainKeyTemplate, retireDomainKeyTemplate,
 } from './templates.js';
+
+const DOMAIN_KEY_MISSING = 'The domain key that wrapped this key material is not in the HSM.';
+const domainKeyMissing = () => new KmsError('KMSInternalException', DOMAIN_KEY_MISSING);
+
+/** Whether `e` says a blob's domain key is not in the token (destroyed, or a token restored without it). */
+export function isDomainKeyMissing(e: unknown): boolean {
+  return e instanceof KmsError && e.message === DOMAIN_KEY_MISSING;
+}
 
 export interface DomainKey {
   id: Buffer;
@@ -34,13 +43,17 @@ export class DomainKeyRing {
     return this.current;
   }
 
-  /** The domain key a blob names, whatever its label now. */
+  /**
+   * The domain key a blob names, whatever its label now. A cached handle is checked first (this runs once per use copy
+   * made, not per request): another instance may have destroyed the key since, once every blob naming it was rewrapped.
+   */
   unwrapping(s: Handle, id: Buffer): Handle {
     const hex = id.toString('hex');
     const cached = this.handles.get(hex);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined && this.exists(s, cached)) return cached;
+    this.handles.delete(hex);
     const found = this.find(s, id);
-    if (found === null) throw new KmsError('KMSInternalException', 'The domain key that wrapped this key material is not in the HSM.');
+    if (found === null) throw domainKeyMissing();
     return found.handle;
   }
 
@@ -88,6 +101,16 @@ export class DomainKeyRing {
 
   private labelled(s: Handle, retired: boolean): DomainKey[] {
     return findObjects(this.lib, s, findDomainKeyTemplate(retired)).map((handle) => ({ handle, id: this.attributes(s, handle).id }));
+  }
+
+  private exists(s: Handle, handle: Handle): boolean {
+    try {
+      this.attributes(s, handle);
+      return true;
+    } catch (e) {
+      if (isHandleInvalid(e)) return false;
+      throw e;
+    }
   }
 
   private label(s: Handle, handle: Handle): string {

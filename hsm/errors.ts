@@ -63,9 +63,16 @@ export function isSessionFatal(e: unknown): boolean {
   return SESSION_FATAL.has(name);
 }
 
+/** A cached object handle went stale (its object was destroyed, or its session's handles forgotten): find it again. */
 export function isHandleInvalid(e: unknown): boolean {
   const name = ckrName(e);
-  return name === 'CKR_OBJECT_HANDLE_INVALID' || name === 'CKR_KEY_HANDLE_INVALID';
+  return (
+    name === 'CKR_OBJECT_HANDLE_INVALID' ||
+    name === 'CKR_KEY_HANDLE_INVALID' ||
+    // The same for the key given to C_UnwrapKey or C_WrapKey (a domain key another instance destroyed).
+    name === 'CKR_UNWRAPPING_KEY_HANDLE_INVALID' ||
+    name === 'CKR_WRAPPING_KEY_HANDLE_INVALID'
+  );
 }
 
 /** The KmsError for a failure of `op`; decrypting ops map authentication failures to InvalidCiphertextException. */

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { KmsError } from '../core/errors.js';
 import { hmacKeyBytes } from '../core/key-spec.js';
 import type { DomainKeyStatus, WrappedKeyStore } from '../core/ports.js';
-import { type DomainKey, DomainKeyRing } from './domain-key-ring.js';
+import { type DomainKey, DomainKeyRing, isDomainKeyMissing } from './domain-key-ring.js';
 import { isHandleInvalid, isSessionFatal } from './errors.js';
 import { aesKeyGen } from './mechanisms.js';
 import { ck, type Handle, type PKCS11 } from './module.js';
@@ -311,11 +311,7 @@ export class WrappedKeys {
       // No blob (a version made as a token object before the switch): this settled promise stays in `loading`, so
       // later calls go straight to the token object without reading the database, until a notice evicts it.
       if (blob === null) return null;
-      const h = this.onSession((s) =>
-        part === 'public'
-          ? this.lib.C_CreateObject(s, publicKeyTemplate(checkedPair(this.lib, s, this.ring, versionId, blob)))
-          : open(this.lib, s, this.ring, versionId, blob).handle,
-      );
+      const h = await this.useCopyOf(versionId, part, blob);
       if (this.loading.get(key) !== p) {
         // Evicted (the blob replaced or deleted) or the session reset while this read: what it read may be stale.
         this.destroyQuietly(h);
@@ -330,6 +326,28 @@ export class WrappedKeys {
       if (this.loading.get(key) === p) this.loading.delete(key);
     });
     return p;
+  }
+
+  /**
+   * Unwraps the blob into a use copy (or, for `public`, makes the public key object). When the domain key it names is
+   * gone, reads the blob once more: a rewrap in another instance may have replaced it after this instance read it,
+   * then destroyed the domain key the old blob named (a rewrap changes no material, so it sends no notice).
+   */
+  private async useCopyOf(versionId: string, part: Part, blob: Uint8Array): Promise<Handle> {
+    const make = (b: Uint8Array) =>
+      this.onSession((s) =>
+        part === 'public'
+          ? this.lib.C_CreateObject(s, publicKeyTemplate(checkedPair(this.lib, s, this.ring, versionId, b)))
+          : open(this.lib, s, this.ring, versionId, b).handle,
+      );
+    try {
+      return make(blob);
+    } catch (e) {
+      if (!isDomainKeyMissing(e)) throw e;
+      const again = await this.store.get(versionId);
+      if (again === null || Buffer.compare(again, blob) === 0) throw e;
+      return make(again);
+    }
   }
 
   private remember(key: string, h: Handle): void {

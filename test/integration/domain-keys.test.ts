@@ -155,6 +155,43 @@ describe('domain-key rotation', () => {
     expect(now!.blob).toEqual(row!.blob);
   });
 
+  it('a blob read just before another instance rewrapped it and destroyed its old domain key is read again, not called damaged', async () => {
+    const v = await newVersion();
+    const c = await encrypted(hsm, v, Buffer.from('read twice'));
+    // A third instance whose first read of v's blob waits, after reading it, until the rewrap and destruction are done.
+    let release = (): void => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    let held = 0;
+    const uow = await DrizzleUnitOfWork.open({ url: db?.url as string });
+    uows.push(uow);
+    const real = uow.wrappedKeys;
+    const store = new Proxy(real, {
+      get(target, prop) {
+        if (prop === 'get') {
+          return async (versionId: string) => {
+            const blob = await target.get(versionId);
+            if (versionId === v && held++ === 0) await gate;
+            return blob;
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const late = await openHsm({ ...token, poolSize: 2 });
+    hsms.push(late);
+    late.serializeWritesWith((fn) => uow.exclusive('token-writes', fn));
+    await late.useWrappedKeys(store, 16);
+    const old = await domainKeyOf(v);
+    const decrypting = decrypts(late, v, c);
+    while (held === 0) await new Promise((r) => setTimeout(r, 5));
+    await admin().rotate();
+    await rewrapAll();
+    await admin().destroy(old);
+    release();
+    expect((await decrypting).toString()).toBe('read twice');
+  });
+
   it('the active domain key cannot be destroyed', async () => {
     const [active] = await admin().describe();
     const e = await kmsErrorOf(admin().destroy(active!.id));
