@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DomainKeys, DomainKeyStatus } from '../../core/ports.js';
+import type { DomainKeys, DomainKeyStatus, WrappedKeyStore } from '../../core/ports.js';
 import type { ServiceDeps } from '../../core/services/context.js';
 import { rotateDueDomainKey } from '../../core/services/domain-keys.js';
 import { DrizzleUnitOfWork } from '../../db/index.js';
@@ -25,13 +25,14 @@ const hsms: Pkcs11Hsm[] = [];
 let hsm: Pkcs11Hsm;
 let other: Pkcs11Hsm;
 
-async function wrappedHsm(url = db?.url as string): Promise<Pkcs11Hsm> {
+/** Another instance on the token and database; `storeOf` may wrap its blob store (to hold a read, say). */
+async function wrappedHsm(url = db?.url as string, storeOf: (store: WrappedKeyStore) => WrappedKeyStore = (store) => store): Promise<Pkcs11Hsm> {
   const uow = await DrizzleUnitOfWork.open({ url });
   uows.push(uow);
   const h = await openHsm({ ...token, poolSize: 2 });
   hsms.push(h);
   h.serializeWritesWith((fn) => uow.exclusive('token-writes', fn));
-  await h.useWrappedKeys(uow.wrappedKeys, 16);
+  await h.useWrappedKeys(storeOf(uow.wrappedKeys), 16);
   return h;
 }
 
@@ -162,26 +163,21 @@ describe('domain-key rotation', () => {
     let release = (): void => undefined;
     const gate = new Promise<void>((r) => (release = r));
     let held = 0;
-    const uow = await DrizzleUnitOfWork.open({ url: db?.url as string });
-    uows.push(uow);
-    const real = uow.wrappedKeys;
-    const store = new Proxy(real, {
-      get(target, prop) {
-        if (prop === 'get') {
-          return async (versionId: string) => {
-            const blob = await target.get(versionId);
-            if (versionId === v && held++ === 0) await gate;
-            return blob;
-          };
-        }
-        const value: unknown = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    const late = await openHsm({ ...token, poolSize: 2 });
-    hsms.push(late);
-    late.serializeWritesWith((fn) => uow.exclusive('token-writes', fn));
-    await late.useWrappedKeys(store, 16);
+    const holdFirstRead = (real: WrappedKeyStore): WrappedKeyStore =>
+      new Proxy(real, {
+        get(target, prop) {
+          if (prop === 'get') {
+            return async (versionId: string) => {
+              const blob = await target.get(versionId);
+              if (versionId === v && held++ === 0) await gate;
+              return blob;
+            };
+          }
+          const value: unknown = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    const late = await wrappedHsm(undefined, holdFirstRead);
     const old = await domainKeyOf(v);
     const decrypting = decrypts(late, v, c);
     while (held === 0) await new Promise((r) => setTimeout(r, 5));
