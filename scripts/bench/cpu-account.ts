@@ -10,7 +10,7 @@ export interface AccountSpec {
 }
 
 /** CPU milliseconds per group over the measured window, and the machine's busy and total milliseconds. */
-export type CpuAccount = Record<'server' | 'serverMainThreads' | 'loadgen' | 'postgresBench' | 'postgresOther' | 'machineBusy' | 'machineTotal', number>;
+export type CpuAccount = Record<'server' | 'serverMainThreads' | 'loadgen' | 'postgresBench' | 'postgresOther' | 'machineBusy' | 'machineTotal' | 'machineSteal', number>;
 
 const TICK_MS = 10;
 
@@ -55,11 +55,12 @@ function postgresTicks(database: string | null): { bench: Map<number, number>; o
   return { bench, other };
 }
 
-function machine(): { busy: number; total: number } {
+/** /proc/stat's first line; `steal`: time the hypervisor ran someone else's vCPU while ours wanted its core (busy counts it). */
+function machine(): { busy: number; total: number; steal: number } {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
   const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
   const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
-  return { busy: total - idle, total };
+  return { busy: total - idle, total, steal: cpu[7] ?? 0 };
 }
 
 /** The main threads' own ticks (not their thread pools', JIT's or GC helpers'): /proc/<pid>/task/<pid>/stat. */
@@ -77,7 +78,7 @@ export interface Snapshot {
   serverMain: number;
   loadgenMs: number;
   pg: ReturnType<typeof postgresTicks>;
-  machine: { busy: number; total: number };
+  machine: ReturnType<typeof machine>;
 }
 
 export function snapshot(spec: AccountSpec): Snapshot {
@@ -106,6 +107,7 @@ export function account(a: Snapshot, b: Snapshot): CpuAccount {
     postgresOther: mapDelta(a.pg.other, b.pg.other) * TICK_MS,
     machineBusy: (b.machine.busy - a.machine.busy) * TICK_MS,
     machineTotal: (b.machine.total - a.machine.total) * TICK_MS,
+    machineSteal: (b.machine.steal - a.machine.steal) * TICK_MS,
   };
 }
 
@@ -116,6 +118,6 @@ export function describeAccount(c: CpuAccount, requests: number): string {
   return (
     `CPU ms/req: server ${per(c.server)} (main thread ${per(c.serverMainThreads)}), loadgen ${per(c.loadgen)}, postgres (bench db) ${per(c.postgresBench)}, ` +
     `postgres (background + other dbs) ${per(c.postgresOther)}, sum ${per(ours)}; machine busy ${per(c.machineBusy)} ` +
-    `(${((c.machineBusy / c.machineTotal) * 100).toFixed(0)}% of all cores; not ours: ${per(c.machineBusy - ours)})`
+    `(${((c.machineBusy / c.machineTotal) * 100).toFixed(0)}% of all cores; not ours: ${per(c.machineBusy - ours)}, of which stolen by the hypervisor ${per(c.machineSteal)})`
   );
 }
