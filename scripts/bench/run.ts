@@ -19,6 +19,13 @@ const CONNECTIONS = num('BENCH_CONNECTIONS', 64);
 const ONLY = process.env.BENCH_ONLY?.split(',');
 /** BENCH_KEYS=N adds the CreateKey rate and Encrypt over N keys vs over 10 (scripts/bench/many-keys.ts). */
 const KEYS = num('BENCH_KEYS', 0);
+/**
+ * Seconds of unmeasured load on each server (bare Hono's and Coffer's) before its first phase: a server that has just started is still
+ * compiling its shared path (HTTP, SigV4, authorizer, audit batch) for seconds, and on slower VMs the first phase's
+ * 2-s warm-up did not cover it (Encrypt, measured first, cost 5-20% more CPU per request than Decrypt there and the
+ * same on fast VMs).
+ */
+const PRIME = num('BENCH_PRIME_SECONDS', 5);
 /** Quotas high enough never to throttle, but still counted (the bucket code runs). */
 export const NO_THROTTLE = { COFFER_QUOTA_SYMMETRIC_RPS: '1000000000', COFFER_QUOTA_MANAGEMENT_RPS: '1000000000', COFFER_QUOTA_ASYMMETRIC_RPS: '1000000000' };
 
@@ -246,6 +253,12 @@ async function main(): Promise<void> {
         process.stderr.write(`[bench] ${phase.name} for ${SECONDS} s ...\n`);
         rows.push(await measure(phase, phase.server === 'bare' ? bare : server, phase.server === 'bare' ? null : server));
       };
+      for (const [which, target] of [['bare', bare], ['coffer', server]] as const) {
+        const first = phases(prepared).find((p) => p.server === which);
+        if (!first || PRIME <= 0) continue;
+        process.stderr.write(`[bench] priming with ${PRIME} s of ${first.name} (not measured) ...\n`);
+        await runLoadProcess({ url: target.url, target: first.target, bodies: first.bodies, credentials: { ...ADMIN, region: REGION }, connections: CONNECTIONS, warmupMs: 0, durationMs: PRIME * 1000 });
+      }
       for (const phase of phases(prepared)) await run(phase);
       const exclude = [prepared.keyId, ...Object.values(prepared.signingKeys)];
       for await (const phase of KEYS ? manyKeyPhases(server.url, KEYS, exclude) : []) await run(phase);
