@@ -16,6 +16,9 @@ const ms = (ns: number) => Math.round(ns / 1e4) / 100;
 /** Garbage-collection pauses since the last snapshot: a long loop turn is often one of them. */
 const gc = { count: 0, totalMs: 0, maxMs: 0, maxKind: 0, since: performance.now(), long: [] as number[][] };
 
+/** Turns over 10 ms since the last snapshot, [ms since it, length ms], seen by a 1-ms timer's lateness: when they came. */
+const turns = { last: performance.now(), long: [] as number[][] };
+
 function snapshot(h: ReturnType<typeof monitorEventLoopDelay>): Record<string, number | number[][]> {
   const out = {
     p50Ms: ms(h.percentile(50)),
@@ -30,8 +33,11 @@ function snapshot(h: ReturnType<typeof monitorEventLoopDelay>): Record<string, n
     gcMaxKind: gc.maxKind,
     /** Pauses over 10 ms: [ms since the last snapshot, duration ms, kind]. */
     gcLong: gc.long,
+    /** Turns over 10 ms: [ms since the last snapshot, length ms]. */
+    longTurns: turns.long,
   };
   Object.assign(gc, { count: 0, totalMs: 0, maxMs: 0, maxKind: 0, since: performance.now(), long: [] });
+  turns.long = [];
   return out;
 }
 
@@ -40,6 +46,12 @@ export function startBenchStats(env: NodeJS.ProcessEnv, log: Logger): () => void
   if (env.COFFER_BENCH_STATS !== '1') return () => {};
   const h = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   h.enable();
+  setInterval(() => {
+    const now = performance.now();
+    const late = now - turns.last - RESOLUTION_MS;
+    if (late > 10 && turns.long.length < 20) turns.long.push([Math.round(turns.last - gc.since), Math.round(late)]);
+    turns.last = now;
+  }, RESOLUTION_MS).unref();
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       const kind = (e as { detail?: { kind?: number } }).detail?.kind ?? 0;

@@ -9,6 +9,7 @@ import { CreateKeyCommand, EncryptCommand, KMSClient, SignCommand } from '@aws-s
 import type { LoadResult, LoadSpec } from './loadgen.js';
 import { manyKeyPhases } from './many-keys.js';
 import { describeAccount } from './cpu-account.js';
+import { watchSteal } from './steal.js';
 import { ADMIN, cpuTicks, freshDatabase, postgresProbe, type PostgresProbe, REGION, ROOT, runLoadProcess, sampleRss, startBareHono, startCofferServer, type Child } from './processes.js';
 import { rawTokenRates, SIGN_OPS, type RawOp, type RawRate, type SignOp } from './raw-token.js';
 
@@ -184,18 +185,23 @@ async function measure(phase: Phase, target: Child, server: Child | null): Promi
   // CPU and RSS of whichever server is under load (the bare one too); event-loop delay from Coffer's own stats.
   const pid = target.child.pid;
   if (server) await loopStats(server); // reset
+  const stopSteal = watchSteal();
   const audit0 = server ? await auditCounters(server.url) : null;
   const rss = pid ? sampleRss(pid) : null;
   const ticks0 = pid ? cpuTicks(pid) : 0;
   const t0 = performance.now();
   const result = await runLoadProcess(spec);
+  const loadMs = Math.round(performance.now() - t0);
+  const steal = stopSteal();
   const ticks = pid ? cpuTicks(pid) - ticks0 : 0;
   const cpu = pid ? ticks / ((performance.now() - t0) / 1000) : null;
   // The load generator's warm-up requests and those of the measured window all ran while ticks were counted.
   const served = result.requests * (1 + WARMUP / SECONDS);
   const samples = rss?.stop() ?? [];
   const loop = server ? await loopStats(server) : null;
-  if (loop) process.stderr.write(`[bench] ${phase.name}: event loop per process ${JSON.stringify(loop.workers)}\n`);
+  // longTurns' times count from just before the load generator started; its measured window is the last SECONDS.
+  if (loop) process.stderr.write(`[bench] ${phase.name}: event loop per process (load ran ${loadMs} ms) ${JSON.stringify(loop.workers)}\n`);
+  process.stderr.write(`[bench] ${phase.name}: hypervisor steal ${steal.totalMs} ms over all vCPUs, ${steal.stalls} stalls of a vCPU >= 20 ms (longest ${steal.longestMs} ms; [ms, vCPU, ms]: ${JSON.stringify(steal.at)})\n`);
   const audit1 = audit0 && server ? await auditCounters(server.url) : null;
   if (audit0 && audit1 && audit1.batches > audit0.batches) {
     const events = audit1.events - audit0.events;
