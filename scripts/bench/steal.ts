@@ -5,8 +5,9 @@
 // longer than the event-loop target of issue 7 (20 ms) by themselves.
 import { readFileSync } from 'node:fs';
 
-const SAMPLE_MS = 20;
+export const SAMPLE_MS = 20;
 const TICK_MS = 10;
+const LISTED = 20;
 
 export interface StealReport {
   /** Steal over the phase, all vCPUs, ms. */
@@ -19,6 +20,39 @@ export interface StealReport {
   at: number[][];
 }
 
+/** Counts stalls from successive readings of every vCPU's steal ticks; pure, so a test can feed it readings. */
+export class StealCounter {
+  readonly report: StealReport = { totalMs: 0, stalls: 0, longestMs: 0, at: [] };
+  /** Per vCPU: the stall in progress (its entry in `at`, or null past the first 20) and its steal so far. */
+  private readonly open = new Map<number, { entry: number[] | null; ms: number }>();
+
+  constructor(private prev: readonly number[]) {}
+
+  /** A reading taken `atMs` after the first; each vCPU's steal since the previous reading. */
+  add(ticks: readonly number[], atMs: number): void {
+    ticks.forEach((t, cpu) => {
+      const ms = (t - (this.prev[cpu] ?? t)) * TICK_MS;
+      this.report.totalMs += ms;
+      if (ms < SAMPLE_MS) {
+        this.open.delete(cpu);
+        return;
+      }
+      let stall = this.open.get(cpu);
+      if (!stall) {
+        this.report.stalls += 1;
+        const entry = this.report.at.length < LISTED ? [Math.round(atMs - SAMPLE_MS), cpu, 0] : null;
+        if (entry) this.report.at.push(entry);
+        stall = { entry, ms: 0 };
+        this.open.set(cpu, stall);
+      }
+      stall.ms += ms;
+      if (stall.entry) stall.entry[2] = stall.ms;
+      this.report.longestMs = Math.max(this.report.longestMs, stall.ms);
+    });
+    this.prev = ticks;
+  }
+}
+
 function stealTicks(): number[] {
   return readFileSync('/proc/stat', 'utf8')
     .split('\n')
@@ -26,38 +60,18 @@ function stealTicks(): number[] {
     .map((l) => Number(l.trim().split(/\s+/)[8] ?? 0));
 }
 
-/** Starts sampling; the returned function stops it and reports. Off Linux, reports zeros. */
+/** Starts sampling; the returned function stops it and reports. Where /proc/stat cannot be read, reports zeros. */
 export function watchSteal(): () => StealReport {
-  let prev: number[];
+  let counter: StealCounter;
   try {
-    prev = stealTicks();
+    counter = new StealCounter(stealTicks());
   } catch {
     return () => ({ totalMs: 0, stalls: 0, longestMs: 0, at: [] });
   }
-  const running = prev.map(() => 0);
-  const report: StealReport = { totalMs: 0, stalls: 0, longestMs: 0, at: [] };
   const started = performance.now();
-  const open = prev.map(() => -1);
-  const timer = setInterval(() => {
-    const cur = stealTicks();
-    cur.forEach((t, cpu) => {
-      const ms = (t - (prev[cpu] ?? t)) * TICK_MS;
-      report.totalMs += ms;
-      if (ms >= SAMPLE_MS) {
-        if ((running[cpu] ?? 0) === 0) {
-          report.stalls += 1;
-          open[cpu] = report.at.length < 20 ? report.at.push([Math.round(performance.now() - started - SAMPLE_MS), cpu, 0]) - 1 : -1;
-        }
-        running[cpu] = (running[cpu] ?? 0) + ms;
-        report.longestMs = Math.max(report.longestMs, running[cpu] as number);
-        const entry = report.at[open[cpu] ?? -1];
-        if (entry) entry[2] = running[cpu] as number;
-      } else running[cpu] = 0;
-    });
-    prev = cur;
-  }, SAMPLE_MS);
+  const timer = setInterval(() => counter.add(stealTicks(), performance.now() - started), SAMPLE_MS);
   return () => {
     clearInterval(timer);
-    return report;
+    return counter.report;
   };
 }
