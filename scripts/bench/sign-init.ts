@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ensureDevToken } from '../../hsm/index.js';
 import { acquireModule, ck, findSlot, releaseModule, type Handle, type PKCS11 } from '../../hsm/module.js';
 import { CURVES } from '../../hsm/der.js';
+import { signing } from '../../hsm/asymmetric.js';
 
 const N = Number(process.argv[2] ?? 2000);
 
@@ -22,7 +23,8 @@ const session = (extra: { type: number; value: unknown }[], privateObject: boole
   { type: ck.CKA_TOKEN, value: false }, { type: ck.CKA_PRIVATE, value: privateObject }, { type: ck.CKA_SENSITIVE, value: true }, ...extra,
 ] as Parameters<PKCS11['C_GenerateKeyPair']>[3];
 
-const PSS_SHA256: { hashAlg: number; mgf: number; saltLen: number } = { hashAlg: ck.CKM_SHA256, mgf: ck.CKG_MGF1_SHA256, saltLen: 32 };
+/** The mechanism the adapter itself uses for a 32-byte digest (hsm/asymmetric.ts). */
+const mechanismOf = (algorithm: 'RSASSA_PSS_SHA_256' | 'ECDSA_SHA_256') => signing(algorithm, new Uint8Array(32)).mech;
 
 const CASES: Case[] = [
   {
@@ -30,7 +32,7 @@ const CASES: Case[] = [
     keyPair: (lib, s, p) => lib.C_GenerateKeyPair(s, { mechanism: ck.CKM_RSA_PKCS_KEY_PAIR_GEN },
       [{ type: ck.CKA_TOKEN, value: false }, { type: ck.CKA_MODULUS_BITS, value: 2048 }, { type: ck.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }, { type: ck.CKA_VERIFY, value: true }],
       session([{ type: ck.CKA_SIGN, value: true }], p)).privateKey,
-    mech: { mechanism: ck.CKM_RSA_PKCS_PSS, parameter: { type: ck.CK_PARAMS_RSA_PSS, ...PSS_SHA256 } },
+    mech: mechanismOf('RSASSA_PSS_SHA_256'),
     outBytes: 256,
   },
   {
@@ -38,7 +40,7 @@ const CASES: Case[] = [
     keyPair: (lib, s, p) => lib.C_GenerateKeyPair(s, { mechanism: ck.CKM_EC_KEY_PAIR_GEN },
       [{ type: ck.CKA_TOKEN, value: false }, { type: ck.CKA_EC_PARAMS, value: CURVES.ECC_NIST_P256.oid }, { type: ck.CKA_VERIFY, value: true }],
       session([{ type: ck.CKA_SIGN, value: true }], p)).privateKey,
-    mech: { mechanism: ck.CKM_ECDSA },
+    mech: mechanismOf('ECDSA_SHA_256'),
     outBytes: 64,
   },
 ];
