@@ -1,8 +1,9 @@
 // Measures the cost of the audit hash chain: audited no-op requests per second with the chain (head row locked per
 // append) against plain audit inserts without it, on local Postgres. Usage: npx tsx scripts/bench-audit.ts [N] [CONCURRENCY]
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { ownerOnlyAuthorizer } from '../core/authorization.js';
+import { eventIdsFrom } from '../core/event-id.js';
 import { systemClock } from '../core/ports.js';
 import { audited } from '../core/services/audited.js';
 import type { RequestContext, ServiceDeps } from '../core/services/context.js';
@@ -39,7 +40,7 @@ const url = new URL(ADMIN_URL);
 url.pathname = `/${name}`;
 const uow = await DrizzleUnitOfWork.open({ url: url.toString() });
 try {
-  const deps: ServiceDeps = { uow, hsm: {} as Hsm, clock: systemClock, authorizer: ownerOnlyAuthorizer, region: 'us-east-1', newId: randomUUID };
+  const deps: ServiceDeps = { uow, hsm: {} as Hsm, clock: systemClock, authorizer: ownerOnlyAuthorizer, region: 'us-east-1', newId: randomUUID, newEventId: eventIdsFrom(randomBytes) };
   const c = ctx();
   const direct = postgres(url.toString(), { max: 10, onnotice: () => {} });
   const plain = async () => {

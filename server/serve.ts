@@ -1,9 +1,10 @@
 // The composition root of one serving process: token, database, administrator, background jobs, HTTP, graceful
 // shutdown. server/main.ts loads it only in a process that serves (not in the COFFER_WORKERS supervisor).
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
+import { eventIdsFrom } from '../core/event-id.js';
 import { systemClock } from '../core/ports.js';
 import { policyAuthorizer } from '../core/policy/authorizer.js';
 import cluster from 'node:cluster';
@@ -149,6 +150,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     authorizer: policyAuthorizer,
     region: config.region,
     newId: randomUUID,
+    newEventId: eventIdsFrom(randomBytes),
     systemAccountId: config.accountId,
     credentialsChanged: (id) => credentials.invalidate(id),
     domainKeyRotated: () => void rewrapJob?.runNow(),

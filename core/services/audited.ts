@@ -25,9 +25,10 @@ export function toKmsError(e: unknown): KmsError {
 }
 
 function eventOf(deps: ServiceDeps, s: AuditSubject, draft: AuditDraft, error: KmsError | null): AuditEvent {
+  const time = deps.clock.now();
   return {
-    id: deps.newId(),
-    time: deps.clock.now(),
+    id: deps.newEventId(time),
+    time,
     requestId: s.requestId,
     operation: s.operation,
     keyArn: draft.keyArn,

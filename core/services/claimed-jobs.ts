@@ -23,9 +23,10 @@ export async function drainClaims<T>(deps: ServiceDeps, job: ClaimedJob<T>): Pro
       const item = await job.claim(repos, deps.clock.now());
       if (item === null) return false;
       const key = await job.handle(repos, item);
+      const time = deps.clock.now();
       await repos.audit.append({
-        id: deps.newId(),
-        time: deps.clock.now(),
+        id: deps.newEventId(time),
+        time,
         requestId: deps.newId(),
         operation: job.operation,
         keyArn: keyArn({ region: deps.region, accountId: key.accountId }, key.id),

@@ -13,6 +13,8 @@ export interface ServiceDeps {
   region: string;
   /** New ids (UUID v4); injectable for tests. */
   newId: () => string;
+  /** An audit event's id, from the event's time (UUID v7: core/event-id.ts); injectable for tests. */
+  newEventId: (time: Date) => string;
   /** The default account, whose `admin` is the system administrator (may call CofferIdentity.CreateAccount). */
   systemAccountId?: string;
   /** Told after an access key's status changed or it was deleted, so a credential cache forgets it at once. */

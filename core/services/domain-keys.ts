@@ -57,8 +57,9 @@ export async function rotateDueDomainKey(deps: ServiceDeps, dk: DomainKeys, peri
   const now = deps.clock.now();
   if (active?.state !== 'ACTIVE' || active.createdAt === null || now.getTime() - active.createdAt.getTime() < periodDays * DAY_MS) return false;
   await dk.rotate();
+  const time = deps.clock.now();
   await deps.uow.repos.audit.append({
-    id: deps.newId(), time: deps.clock.now(), requestId: deps.newId(), operation: 'RotateDomainKey', keyArn: null, callerArn: null,
+    id: deps.newEventId(time), time, requestId: deps.newId(), operation: 'RotateDomainKey', keyArn: null, callerArn: null,
     accessKeyId: null, sourceIp: null, userAgent: 'coffer-domain-key-job', outcome: 'Success', errorCode: null, encryptionContextKeys: [],
   });
   return true;

@@ -143,6 +143,11 @@ describe('audit trail end to end', () => {
     expect(events[0]).toMatchObject({ EventName: 'Encrypt', EventSource: 'kms.amazonaws.com', ReadOnly: 'true', Username: 'admin', Resources: [{ ResourceType: 'AWS::KMS::Key', ResourceName: key.Arn }] });
     const record = JSON.parse(events[0]!.CloudTrailEvent as string) as Record<string, unknown>;
     expect(record).toMatchObject({ eventID: events[0]!.EventId, eventName: 'Encrypt', requestParameters: { keyId: key.KeyId, encryptionContext: { purpose: '***' } } });
+    // Event ids are UUID v7 (core/event-id.ts): they begin with the event's time in milliseconds.
+    const id = events[0]!.EventId as string;
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const idMs = parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+    expect(idMs - (idMs % 1000)).toBe(Date.parse(record.eventTime as string)); // eventTime has whole seconds
     expect(JSON.stringify(first.body)).not.toContain('ctx-canary-7781');
     const second = await call(s.url, 'CofferAudit.LookupEvents', { LookupAttributes: attrs, MaxResults: 2, NextToken: first.body.NextToken });
     expect(second.body.Events).toHaveLength(1);

@@ -1,12 +1,13 @@
 // Audit test helpers: services over a fresh Postgres database and a SoftHSM token, events appended through the
 // real runner, the `coffer audit` CLI run in-process, and signed calls to CofferAudit.* operations.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { ownerOnlyAuthorizer } from '../../core/authorization.js';
+import { eventIdsFrom } from '../../core/event-id.js';
 import { systemClock, type Clock } from '../../core/ports.js';
 import { audited, auditedRead } from '../../core/services/audited.js';
 import type { RequestContext, ServiceDeps } from '../../core/services/context.js';
@@ -23,7 +24,7 @@ export async function openTestToken(): Promise<Pkcs11Hsm> {
 
 export async function servicesOver(url: string, hsm: Pkcs11Hsm, clock: Clock = systemClock, tuning: UnitOfWorkTuning = {}): Promise<ServiceDeps & { uow: DrizzleUnitOfWork }> {
   const uow = await DrizzleUnitOfWork.open({ url }, tuning);
-  return { uow, hsm, clock, authorizer: ownerOnlyAuthorizer, region: REGION, newId: randomUUID };
+  return { uow, hsm, clock, authorizer: ownerOnlyAuthorizer, region: REGION, newId: randomUUID, newEventId: eventIdsFrom(randomBytes) };
 }
 
 export function adminContext(operation = 'ListKeys'): RequestContext {

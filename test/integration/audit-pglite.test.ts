@@ -8,8 +8,9 @@ import { GENESIS_HASH } from '../../core/audit-chain.js';
 import { verifyChain } from '../../sdk/audit/verify.js';
 import { appendEvents } from '../helpers/audit.js';
 import { ownerOnlyAuthorizer } from '../../core/authorization.js';
+import { eventIdsFrom } from '../../core/event-id.js';
 import { systemClock, type Hsm } from '../../core/ports.js';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
 describe('audit on PGlite', () => {
   it('chains events, verifies, and refuses UPDATE and DELETE of audit rows', async () => {
@@ -17,7 +18,7 @@ describe('audit on PGlite', () => {
     await migrate(database);
     const uow = new DrizzleUnitOfWork(database);
     try {
-      await appendEvents({ uow, hsm: {} as Hsm, clock: systemClock, authorizer: ownerOnlyAuthorizer, region: 'us-east-1', newId: randomUUID }, 5, 3);
+      await appendEvents({ uow, hsm: {} as Hsm, clock: systemClock, authorizer: ownerOnlyAuthorizer, region: 'us-east-1', newId: randomUUID, newEventId: eventIdsFrom(randomBytes) }, 5, 3);
       const chain = await uow.repos.audit.chain(0, 100);
       expect(chain.map((e) => e.chainSeq)).toEqual([1, 2, 3, 4, 5]);
       expect(await verifyChain(chain, [], { base: { seq: 0, hash: GENESIS_HASH } })).toMatchObject({ ok: true, events: 5 });

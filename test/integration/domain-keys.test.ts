@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventIdsFrom } from '../../core/event-id.js';
 import type { DomainKeys, DomainKeyStatus, WrappedKeyStore } from '../../core/ports.js';
 import type { ServiceDeps } from '../../core/services/context.js';
 import { rotateDueDomainKey } from '../../core/services/domain-keys.js';
@@ -328,7 +329,7 @@ describe('domain-key rotation', () => {
   it('the job rotates the domain key once the active one is COFFER_DOMAIN_KEY_ROTATION_DAYS old, and audits it', async () => {
     const uow = uows[0] as DrizzleUnitOfWork;
     let now = new Date();
-    const deps = { uow, hsm, clock: { now: () => now }, region: 'us-east-1', newId: randomUUID } as unknown as ServiceDeps;
+    const deps = { uow, hsm, clock: { now: () => now }, region: 'us-east-1', newId: randomUUID, newEventId: eventIdsFrom(randomBytes) } as unknown as ServiceDeps;
     const [active] = await admin().describe();
     expect(active!.createdAt).toBeInstanceOf(Date);
     expect(await rotateDueDomainKey(deps, admin(), 0)).toBe(false);

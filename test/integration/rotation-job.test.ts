@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownerOnlyAuthorizer } from '../../core/authorization.js';
+import { eventIdsFrom } from '../../core/event-id.js';
 import type { Caller } from '../../core/model.js';
 import type { RequestContext, ServiceDeps } from '../../core/services/context.js';
 import { createKey } from '../../core/services/create-key.js';
@@ -28,7 +29,7 @@ let now = new Date();
 const caller: Caller = { arn: 'arn:aws:iam::111122223333:user/t', accountId: '111122223333', userName: 't', accessKeyId: 'AKIATEST' };
 const ctx = (): RequestContext => ({ requestId: randomUUID(), operation: 'Test', caller, sourceIp: null, userAgent: null, audit: { recorded: false } });
 const depsOf = (uow: DrizzleUnitOfWork): ServiceDeps => ({
-  uow, hsm, clock: { now: () => now }, authorizer: ownerOnlyAuthorizer, region: 'us-east-1', newId: randomUUID,
+  uow, hsm, clock: { now: () => now }, authorizer: ownerOnlyAuthorizer, region: 'us-east-1', newId: randomUUID, newEventId: eventIdsFrom(randomBytes),
 });
 
 beforeAll(async () => {
