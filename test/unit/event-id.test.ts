@@ -39,6 +39,22 @@ describe('uuidV7', () => {
 });
 
 describe('eventIdsFrom', () => {
+  it('gives each id its own random bytes, drawn for many ids at once', () => {
+    const draws: number[] = [];
+    let counter = 0;
+    // A source whose every byte differs from the last, so two ids sharing bytes would show.
+    const source = (n: number) => {
+      draws.push(n);
+      return Uint8Array.from({ length: n }, () => counter++ & 0xff);
+    };
+    const next = eventIdsFrom(source);
+    const ids = Array.from({ length: 300 }, () => next(new Date(0)));
+    expect(draws).toEqual([UUID_V7_RANDOM_BYTES * 128, UUID_V7_RANDOM_BYTES * 128, UUID_V7_RANDOM_BYTES * 128]);
+    expect(ids[0]).toBe('00000000-0000-7001-8203-040506070809');
+    expect(ids[1]).toBe('00000000-0000-7a0b-8c0d-0e0f10111213');
+    expect(ids[128]).toBe(uuidV7(0, Uint8Array.from({ length: 10 }, (_, i) => (1280 + i) & 0xff)));
+  });
+
   it("takes the event's time and fresh random bytes for each id", () => {
     const next = eventIdsFrom(randomBytes);
     const time = new Date(Date.UTC(2026, 11, 1, 9, 30));
