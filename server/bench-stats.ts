@@ -19,6 +19,20 @@ const gc = { count: 0, totalMs: 0, maxMs: 0, maxKind: 0, since: performance.now(
 /** Turns over 10 ms since the last snapshot, [ms since it, length ms], seen by a 1-ms timer's lateness: when they came. */
 const turns = { last: performance.now(), long: [] as number[][] };
 
+/** How many long turns or pauses a phase keeps at most (a turn over 10 ms comes at most 100 times a second). */
+const KEEP = 10_000;
+/** How many of them a snapshot lists: the longest, in the order they came. */
+const LIST = 20;
+
+/**
+ * The LIST longest of `items` ([ms since the snapshot, length ms, ...]), in time order. Before the tenth session the
+ * first 20 were kept, which under load were all in a phase's first 2 s of warm-up, so the histogram's max (a later
+ * turn) was missing from the list and the two disagreed.
+ */
+function longest(items: number[][]): number[][] {
+  return [...items].sort((a, b) => (b[1] as number) - (a[1] as number)).slice(0, LIST).sort((a, b) => (a[0] as number) - (b[0] as number));
+}
+
 function snapshot(h: ReturnType<typeof monitorEventLoopDelay>): Record<string, number | number[][]> {
   const out = {
     p50Ms: ms(h.percentile(50)),
@@ -31,10 +45,12 @@ function snapshot(h: ReturnType<typeof monitorEventLoopDelay>): Record<string, n
     gcMaxMs: Math.round(gc.maxMs * 100) / 100,
     /** perf_hooks' NODE_PERFORMANCE_GC_* of the longest: 1 minor, 2 major, 4 incremental, 8 weak callbacks. */
     gcMaxKind: gc.maxKind,
-    /** Pauses over 10 ms: [ms since the last snapshot, duration ms, kind]. */
-    gcLong: gc.long,
-    /** Turns over 10 ms: [ms since the last snapshot, length ms]. */
-    longTurns: turns.long,
+    /** Pauses over 10 ms (the LIST longest): [ms since the last snapshot, duration ms, kind]. */
+    gcLong: longest(gc.long),
+    gcLongCount: gc.long.length,
+    /** Turns over 10 ms (the LIST longest): [ms since the last snapshot, length ms]. */
+    longTurns: longest(turns.long),
+    longTurnCount: turns.long.length,
   };
   Object.assign(gc, { count: 0, totalMs: 0, maxMs: 0, maxKind: 0, since: performance.now(), long: [] });
   turns.long = [];
@@ -49,7 +65,7 @@ export function startBenchStats(env: NodeJS.ProcessEnv, log: Logger): () => void
   setInterval(() => {
     const now = performance.now();
     const late = now - turns.last - RESOLUTION_MS;
-    if (late > 10 && turns.long.length < 20) turns.long.push([Math.round(turns.last - gc.since), Math.round(late)]);
+    if (late > 10 && turns.long.length < KEEP) turns.long.push([Math.round(turns.last - gc.since), Math.round(late)]);
     turns.last = now;
   }, RESOLUTION_MS).unref();
   new PerformanceObserver((list) => {
@@ -57,7 +73,7 @@ export function startBenchStats(env: NodeJS.ProcessEnv, log: Logger): () => void
       const kind = (e as { detail?: { kind?: number } }).detail?.kind ?? 0;
       gc.count += 1;
       gc.totalMs += e.duration;
-      if (e.duration > 10 && gc.long.length < 20) gc.long.push([Math.round(e.startTime - gc.since), Math.round(e.duration), kind]);
+      if (e.duration > 10 && gc.long.length < KEEP) gc.long.push([Math.round(e.startTime - gc.since), Math.round(e.duration), kind]);
       if (e.duration > gc.maxMs) {
         gc.maxMs = e.duration;
         gc.maxKind = kind;

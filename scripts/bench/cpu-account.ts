@@ -10,7 +10,11 @@ export interface AccountSpec {
 }
 
 /** CPU milliseconds per group over the measured window, and the machine's busy and total milliseconds. */
-export type CpuAccount = Record<'server' | 'serverMainThreads' | 'loadgen' | 'postgresBench' | 'postgresOther' | 'machineBusy' | 'machineTotal' | 'machineSteal', number>;
+export type CpuAccount = Record<'server' | 'serverMainThreads' | 'loadgen' | 'postgresBench' | 'postgresOther' | 'machineBusy' | 'machineTotal' | 'machineSteal', number> & {
+  /** Each serving process's event loop (a main thread that ran ≥ 5% of the window): ms it ran, ms it waited for a CPU. */
+  loops: { runMs: number; waitMs: number }[];
+  windowMs: number;
+};
 
 const TICK_MS = 10;
 
@@ -73,9 +77,24 @@ function mainThreadTicks(pid: number): number {
   }
 }
 
+/**
+ * A main thread's scheduler statistics (/proc/<pid>/task/<pid>/schedstat): ns on a CPU, ns runnable but waiting for
+ * one (the run queue), timeslices. A loop turn the load generator sees as long may be a turn that waited there.
+ */
+function mainThreadSchedstat(pid: number): { runNs: number; waitNs: number } {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return { runNs: run ?? 0, waitNs: wait ?? 0 };
+  } catch {
+    return { runNs: 0, waitNs: 0 };
+  }
+}
+
 export interface Snapshot {
   server: number;
   serverMain: number;
+  serverSched: Map<number, { runNs: number; waitNs: number }>;
+  wallMs: number;
   loadgenMs: number;
   pg: ReturnType<typeof postgresTicks>;
   machine: ReturnType<typeof machine>;
@@ -86,6 +105,8 @@ export function snapshot(spec: AccountSpec): Snapshot {
   return {
     server: processTree(spec.serverPid).reduce((a, p) => a + ticksOf(p), 0),
     serverMain: processTree(spec.serverPid).reduce((a, p) => a + mainThreadTicks(p), 0),
+    serverSched: new Map(processTree(spec.serverPid).map((p) => [p, mainThreadSchedstat(p)])),
+    wallMs: performance.now(),
     loadgenMs: (u.user + u.system) / 1000,
     pg: postgresTicks(spec.database),
     machine: machine(),
@@ -99,7 +120,15 @@ function mapDelta(a: Map<number, number>, b: Map<number, number>): number {
 }
 
 export function account(a: Snapshot, b: Snapshot): CpuAccount {
+  const windowMs = b.wallMs - a.wallMs;
+  const loops = [...b.serverSched].flatMap(([pid, after]) => {
+    const before = a.serverSched.get(pid) ?? { runNs: 0, waitNs: 0 };
+    const runMs = (after.runNs - before.runNs) / 1e6;
+    return runMs >= windowMs * 0.05 ? [{ runMs, waitMs: (after.waitNs - before.waitNs) / 1e6 }] : [];
+  });
   return {
+    loops,
+    windowMs,
     server: (b.server - a.server) * TICK_MS,
     serverMainThreads: (b.serverMain - a.serverMain) * TICK_MS,
     loadgen: b.loadgenMs - a.loadgenMs,
@@ -118,6 +147,12 @@ export function describeAccount(c: CpuAccount, requests: number): string {
   return (
     `CPU ms/req: server ${per(c.server)} (main thread ${per(c.serverMainThreads)}), loadgen ${per(c.loadgen)}, postgres (bench db) ${per(c.postgresBench)}, ` +
     `postgres (background + other dbs) ${per(c.postgresOther)}, sum ${per(ours)}; machine busy ${per(c.machineBusy)} ` +
-    `(${((c.machineBusy / c.machineTotal) * 100).toFixed(0)}% of all cores; not ours: ${per(c.machineBusy - ours)}, of which stolen by the hypervisor ${per(c.machineSteal)})`
+    `(${((c.machineBusy / c.machineTotal) * 100).toFixed(0)}% of all cores; not ours: ${per(c.machineBusy - ours)}, of which stolen by the hypervisor ${per(c.machineSteal)})` +
+    ((c.loops ?? []).length > 0 ? `; event loops ran ${loopShare(c, 'runMs')} and waited for a CPU ${loopShare(c, 'waitMs')} of the window` : '')
   );
+}
+
+/** Each event loop's share of the window, e.g. "54%/55%". */
+function loopShare(c: CpuAccount, field: 'runMs' | 'waitMs'): string {
+  return c.loops.map((l) => `${((l[field] / c.windowMs) * 100).toFixed(0)}%`).join('/');
 }
