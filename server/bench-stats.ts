@@ -5,6 +5,7 @@
 // included: with a 10 ms resolution an idle loop reads p50 10.2 ms and a single 15 ms block reads 24.9 ms (measured
 // on node 20). Sampled every millisecond, a reading is the longest turn plus at most 1 ms, so that is used here;
 // tables before 2026-11-30 12:00 were sampled every 10 ms and overstate the delay by up to 10 ms.
+import { openSync, readSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { Logger } from './log.js';
 
@@ -16,8 +17,26 @@ const ms = (ns: number) => Math.round(ns / 1e4) / 100;
 /** Garbage-collection pauses since the last snapshot: a long loop turn is often one of them. */
 const gc = { count: 0, totalMs: 0, maxMs: 0, maxKind: 0, since: performance.now(), long: [] as number[][] };
 
-/** Turns over 10 ms since the last snapshot, [ms since it, length ms], seen by a 1-ms timer's lateness: when they came. */
+/**
+ * Turns over 10 ms since the last snapshot, [ms since it, length ms, ms on a CPU, ms waiting for one], seen by a 1-ms
+ * timer's lateness: when they came, and (Linux) whether the main thread ran or sat in the run queue meanwhile.
+ */
 const turns = { last: performance.now(), long: [] as number[][] };
+
+/** The main thread's ns on a CPU and waiting for one (/proc/thread-self/schedstat), or null without /proc. */
+function schedstatReader(): (() => [number, number]) | null {
+  let fd: number;
+  try {
+    fd = openSync('/proc/thread-self/schedstat', 'r'); // resolved now, on the main thread
+  } catch {
+    return null;
+  }
+  const buf = Buffer.alloc(64);
+  return () => {
+    const [run, wait] = buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0)).split(' ').map(Number);
+    return [run ?? 0, wait ?? 0];
+  };
+}
 
 /** How many long turns or pauses a phase keeps at most (a turn over 10 ms comes at most 100 times a second). */
 const KEEP = 10_000;
@@ -48,7 +67,7 @@ function snapshot(h: ReturnType<typeof monitorEventLoopDelay>): Record<string, n
     /** Pauses over 10 ms (the LIST longest): [ms since the last snapshot, duration ms, kind]. */
     gcLong: longest(gc.long),
     gcLongCount: gc.long.length,
-    /** Turns over 10 ms (the LIST longest): [ms since the last snapshot, length ms]. */
+    /** Turns over 10 ms (the LIST longest): [ms since the last snapshot, length ms, ms it ran, ms it waited for a CPU]. */
     longTurns: longest(turns.long),
     longTurnCount: turns.long.length,
   };
@@ -62,10 +81,16 @@ export function startBenchStats(env: NodeJS.ProcessEnv, log: Logger): () => void
   if (env.COFFER_BENCH_STATS !== '1') return () => {};
   const h = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   h.enable();
+  const sched = schedstatReader();
+  let [ran, waited] = sched?.() ?? [0, 0];
   setInterval(() => {
     const now = performance.now();
     const late = now - turns.last - RESOLUTION_MS;
-    if (late > 10 && turns.long.length < KEEP) turns.long.push([Math.round(turns.last - gc.since), Math.round(late)]);
+    const [run, wait] = sched?.() ?? [0, 0];
+    if (late > 10 && turns.long.length < KEEP) {
+      turns.long.push([Math.round(turns.last - gc.since), Math.round(late), Math.round((run - ran) / 1e6), Math.round((wait - waited) / 1e6)]);
+    }
+    [ran, waited] = [run, wait];
     turns.last = now;
   }, RESOLUTION_MS).unref();
   new PerformanceObserver((list) => {
