@@ -33,8 +33,12 @@ function schedstatReader(): (() => [number, number]) | null {
   }
   const buf = Buffer.alloc(64);
   return () => {
-    const [run, wait] = buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0)).split(' ').map(Number);
-    return [run ?? 0, wait ?? 0];
+    try {
+      const [run, wait] = buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0)).split(' ').map(Number);
+      return [run ?? 0, wait ?? 0];
+    } catch {
+      return [0, 0]; // statistics only: never a reason to stop the server
+    }
   };
 }
 
