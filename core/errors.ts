@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   MalformedPolicyDocumentException: { fault: 'client', retryable: false },
   MissingAuthenticationTokenException: { fault: 'client', retryable: false },
   NotFoundException: { fault: 'client', retryable: false },
+  CustomKeyStoreNotFoundException: { fault: 'client', retryable: false },
   RequestEntityTooLargeException: { fault: 'client', retryable: false },
   SerializationException: { fault: 'client', retryable: false },
   TagException: { fault: 'client', retryable: false },

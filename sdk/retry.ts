@@ -15,7 +15,7 @@ export interface RetryOptions {
  * hands out a fresh wrapping key and token, and the caller uses the pair it receives; the unused pair expires unused).
  */
 const SAFE = new Set([
-  'DescribeKey', 'GetKeyLastUsage', 'ListKeys', 'ListAliases', 'ListResourceTags', 'ListGrants', 'ListRetirableGrants', 'ListKeyPolicies',
+  'DescribeKey', 'GetKeyLastUsage', 'ListKeys', 'ListAliases', 'ListResourceTags', 'DescribeCustomKeyStores', 'ListGrants', 'ListRetirableGrants', 'ListKeyPolicies',
   'GetKeyPolicy', 'GetKeyRotationStatus', 'GetPublicKey', 'ListKeyRotations', 'GetParametersForImport',
   'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateDataKeyPair',
   'GenerateDataKeyPairWithoutPlaintext', 'GenerateRandom', 'GenerateMac', 'VerifyMac', 'Sign', 'Verify', 'DeriveSharedSecret',

@@ -98,6 +98,7 @@ export const kmsRequests = {
   TagResource: z.object({ KeyId: keyIdMember, Tags: z.array(tag) }),
   UntagResource: z.object({ KeyId: keyIdMember, TagKeys: z.array(str(1, 128)) }),
   ListResourceTags: z.object({ KeyId: keyIdMember, Limit: limit(50), Marker: marker }),
+  DescribeCustomKeyStores: z.object({ CustomKeyStoreId: str(1, 64).optional(), CustomKeyStoreName: str(1, 256).optional(), Limit: limit(1000), Marker: marker }),
 } as const;
 
 export type KmsOperation = keyof typeof kmsRequests;

@@ -66,6 +66,8 @@ export interface KmsResponses {
   TagResource: Empty;
   UntagResource: Empty;
   ListResourceTags: Paged & { Tags?: Tag[] };
+  /** Always empty: every key lives in the HSM the server is configured with (no custom key stores). */
+  DescribeCustomKeyStores: Paged & { CustomKeyStores?: never[] };
 }
 
 // A compile error here when the contract gains an operation without a response shape.

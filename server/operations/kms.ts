@@ -8,6 +8,7 @@ import {
   cancelKeyDeletion, describeKey, disableKey, enableKey, listKeys, scheduleKeyDeletion, updateKeyDescription,
 } from '../../core/services/key-lifecycle.js';
 import { createAlias, deleteAlias, listAliases, updateAlias } from '../../core/services/aliases.js';
+import { describeCustomKeyStores } from '../../core/services/custom-key-stores.js';
 import { listResourceTags, tagResource, untagResource } from '../../core/services/tags.js';
 import { getKeyLastUsage } from '../../core/services/key-usage.js';
 import type { KmsOperation, KmsRequest } from '../../sdk/contract/kms.js';
@@ -112,4 +113,5 @@ export const kmsHandlers: KmsHandlers = {
   TagResource: async (d, c, i) => (await tagResource(d, c, i.KeyId, i.Tags), {}),
   UntagResource: async (d, c, i) => (await untagResource(d, c, i.KeyId, i.TagKeys), {}),
   ListResourceTags: async (d, c, i) => paged(await listResourceTags(d, c, i.KeyId, i.Limit ?? 50, i.Marker ?? null), 'Tags', (t) => t),
+  DescribeCustomKeyStores: async (d, c, i) => ({ CustomKeyStores: await describeCustomKeyStores(d, c, i), Truncated: false }),
 };

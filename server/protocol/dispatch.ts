@@ -35,7 +35,7 @@ export interface DispatchDeps {
 /** AWS KMS operations Coffer does not serve, and why: named as such rather than as unknown operations. */
 const NOT_OFFERED: Readonly<Record<string, string>> = {
   ...Object.fromEntries(
-    ['CreateCustomKeyStore', 'ConnectCustomKeyStore', 'DeleteCustomKeyStore', 'DescribeCustomKeyStores', 'DisconnectCustomKeyStore', 'UpdateCustomKeyStore']
+    ['CreateCustomKeyStore', 'ConnectCustomKeyStore', 'DeleteCustomKeyStore', 'DisconnectCustomKeyStore', 'UpdateCustomKeyStore']
       .map((op) => [op, 'custom key stores are not offered: every key lives in the HSM this server is configured with']),
   ),
   ReplicateKey: 'multi-Region keys are not offered',

@@ -28,6 +28,7 @@ export const HTTP_STATUS = {
   MalformedPolicyDocumentException: 400,
   MissingAuthenticationTokenException: 400,
   NotFoundException: 400,
+  CustomKeyStoreNotFoundException: 400,
   RequestEntityTooLargeException: 413,
   SerializationException: 400,
   TagException: 400,

@@ -8,6 +8,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { CreateKeyCommand, DescribeCustomKeyStoresCommand, EncryptCommand, ReplicateKeyCommand } from '@aws-sdk/client-kms';
 import postgres from 'postgres';
 import { createTestDatabase } from '../helpers/database.js';
+import { newUser, ok } from '../helpers/identity.js';
 import { ADMIN, failure, REGION, ROOT, serverPerFile, startCoffer } from '../helpers/server.js';
 
 const ctx = serverPerFile();
@@ -105,9 +106,32 @@ describe('malformed requests', () => {
     expect(r.body).toEqual({ __type: 'UnsupportedOperationException', message: expect.stringContaining('custom key stores are not offered') });
     const replicate = await failure(ctx.kms.send(new ReplicateKeyCommand({ KeyId: '11111111-2222-3333-4444-555555555555', ReplicaRegion: 'eu-west-1' })));
     expect(replicate).toMatchObject({ name: 'UnsupportedOperationException', message: expect.stringContaining('multi-Region') });
-    expect((await failure(ctx.kms.send(new DescribeCustomKeyStoresCommand({})))).name).toBe('UnsupportedOperationException');
     // Not a KMS target: still unknown.
     expect((await raw({ target: 'CofferAdmin.ReplicateKey' })).body.__type).toBe('UnknownOperationException');
+  });
+
+  it('DescribeCustomKeyStores lists none (every key is in the configured HSM), refuses a named store and any marker as AWS does, and is authorized and audited', async () => {
+    const all = await ctx.kms.send(new DescribeCustomKeyStoresCommand({}));
+    expect(all.CustomKeyStores).toEqual([]);
+    expect(all.Truncated).toBe(false);
+    const notFound = 'The request was rejected because AWS KMS cannot find a custom key store with the specified key store name or ID.';
+    for (const filter of [{ CustomKeyStoreId: 'cks-1234567890abcdef0' }, { CustomKeyStoreName: 'ExampleKeyStore' }]) {
+      expect(await failure(ctx.kms.send(new DescribeCustomKeyStoresCommand(filter)))).toEqual({ name: 'CustomKeyStoreNotFoundException', message: notFound, status: 400 });
+    }
+    expect((await failure(ctx.kms.send(new DescribeCustomKeyStoresCommand({ Marker: 'x' })))).name).toBe('InvalidMarkerException');
+    expect((await failure(ctx.kms.send(new DescribeCustomKeyStoresCommand({ Limit: 0 })))).name).toBe('ValidationException');
+    // A user whose policy allows kms:DescribeCustomKeyStores gets the list; one without it is refused.
+    const allowed = await newUser(ctx.server.url, ADMIN, 'cks-reader');
+    await ok(ctx.server.url, ADMIN, 'PutUserPolicy', {
+      UserName: 'cks-reader', PolicyName: 'read',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:DescribeCustomKeyStores', Resource: '*' }] }),
+    });
+    expect((await ctx.server.client(allowed).send(new DescribeCustomKeyStoresCommand({}))).CustomKeyStores).toEqual([]);
+    const denied = await newUser(ctx.server.url, ADMIN, 'cks-nobody');
+    expect((await failure(ctx.server.client(denied).send(new DescribeCustomKeyStoresCommand({})))).name).toBe('AccessDeniedException');
+    const audit = await raw({ target: 'CofferAudit.LookupEvents', body: JSON.stringify({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'DescribeCustomKeyStores' }] }) });
+    const outcomes = (audit.body.Events as { CloudTrailEvent: string }[]).map((e) => (JSON.parse(e.CloudTrailEvent) as { errorCode?: string }).errorCode ?? 'ok');
+    expect(new Set(outcomes)).toEqual(new Set(['ok', 'CustomKeyStoreNotFoundException', 'InvalidMarkerException', 'ValidationException', 'AccessDeniedException']));
   });
 
   it('malformed JSON gets SerializationException; a wrong member type too', async () => {

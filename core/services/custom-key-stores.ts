@@ -1,0 +1,30 @@
+// DescribeCustomKeyStores. Coffer has no custom key stores (every key lives in the HSM the server is configured with,
+// and CreateCustomKeyStore is refused), so every account has none: the list is empty, as AWS answers an account
+// without any, and a store named by id or name is not found. Inventory and audit tools call this on every account.
+import { KmsError } from '../errors.js';
+import { auditedRead } from './audited.js';
+import { authorize, type RequestContext, type ServiceDeps } from './context.js';
+
+/** AWS's message for CustomKeyStoreNotFoundException (its API reference). */
+export const CUSTOM_KEY_STORE_NOT_FOUND = 'The request was rejected because AWS KMS cannot find a custom key store with the specified key store name or ID.';
+
+export interface CustomKeyStoreFilter {
+  CustomKeyStoreId?: string;
+  CustomKeyStoreName?: string;
+  Marker?: string;
+}
+
+/**
+ * The account's custom key stores: none. Refuses a named store as AWS refuses one that does not exist, and any
+ * Marker, since no page of this list ever hands one out.
+ */
+export async function describeCustomKeyStores(deps: ServiceDeps, ctx: RequestContext, filter: CustomKeyStoreFilter): Promise<never[]> {
+  return auditedRead(deps, ctx, async (repos) => {
+    await authorize(deps, repos, ctx, 'kms:DescribeCustomKeyStores', null);
+    if (filter.CustomKeyStoreId !== undefined || filter.CustomKeyStoreName !== undefined) {
+      throw new KmsError('CustomKeyStoreNotFoundException', CUSTOM_KEY_STORE_NOT_FOUND);
+    }
+    if (filter.Marker !== undefined) throw new KmsError('InvalidMarkerException', 'The marker is not valid.');
+    return [];
+  });
+}
