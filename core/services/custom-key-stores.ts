@@ -1,7 +1,7 @@
 // DescribeCustomKeyStores. Coffer has no custom key stores (every key lives in the HSM the server is configured with,
 // and CreateCustomKeyStore is refused), so every account has none: the list is empty, as AWS answers an account
 // without any, and a store named by id or name is not found. Inventory and audit tools call this on every account.
-import { KmsError } from '../errors.js';
+import { INVALID_MARKER_MESSAGE, needs } from '../errors.js';
 import { auditedRead } from './audited.js';
 import { authorize, type RequestContext, type ServiceDeps } from './context.js';
 
@@ -21,10 +21,8 @@ export interface CustomKeyStoreFilter {
 export async function describeCustomKeyStores(deps: ServiceDeps, ctx: RequestContext, filter: CustomKeyStoreFilter): Promise<never[]> {
   return auditedRead(deps, ctx, async (repos) => {
     await authorize(deps, repos, ctx, 'kms:DescribeCustomKeyStores', null);
-    if (filter.CustomKeyStoreId !== undefined || filter.CustomKeyStoreName !== undefined) {
-      throw new KmsError('CustomKeyStoreNotFoundException', CUSTOM_KEY_STORE_NOT_FOUND);
-    }
-    if (filter.Marker !== undefined) throw new KmsError('InvalidMarkerException', 'The marker is not valid.');
+    needs(filter.CustomKeyStoreId === undefined && filter.CustomKeyStoreName === undefined, 'CustomKeyStoreNotFoundException', CUSTOM_KEY_STORE_NOT_FOUND);
+    needs(filter.Marker === undefined, 'InvalidMarkerException', INVALID_MARKER_MESSAGE);
     return [];
   });
 }
