@@ -2,6 +2,7 @@
 // and CreateCustomKeyStore is refused), so every account has none: the list is empty, as AWS answers an account
 // without any, and a store named by id or name is not found. Inventory and audit tools call this on every account.
 import { INVALID_MARKER_MESSAGE, needs } from '../errors.js';
+import type { Page } from '../model.js';
 import { auditedRead } from './audited.js';
 import { authorize, type RequestContext, type ServiceDeps } from './context.js';
 
@@ -18,11 +19,11 @@ export interface CustomKeyStoreFilter {
  * The account's custom key stores: none. Refuses a named store as AWS refuses one that does not exist, and any
  * Marker, since no page of this list ever hands one out.
  */
-export async function describeCustomKeyStores(deps: ServiceDeps, ctx: RequestContext, filter: CustomKeyStoreFilter): Promise<never[]> {
+export async function describeCustomKeyStores(deps: ServiceDeps, ctx: RequestContext, filter: CustomKeyStoreFilter): Promise<Page<never>> {
   return auditedRead(deps, ctx, async (repos) => {
     await authorize(deps, repos, ctx, 'kms:DescribeCustomKeyStores', null);
     needs(filter.CustomKeyStoreId === undefined && filter.CustomKeyStoreName === undefined, 'CustomKeyStoreNotFoundException', CUSTOM_KEY_STORE_NOT_FOUND);
     needs(filter.Marker === undefined, 'InvalidMarkerException', INVALID_MARKER_MESSAGE);
-    return [];
+    return { items: [], next: null };
   });
 }

@@ -113,5 +113,5 @@ export const kmsHandlers: KmsHandlers = {
   TagResource: async (d, c, i) => (await tagResource(d, c, i.KeyId, i.Tags), {}),
   UntagResource: async (d, c, i) => (await untagResource(d, c, i.KeyId, i.TagKeys), {}),
   ListResourceTags: async (d, c, i) => paged(await listResourceTags(d, c, i.KeyId, i.Limit ?? 50, i.Marker ?? null), 'Tags', (t) => t),
-  DescribeCustomKeyStores: async (d, c, i) => ({ CustomKeyStores: await describeCustomKeyStores(d, c, i), Truncated: false }),
+  DescribeCustomKeyStores: async (d, c, i) => paged(await describeCustomKeyStores(d, c, i), 'CustomKeyStores', (s) => s),
 };
