@@ -1,7 +1,7 @@
 // End-to-end: the wire protocol's refusals (authentication, malformed bodies, unknown operations), health,
 // configuration errors, and the audit rows every request leaves.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -198,18 +198,22 @@ describe('health', () => {
 });
 
 describe('configuration', () => {
-  it('refuses to start with one message per bad value, and never prints a PIN', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'server', 'main.ts')], {
-      cwd: ROOT,
-      env: {
+  // Run asynchronously: a spawnSync here blocked this process's event loop for the child's whole start (over 5 s on
+  // a loaded CI machine), the server meanwhile closed the AWS SDK client's idle pooled socket, and the next test's
+  // first call went out on that dead socket ("socket hang up").
+  it('refuses to start with one message per bad value, and never prints a PIN', async () => {
+    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const env = {
         PATH: process.env.PATH,
         COFFER_PORT: 'abc',
         COFFER_ACCOUNT_ID: '12',
         COFFER_PKCS11_MODULE: '/nonexistent.so',
         COFFER_PKCS11_PIN: 'pin-canary-93847',
         COFFER_ADMIN_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-      },
-      encoding: 'utf8',
+      };
+      const child = execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'server', 'main.ts')], { cwd: ROOT, env, encoding: 'utf8' }, (_e, stdout, stderr) =>
+        resolve({ status: child.exitCode, stdout, stderr }),
+      );
     });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('COFFER_PORT');
