@@ -40,6 +40,7 @@ const schema = z.object({
   COFFER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   COFFER_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(600).default(30),
   COFFER_HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(600).default(10),
+  COFFER_KEEP_ALIVE_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(65),
   COFFER_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(30),
   COFFER_FIPS_MODE: z.enum(['0', '1', 'true', 'false', '']).optional(),
   COFFER_QUOTA_SYMMETRIC_RPS: z.coerce.number().min(0).default(DEFAULT_QUOTAS.symmetric),
@@ -101,6 +102,11 @@ export interface Config {
   /** A request must arrive whole (headers and body) within this; its headers within headersTimeoutMs. */
   requestTimeoutMs: number;
   headersTimeoutMs: number;
+  /**
+   * How long an idle keep-alive connection stays open. Longer than the idle timeouts of client pools (Node's 5 s,
+   * Java's 60 s), so the client is the side that closes, never reusing a socket the server is closing at that moment.
+   */
+  keepAliveTimeoutMs: number;
   /** Bound on graceful shutdown: after it the process exits 1 with whatever is still in flight. */
   shutdownTimeoutMs: number;
   /** Refuse every non-approved fallback (see docs/hsm-profiles.md). */
@@ -248,6 +254,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.COFFER_LOG_LEVEL,
     requestTimeoutMs: env.COFFER_REQUEST_TIMEOUT_SECONDS * 1000,
     headersTimeoutMs: Math.min(env.COFFER_HEADERS_TIMEOUT_SECONDS, env.COFFER_REQUEST_TIMEOUT_SECONDS) * 1000,
+    keepAliveTimeoutMs: env.COFFER_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
     shutdownTimeoutMs: env.COFFER_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     fipsMode: env.COFFER_FIPS_MODE === '1' || env.COFFER_FIPS_MODE === 'true',
     quotas: {

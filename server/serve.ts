@@ -55,6 +55,8 @@ function listen(app: ReturnType<typeof createApp>, config: Config): Promise<{ se
     const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port, serverOptions }, (info) => {
       resolve({ server, url: `http://${config.host}:${info.port}` });
     });
+    // Node's default is 5 s: a pooled client socket idle that long could be reused just as the server closed it.
+    (server as ServerType & { keepAliveTimeout: number }).keepAliveTimeout = config.keepAliveTimeoutMs;
     server.once('error', (e: NodeJS.ErrnoException) => {
       const what = e.code === 'EADDRINUSE' ? 'is already in use' : `cannot be used (${e.code ?? 'error'})`;
       reject(new Error(`${config.host}:${config.port} ${what}: set COFFER_PORT or COFFER_HOST`));

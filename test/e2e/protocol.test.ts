@@ -2,6 +2,7 @@
 // configuration errors, and the audit rows every request leaves.
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
+import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -195,6 +196,32 @@ describe('health', () => {
       await s.stop();
     }
   });
+});
+
+describe('connections', () => {
+  /** GET /healthz through the agent: the keep-alive header and whether the request went out on a pooled socket. */
+  function healthz(agent: Agent): Promise<{ keepAlive: string | string[] | undefined; reusedSocket: boolean }> {
+    return new Promise((resolve, reject) => {
+      const req = request(`${ctx.server.url}/healthz`, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ keepAlive: res.headers['keep-alive'], reusedSocket: req.reusedSocket }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it("an idle keep-alive connection outlives Node's 5-second default, so a pooled client socket is not closed under it", async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await healthz(agent);
+      expect(first).toEqual({ keepAlive: 'timeout=65', reusedSocket: false });
+      await new Promise((r) => setTimeout(r, 6000));
+      expect(await healthz(agent)).toMatchObject({ reusedSocket: true });
+    } finally {
+      agent.destroy();
+    }
+  }, 20_000);
 });
 
 describe('configuration', () => {

@@ -152,8 +152,8 @@ describe('FIPS policy', () => {
 
 describe('config', () => {
   it('reads the shutdown bound and FIPS mode, with defaults', () => {
-    expect(loadConfig({})).toMatchObject({ shutdownTimeoutMs: 30_000, fipsMode: false });
-    expect(loadConfig({ COFFER_SHUTDOWN_TIMEOUT_SECONDS: '5', COFFER_FIPS_MODE: '1' })).toMatchObject({ shutdownTimeoutMs: 5000, fipsMode: true });
+    expect(loadConfig({})).toMatchObject({ shutdownTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, fipsMode: false });
+    expect(loadConfig({ COFFER_SHUTDOWN_TIMEOUT_SECONDS: '5', COFFER_KEEP_ALIVE_TIMEOUT_SECONDS: '120', COFFER_FIPS_MODE: '1' })).toMatchObject({ shutdownTimeoutMs: 5000, keepAliveTimeoutMs: 120_000, fipsMode: true });
   });
 
   it('reads DATABASE_URL_FILE into a secret that prints as ***', () => {
