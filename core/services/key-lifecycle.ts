@@ -1,6 +1,6 @@
 // DescribeKey, ListKeys, UpdateKeyDescription, EnableKey, DisableKey, ScheduleKeyDeletion, CancelKeyDeletion.
 import type { ConditionValues } from '../authorization.js';
-import { KmsError, needs, validationError } from '../errors.js';
+import { INVALID_MARKER_MESSAGE, KmsError, needs, validationError } from '../errors.js';
 import { isKeyUuid, keyArn } from '../identifiers.js';
 import type { ImportedMaterial, Key, Page } from '../model.js';
 import { audited, auditedRead } from './audited.js';
@@ -34,7 +34,7 @@ export async function listKeys(deps: ServiceDeps, ctx: RequestContext, limit: nu
   const scope = scopeOf(deps, ctx);
   return auditedRead(deps, ctx, async (repos) => {
     await authorize(deps, repos, ctx, 'kms:ListKeys', null);
-    if (marker !== null && !isKeyUuid(marker)) throw new KmsError('InvalidMarkerException', 'The marker is not valid.');
+    if (marker !== null && !isKeyUuid(marker)) throw new KmsError('InvalidMarkerException', INVALID_MARKER_MESSAGE);
     return repos.keys.list(scope.accountId, limit, marker);
   });
 }

@@ -2,7 +2,7 @@
 import { aliasArn, keyArn, keyMaterialId, type Scope } from '../../core/identifiers.js';
 import type { Alias, ImportedMaterial, Key, Page } from '../../core/model.js';
 import { algorithmsOf } from '../../core/key-spec.js';
-import { KmsError, type ErrorCode } from '../../core/errors.js';
+import { INVALID_MARKER_MESSAGE, KmsError, type ErrorCode } from '../../core/errors.js';
 
 export const epoch = (d: Date) => d.getTime() / 1000;
 export const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
@@ -63,9 +63,9 @@ export function paged<T, R>(page: Page<T>, member: string, map: (t: T) => R): Re
 }
 
 /** How a family names its paging members: KMS (Limit, Marker, Truncated, NextMarker) or IAM (MaxItems, Marker, IsTruncated). */
-interface PageMembers { truncated: 'Truncated' | 'IsTruncated'; next: 'NextMarker' | 'Marker'; invalid: ErrorCode }
-export const KMS_PAGE: PageMembers = { truncated: 'Truncated', next: 'NextMarker', invalid: 'InvalidMarkerException' };
-export const IAM_PAGE: PageMembers = { truncated: 'IsTruncated', next: 'Marker', invalid: 'ValidationException' };
+interface PageMembers { truncated: 'Truncated' | 'IsTruncated'; next: 'NextMarker' | 'Marker'; invalid: ErrorCode; invalidMessage: string }
+export const KMS_PAGE: PageMembers = { truncated: 'Truncated', next: 'NextMarker', invalid: 'InvalidMarkerException', invalidMessage: INVALID_MARKER_MESSAGE };
+export const IAM_PAGE: PageMembers = { truncated: 'IsTruncated', next: 'Marker', invalid: 'ValidationException', invalidMessage: 'The marker is not valid.' };
 
 /**
  * Pages over a short list held in memory (grants of one key, users of one account); the marker is the index of the
@@ -75,7 +75,7 @@ export function pageOf<T>(
   items: T[], limit: number, marker: string | undefined, member: string, map: (t: T) => unknown, names: PageMembers = KMS_PAGE,
 ): Record<string, unknown> {
   const from = marker === undefined ? 0 : /^(0|[1-9]\d{0,8})$/.test(marker) ? Number(marker) : -1;
-  if (from < 0 || from > items.length) throw new KmsError(names.invalid, 'The marker is not valid.');
+  if (from < 0 || from > items.length) throw new KmsError(names.invalid, names.invalidMessage);
   const end = from + limit;
   const truncated = end < items.length;
   return { [member]: items.slice(from, end).map(map), [names.truncated]: truncated, ...(truncated ? { [names.next]: String(end) } : {}) };

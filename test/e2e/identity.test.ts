@@ -225,7 +225,7 @@ describe('a user allowed Decrypt only by a grant with an encryption-context cons
     const second = await admin.send(new ListGrantsCommand({ KeyId: keyId, Limit: 1, Marker: first.NextMarker }));
     expect(second.Truncated).toBe(false);
     expect([...first.Grants!, ...second.Grants!].map((g) => g.GrantId).sort()).toEqual([grantId, extra.GrantId].sort());
-    expect((await failure(admin.send(new ListGrantsCommand({ KeyId: keyId, Marker: 'x' })))).name).toBe('InvalidMarkerException');
+    expect(await failure(admin.send(new ListGrantsCommand({ KeyId: keyId, Marker: 'x' })))).toMatchObject({ name: 'InvalidMarkerException', message: expect.stringContaining('marker that specifies where pagination should next begin is not valid') });
     await admin.send(new RevokeGrantCommand({ KeyId: keyId, GrantId: extra.GrantId }));
   });
 
