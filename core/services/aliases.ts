@@ -1,5 +1,5 @@
 // CreateAlias, UpdateAlias, DeleteAlias, ListAliases. Names start with alias/; alias/aws/ is reserved.
-import { KmsError, needs } from '../errors.js';
+import { INVALID_MARKER_MESSAGE, KmsError, needs } from '../errors.js';
 import { ALIAS_NAME, aliasArn, keyArn, type Scope } from '../identifiers.js';
 import { assertStateAllows } from '../key-state.js';
 import type { Alias, Page } from '../model.js';
@@ -85,6 +85,9 @@ export function listAliases(
   const scope = scopeOf(deps, ctx);
   return auditedRead(deps, ctx, async (repos, draft) => {
     await authorize(deps, repos, ctx, 'kms:ListAliases', null);
+    // The marker is the last alias name of the page before: anything else was not handed out here, and read as a
+    // name it would silently skip or repeat aliases.
+    needs(marker === null || (ALIAS_NAME.test(marker) && marker.length <= 256), 'InvalidMarkerException', INVALID_MARKER_MESSAGE);
     let forKey: string | null = null;
     if (keyId !== undefined) {
       forKey = (await resolveKeyById(repos, scope, keyId)).id;

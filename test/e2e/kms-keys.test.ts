@@ -169,6 +169,8 @@ describe('aliases', () => {
     const second = await ctx.kms.send(new ListAliasesCommand({ KeyId: a.KeyId, Limit: 2, Marker: first.NextMarker }));
     expect(second.Aliases!.map((x) => x.AliasName)).toEqual(['alias/page-2']);
     expect(second.Truncated).toBe(false);
+    // A marker this server did not hand out is refused, not read as an alias name ('garbage' sorts after every alias/).
+    expect(await failure(ctx.kms.send(new ListAliasesCommand({ KeyId: a.KeyId, Marker: 'garbage' })))).toMatchObject({ name: 'InvalidMarkerException', message: expect.stringContaining('marker that specifies where pagination') });
   });
 });
 
