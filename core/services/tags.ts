@@ -1,6 +1,6 @@
 // TagResource, UntagResource, ListResourceTags, and the tag rules CreateKey shares.
 import type { ConditionValues } from '../authorization.js';
-import { KmsError, needs } from '../errors.js';
+import { INVALID_MARKER_MESSAGE, KmsError, needs } from '../errors.js';
 import { assertStateAllows } from '../key-state.js';
 import { keyArn } from '../identifiers.js';
 import type { Page, Tag } from '../model.js';
@@ -61,6 +61,19 @@ export async function untagResource(deps: ServiceDeps, ctx: RequestContext, keyI
   });
 }
 
+/**
+ * ListResourceTags' marker: the last tag key of the page before, made opaque so that a marker this server did not
+ * hand out can be told from a tag key (any short string is one) and refused as AWS does.
+ */
+const TAG_MARKER_PREFIX = 't:';
+const tagMarkerOf = (tagKey: string): string => Buffer.from(TAG_MARKER_PREFIX + tagKey, 'utf8').toString('base64url');
+function tagKeyOf(marker: string): string {
+  const text = Buffer.from(marker, 'base64url').toString('utf8');
+  const ok = text.startsWith(TAG_MARKER_PREFIX) && text.length > TAG_MARKER_PREFIX.length && tagMarkerOf(text.slice(TAG_MARKER_PREFIX.length)) === marker;
+  needs(ok, 'InvalidMarkerException', INVALID_MARKER_MESSAGE);
+  return text.slice(TAG_MARKER_PREFIX.length);
+}
+
 export async function listResourceTags(
   deps: ServiceDeps,
   ctx: RequestContext,
@@ -73,6 +86,7 @@ export async function listResourceTags(
     const key = await resolveKeyById(repos, scope, keyId);
     draft.keyArn = keyArn(scope, key.id);
     await authorize(deps, repos, ctx, 'kms:ListResourceTags', key);
-    return repos.tags.list(key.id, limit, marker);
+    const page = await repos.tags.list(key.id, limit, marker === null ? null : tagKeyOf(marker));
+    return { items: page.items, next: page.next === null ? null : tagMarkerOf(page.next) };
   });
 }

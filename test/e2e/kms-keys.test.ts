@@ -203,6 +203,21 @@ describe('tags', () => {
     expect((await ctx.kms.send(new ListResourceTagsCommand({ KeyId: md.KeyId }))).Tags).toEqual([{ TagKey: 'env', TagValue: 'prod' }]);
   });
 
+  it('pages ListResourceTags with an opaque marker and refuses one it did not hand out', async () => {
+    const tagKeys = ['a:b', 'env', 'garbage', 'team'];
+    const md = (await ctx.kms.send(new CreateKeyCommand({ Tags: tagKeys.map((TagKey) => ({ TagKey, TagValue: 'v' })) }))).KeyMetadata!;
+    const first = await ctx.kms.send(new ListResourceTagsCommand({ KeyId: md.KeyId, Limit: 3 }));
+    expect(first.Tags!.map((t) => t.TagKey)).toEqual(['a:b', 'env', 'garbage']);
+    expect(first.Truncated).toBe(true);
+    const second = await ctx.kms.send(new ListResourceTagsCommand({ KeyId: md.KeyId, Limit: 3, Marker: first.NextMarker }));
+    expect(second.Tags!.map((t) => t.TagKey)).toEqual(['team']);
+    expect(second.Truncated).toBe(false);
+    // A tag key is not a marker: read as one, 'env' would have skipped to 'garbage'.
+    for (const Marker of ['env', 'garbage', `${first.NextMarker}x`]) {
+      expect(await failure(ctx.kms.send(new ListResourceTagsCommand({ KeyId: md.KeyId, Marker })))).toMatchObject({ name: 'InvalidMarkerException', message: expect.stringContaining('marker that specifies where pagination') });
+    }
+  });
+
   it('refuses reserved tag keys and more than 50 tags', async () => {
     const md = await create();
     expect((await failure(ctx.kms.send(new TagResourceCommand({ KeyId: md.KeyId, Tags: [{ TagKey: 'aws:x', TagValue: '' }] })))).name).toBe('TagException');
