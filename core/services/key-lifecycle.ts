@@ -1,7 +1,7 @@
 // DescribeKey, ListKeys, UpdateKeyDescription, EnableKey, DisableKey, ScheduleKeyDeletion, CancelKeyDeletion.
 import type { ConditionValues } from '../authorization.js';
-import { INVALID_MARKER_MESSAGE, KmsError, needs, validationError } from '../errors.js';
-import { isKeyUuid, keyArn } from '../identifiers.js';
+import { needs, validationError } from '../errors.js';
+import { keyArn } from '../identifiers.js';
 import type { ImportedMaterial, Key, Page } from '../model.js';
 import { audited, auditedRead } from './audited.js';
 import { authorize, scopeOf, type RequestContext, type ServiceDeps } from './context.js';
@@ -34,7 +34,7 @@ export async function listKeys(deps: ServiceDeps, ctx: RequestContext, limit: nu
   const scope = scopeOf(deps, ctx);
   return auditedRead(deps, ctx, async (repos) => {
     await authorize(deps, repos, ctx, 'kms:ListKeys', null);
-    if (marker !== null && !isKeyUuid(marker)) throw new KmsError('InvalidMarkerException', INVALID_MARKER_MESSAGE);
+    // A marker that is not a key id is refused by the repository (InvalidMarkerException with AWS's message).
     return repos.keys.list(scope.accountId, limit, marker);
   });
 }
